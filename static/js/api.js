@@ -1,0 +1,151 @@
+// The JSON API: fetch helpers that send the CSRF token, and uploads with progress.
+
+const API = document.body.dataset.api || "/api";
+let sessionPromise = null;
+
+/** An error the API answered with ({"error": {"code", "message"}}), or a network failure. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Return the API URL of a path such as "/jobs". */
+export function apiUrl(path) {
+  return `${API}${path}`;
+}
+
+/** Return the download URL of a job's result. */
+export function resultUrl(jobId) {
+  return apiUrl(`/jobs/${encodeURIComponent(jobId)}/result`);
+}
+
+/** Return the session ({user, csrf_token}), asking the server once per page. */
+export function getSession() {
+  if (!sessionPromise) {
+    sessionPromise = request("GET", "/session").catch((error) => {
+      sessionPromise = null;
+      throw error;
+    });
+  }
+  return sessionPromise;
+}
+
+/** Return an ApiError from a response body, whatever shape it has. */
+function errorFrom(status, body) {
+  const error = body && typeof body === "object" ? body.error : null;
+  if (error && typeof error.message === "string") {
+    return new ApiError(status, error.code || "error", error.message);
+  }
+  return new ApiError(status, "http_error", `The server answered ${status}.`);
+}
+
+/** Parse a response's JSON body, or return null when it has none. */
+async function readJson(response) {
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Send a request to the API and return its JSON body; writes carry the CSRF token. */
+export async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") {
+    headers["X-CSRFToken"] = (await getSession()).csrf_token;
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(apiUrl(path), {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection.");
+  }
+  const data = await readJson(response);
+  if (!response.ok) throw errorFrom(response.status, data);
+  return data;
+}
+
+/** List the processors with their options. */
+export function listProcessors() {
+  return request("GET", "/processors");
+}
+
+/** Return a page of jobs, newest first, older than the job `before` when given. */
+export function listJobs(limit, before) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (before) params.set("before", before);
+  return request("GET", `/jobs?${params}`);
+}
+
+/** Return one job's snapshot. */
+export function getJob(jobId) {
+  return request("GET", `/jobs/${encodeURIComponent(jobId)}`);
+}
+
+/** Ask the server to cancel a job; return its snapshot. */
+export function cancelJob(jobId) {
+  return request("POST", `/jobs/${encodeURIComponent(jobId)}/cancel`);
+}
+
+/** Delete a finished job. */
+export function deleteJob(jobId) {
+  return request("DELETE", `/jobs/${encodeURIComponent(jobId)}`);
+}
+
+/**
+ * Upload a file as a new job; resolve with its snapshot.
+ *
+ * XMLHttpRequest rather than fetch, because only it reports upload progress.
+ * Returns {promise, abort}.
+ */
+export function uploadJob(file, processor, options, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const promise = getSession().then(
+    (session) =>
+      new Promise((resolve, reject) => {
+        const form = new FormData();
+        form.append("processor", processor);
+        form.append("options", JSON.stringify(options || {}));
+        form.append("file", file, file.name);
+        xhr.open("POST", apiUrl("/jobs"));
+        xhr.setRequestHeader("X-CSRFToken", session.csrf_token);
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.responseType = "text";
+        xhr.upload.onprogress = (event) => {
+          if (event.lengthComputable) onProgress(event.loaded, event.total);
+        };
+        xhr.onload = () => settleUpload(xhr, resolve, reject);
+        xhr.onerror = () =>
+          reject(new ApiError(0, "network", "The upload failed: the server cannot be reached."));
+        xhr.onabort = () => reject(new ApiError(0, "aborted", "Upload cancelled."));
+        xhr.send(form);
+      }),
+  );
+  return { promise, abort: () => xhr.abort() };
+}
+
+/** Resolve or reject an upload from its finished XMLHttpRequest. */
+function settleUpload(xhr, resolve, reject) {
+  let body = null;
+  try {
+    body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+  } catch {
+    body = null;
+  }
+  if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
+  else if (xhr.status === 413 && !(body && body.error)) {
+    reject(new ApiError(413, "too_large", "The file is larger than the server accepts."));
+  } else reject(errorFrom(xhr.status, body));
+}

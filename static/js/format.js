@@ -1,0 +1,103 @@
+// Turn numbers from snapshots into text a person reads: sizes, rates, durations, times.
+
+const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+export const STATE_LABELS = {
+  PENDING: "Queued",
+  STARTED: "Started",
+  PROGRESS: "Running",
+  RETRY: "Retrying",
+  SUCCESS: "Done",
+  FAILURE: "Failed",
+  REVOKED: "Cancelled",
+};
+
+const ACTIVE = new Set(["PENDING", "STARTED", "PROGRESS", "RETRY"]);
+const TERMINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
+
+/** Tell whether a job in this state can still be cancelled. */
+export function isActive(state) {
+  return ACTIVE.has(state);
+}
+
+/** Tell whether a job in this state has finished. */
+export function isFinished(state) {
+  return TERMINAL.has(state);
+}
+
+/** Return a byte count as "12.3 MB" (powers of 1000, as file managers show them). */
+export function formatBytes(bytes) {
+  if (bytes == null || !Number.isFinite(bytes)) return "";
+  let value = Math.abs(bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const text = unit === 0 ? integer.format(value) : oneDecimal.format(value);
+  return `${bytes < 0 ? "-" : ""}${text} ${BYTE_UNITS[unit]}`;
+}
+
+/** Return an amount of the job's unit: bytes as a size, others as a grouped number. */
+export function formatAmount(amount, unit) {
+  if (amount == null) return "";
+  if (unit === "bytes") return formatBytes(amount);
+  const text = amount >= 100 ? integer.format(amount) : oneDecimal.format(amount);
+  return unit ? `${text} ${unit}` : text;
+}
+
+/** Return a rate in the job's unit: "12.3 MB/s", "1,234 rows/s", "4.5 steps/s". */
+export function formatRate(rate, unit) {
+  if (rate == null || !Number.isFinite(rate)) return "";
+  if (unit === "bytes") return `${formatBytes(rate)}/s`;
+  return `${formatAmount(rate, unit || "")}/s`;
+}
+
+/** Return a duration in seconds as "45 s", "3 min 05 s", "2 h 04 min". */
+export function formatDuration(seconds) {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "";
+  const total = Math.round(seconds);
+  if (total < 60) return `${total} s`;
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = total % 60;
+  if (hours === 0) return `${minutes} min ${String(secs).padStart(2, "0")} s`;
+  if (hours < 48) return `${hours} h ${String(minutes).padStart(2, "0")} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/** Return a percent as "42%" or "42.5%"; empty when unknown. */
+export function formatPercent(percent) {
+  if (percent == null || !Number.isFinite(percent)) return "";
+  return `${percent >= 10 || Number.isInteger(percent) ? Math.floor(percent) : oneDecimal.format(percent)}%`;
+}
+
+/** Return a number with digit grouping, or the value itself when it is not a number. */
+export function formatNumber(value) {
+  if (typeof value !== "number") return value == null ? "" : String(value);
+  return Number.isInteger(value) ? integer.format(value) : new Intl.NumberFormat(undefined, { maximumSignificantDigits: 6 }).format(value);
+}
+
+/** Parse an ISO 8601 time into epoch milliseconds, or null. */
+export function parseTime(iso) {
+  if (!iso) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Return an ISO time as a local date and time. */
+export function formatTime(iso) {
+  const ms = parseTime(iso);
+  return ms == null ? "" : dateTime.format(ms);
+}
+
+/** Return how long a job has run: until it finished, or until now while it runs. */
+export function elapsedSeconds(job, nowMs = Date.now()) {
+  const start = parseTime(job.started_at);
+  if (start == null) return null;
+  const end = parseTime(job.finished_at) ?? (isFinished(job.state) ? start : nowMs);
+  return Math.max(0, (end - start) / 1000);
+}

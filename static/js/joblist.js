@@ -1,0 +1,213 @@
+// The jobs list: rows by id in a Map, newest first, loaded a page at a time and kept live by
+// job events, which are batched into one DOM write per animation frame.
+
+import { ApiError, cancelJob, deleteJob, listJobs } from "./api.js";
+import { isActive, isFinished, parseTime } from "./format.js";
+import { createRow, fillRow, showRowError, tickRow } from "./jobs.js";
+
+const PAGE_SIZE = 50;
+const HIDDEN_FLUSH_MS = 250;
+
+/** Return how far along a state is: queued, running, finished. */
+function stage(state) {
+  if (state === "PENDING") return 0;
+  return isFinished(state) ? 2 : 1;
+}
+
+/** Tell whether a snapshot is older than the one shown (events and answers can cross). */
+export function isStale(shown, next) {
+  if (!shown) return false;
+  const before = stage(shown.state);
+  const after = stage(next.state);
+  if (after !== before) return after < before;
+  if (after === 2) return false;
+  const shownTs = shown.progress && shown.progress.ts;
+  const nextTs = next.progress && next.progress.ts;
+  return shownTs != null && (nextTs == null || nextTs < shownTs);
+}
+
+export class JobList {
+  /** Bind the list to its elements; `processors` maps names to {title, output}. */
+  constructor({ body, template, empty, count, more, end, error }, processors) {
+    this.body = body;
+    this.template = template;
+    this.elements = { empty, count, more, end, error };
+    this.processors = processors;
+    this.jobs = new Map(); // id -> {job, row}
+    this.pending = new Map(); // id -> latest payload not yet drawn
+    this.flushScheduled = false;
+    this.ready = false;
+    this.loading = false;
+    this.reachedEnd = false;
+    this.body.addEventListener("click", (event) => this.onClick(event));
+    window.setInterval(() => this.tick(), 1000);
+  }
+
+  /** Queue a snapshot or a deletion to be drawn on the next frame. */
+  push(payload) {
+    this.pending.set(payload.id, payload);
+    this.scheduleFlush();
+  }
+
+  /** Draw queued changes once per frame; background tabs have no frames, so use a timer. */
+  scheduleFlush() {
+    if (this.flushScheduled || !this.ready) return;
+    this.flushScheduled = true;
+    const run = () => {
+      this.flushScheduled = false;
+      this.flush();
+    };
+    if (document.hidden) window.setTimeout(run, HIDDEN_FLUSH_MS);
+    else window.requestAnimationFrame(run);
+  }
+
+  /** Apply every queued change to the DOM. */
+  flush() {
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    for (const payload of batch) {
+      if (payload.deleted) this.remove(payload.id);
+      else this.upsert(payload);
+    }
+    this.updateSummary();
+  }
+
+  /** Show a job: update its row in place, or insert a row where it belongs by age. */
+  upsert(job) {
+    const entry = this.jobs.get(job.id);
+    if (entry) {
+      if (isStale(entry.job, job)) return;
+      entry.job = job;
+      fillRow(entry.row, job, this.processors);
+      return;
+    }
+    const before = this.insertionPoint(job);
+    if (before === undefined) return; // older than anything loaded: a later page brings it
+    const row = createRow(this.template, job.id);
+    fillRow(row, job, this.processors);
+    this.body.insertBefore(row, before);
+    this.jobs.set(job.id, { job, row });
+  }
+
+  /** Return the row a new job goes before (null: at the end), or undefined to skip it. */
+  insertionPoint(job) {
+    const created = parseTime(job.created_at) ?? Date.now();
+    const first = this.body.firstElementChild;
+    if (!first || created >= this.createdOf(first)) return first;
+    const last = this.body.lastElementChild;
+    if (created < this.createdOf(last)) return this.reachedEnd ? null : undefined;
+    for (let row = first; row; row = row.nextElementSibling) {
+      if (this.createdOf(row) <= created) return row;
+    }
+    return null;
+  }
+
+  /** Return when a row's job was created, in epoch milliseconds. */
+  createdOf(row) {
+    const entry = this.jobs.get(row.dataset.id);
+    return (entry && parseTime(entry.job.created_at)) ?? 0;
+  }
+
+  /** Remove a job's row. */
+  remove(jobId) {
+    const entry = this.jobs.get(jobId);
+    if (!entry) return;
+    entry.row.remove();
+    this.jobs.delete(jobId);
+  }
+
+  /** Load the next page of older jobs; the first call loads the newest. */
+  async loadMore() {
+    if (this.loading || this.reachedEnd) return;
+    this.loading = true;
+    this.elements.more.disabled = true;
+    const last = this.body.lastElementChild;
+    try {
+      const { jobs } = await listJobs(PAGE_SIZE, last ? last.dataset.id : null);
+      this.appendPage(jobs);
+      this.reachedEnd = jobs.length < PAGE_SIZE;
+      this.elements.error.textContent = "";
+    } catch (error) {
+      this.elements.error.textContent = `Could not load jobs: ${error.message}`;
+    } finally {
+      this.loading = false;
+      this.elements.more.disabled = false;
+      this.body.setAttribute("aria-busy", "false");
+      if (!this.ready) {
+        this.ready = true;
+        this.scheduleFlush();
+      }
+      this.updateSummary();
+    }
+  }
+
+  /** Add a page of older jobs at the end, in one DOM write. */
+  appendPage(jobs) {
+    const fragment = document.createDocumentFragment();
+    for (const job of jobs) {
+      if (this.jobs.has(job.id)) continue;
+      const row = createRow(this.template, job.id);
+      fillRow(row, job, this.processors);
+      fragment.append(row);
+      this.jobs.set(job.id, { job, row });
+    }
+    this.body.append(fragment);
+  }
+
+  /** Show the count, the empty notice and the "Load more" button as the list stands. */
+  updateSummary() {
+    const { empty, count, more, end } = this.elements;
+    const size = this.jobs.size;
+    empty.hidden = !(this.ready && size === 0);
+    more.hidden = !this.ready || this.reachedEnd;
+    end.hidden = !(this.reachedEnd && size > PAGE_SIZE);
+    const text = size === 0 ? "" : `${size.toLocaleString()}${this.reachedEnd ? "" : "+"} ${size === 1 ? "job" : "jobs"}`;
+    if (count.textContent !== text) count.textContent = text;
+  }
+
+  /** Advance the elapsed time of running jobs; local arithmetic, nothing is fetched. */
+  tick() {
+    const now = Date.now();
+    for (const { job, row } of this.jobs.values()) {
+      if (isActive(job.state) && job.started_at) tickRow(row, job, now);
+    }
+  }
+
+  /** Return the ids a reconnecting page must ask about: running jobs and the rows in view. */
+  idsToResubscribe() {
+    const ids = [];
+    const height = window.innerHeight;
+    for (const [id, { job, row }] of this.jobs) {
+      if (isActive(job.state)) {
+        ids.push(id);
+        continue;
+      }
+      const box = row.getBoundingClientRect();
+      if (box.bottom >= 0 && box.top <= height) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Run a row's action button: cancel or delete. */
+  async onClick(event) {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const row = button.closest("[data-id]");
+    const jobId = row.dataset.id;
+    // Stays disabled after a cancel: the row's next state (REVOKED) hides the button.
+    button.disabled = true;
+    showRowError(row, "");
+    try {
+      if (button.dataset.action === "cancel") {
+        this.push(await cancelJob(jobId));
+      } else if (button.dataset.action === "delete") {
+        await deleteJob(jobId);
+        this.push({ id: jobId, deleted: true });
+      }
+    } catch (error) {
+      button.disabled = false;
+      showRowError(row, error instanceof ApiError ? error.message : "Something went wrong.");
+      if (error.status === 404) this.push({ id: jobId, deleted: true });
+    }
+  }
+}

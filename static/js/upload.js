@@ -1,0 +1,215 @@
+// The upload card: pick a processor and its options, drop or choose files, and watch each
+// file go up with its own percentage; API errors stay next to the file they belong to.
+
+import { uploadJob } from "./api.js";
+import { formatBytes, formatPercent } from "./format.js";
+import { readOptions, renderOptions } from "./options.js";
+
+const MAX_PARALLEL = 3;
+const DONE_LINGER_MS = 1500;
+const STORAGE_KEY = "taskboard.processor";
+
+/** Return a new element with a class name and, optionally, its text. */
+function make(tag, className, text) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text != null) element.textContent = text;
+  return element;
+}
+
+/** Return the "Accepts ..." hint of a processor. */
+function acceptsText(processor) {
+  const accepts = processor.accepts || ["*"];
+  return accepts.includes("*") ? "Accepts any file." : `Accepts ${accepts.join(", ")}.`;
+}
+
+export class Uploader {
+  /** Bind the upload card; `onCreated(snapshot)` gets each job the server accepts. */
+  constructor(elements, onCreated) {
+    this.el = elements;
+    this.onCreated = onCreated;
+    this.processors = [];
+    this.queue = [];
+    this.active = 0;
+    this.el.select.addEventListener("change", () => this.chooseProcessor(this.el.select.value));
+    this.el.input.addEventListener("change", () => {
+      this.addFiles(this.el.input.files);
+      this.el.input.value = "";
+    });
+    this.el.list.addEventListener("click", (event) => this.onListClick(event));
+    this.bindDropzone();
+  }
+
+  /** Fill the processor choice from /api/processors. */
+  setProcessors(processors) {
+    this.processors = processors;
+    const { select } = this.el;
+    select.replaceChildren(
+      ...processors.map((p) => {
+        const option = make("option", null, p.title || p.name);
+        option.value = p.name;
+        return option;
+      }),
+    );
+    select.disabled = processors.length === 0;
+    const remembered = window.localStorage.getItem(STORAGE_KEY);
+    const initial = processors.some((p) => p.name === remembered) ? remembered : processors[0]?.name;
+    if (initial) {
+      select.value = initial;
+      this.chooseProcessor(initial);
+    }
+  }
+
+  /** Return the processor chosen now. */
+  current() {
+    return this.processors.find((p) => p.name === this.el.select.value);
+  }
+
+  /** Show the chosen processor's options form and narrow the file picker to what it takes. */
+  chooseProcessor(name) {
+    const processor = this.processors.find((p) => p.name === name);
+    if (!processor) return;
+    window.localStorage.setItem(STORAGE_KEY, name);
+    this.el.accepts.textContent = acceptsText(processor);
+    const accepts = processor.accepts || ["*"];
+    if (accepts.includes("*")) this.el.input.removeAttribute("accept");
+    else this.el.input.accept = accepts.join(",");
+    const count = renderOptions(this.el.fields, processor.options);
+    this.el.options.hidden = count === 0;
+    this.el.error.textContent = "";
+  }
+
+  /** Let files be dropped on the zone, and a click anywhere on it open the picker. */
+  bindDropzone() {
+    const { zone, input } = this.el;
+    const over = (event) => {
+      if (![...(event.dataTransfer?.types || [])].includes("Files")) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      zone.classList.add("is-over");
+    };
+    zone.addEventListener("dragenter", over);
+    zone.addEventListener("dragover", over);
+    zone.addEventListener("dragleave", (event) => {
+      if (!zone.contains(event.relatedTarget)) zone.classList.remove("is-over");
+    });
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("is-over");
+      this.addFiles(event.dataTransfer.files);
+    });
+    zone.addEventListener("click", (event) => {
+      if (event.target === input || event.target.closest("label")) return;
+      input.click();
+    });
+  }
+
+  /** Queue files for upload with the processor and options chosen now. */
+  addFiles(fileList) {
+    const files = [...(fileList || [])];
+    if (files.length === 0) return;
+    const processor = this.current();
+    if (!processor) {
+      this.el.error.textContent = "Choose a processor first.";
+      return;
+    }
+    const { options, error } = readOptions(this.el.fields, processor.options || {});
+    if (error) {
+      this.el.error.textContent = error;
+      return;
+    }
+    this.el.error.textContent = "";
+    for (const file of files) {
+      const item = this.createItem(file, processor);
+      this.el.list.prepend(item.element);
+      this.queue.push({ ...item, file, processor: processor.name, options });
+    }
+    this.pump();
+  }
+
+  /** Return the list item that shows one file's upload. */
+  createItem(file, processor) {
+    const element = make("li", "upload-item");
+    element.dataset.state = "waiting";
+    const head = make("div", "upload-head");
+    const name = make("span", "upload-name", file.name);
+    name.title = file.name;
+    const meta = make("span", "hint", `${formatBytes(file.size)} · ${processor.title || processor.name}`);
+    const action = make("button", "button button-small button-quiet", "Cancel");
+    action.type = "button";
+    action.dataset.action = "abort";
+    action.setAttribute("aria-label", `Stop sending ${file.name}`);
+    head.append(name, meta, action);
+    const bar = make("span", "bar");
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-valuenow", "0");
+    bar.setAttribute("aria-label", `Sending ${file.name}`);
+    const fill = make("span", "bar-fill");
+    bar.append(fill);
+    const status = make("span", "upload-status hint", "Waiting…");
+    const error = make("p", "upload-error");
+    error.setAttribute("role", "alert");
+    element.append(head, bar, status, error);
+    return { element, parts: { bar, fill, status, error, action } };
+  }
+
+  /** Start queued uploads while fewer than MAX_PARALLEL are on their way. */
+  pump() {
+    while (this.active < MAX_PARALLEL && this.queue.length > 0) {
+      const item = this.queue.shift();
+      if (item.element.dataset.state === "aborted") continue;
+      this.active += 1;
+      this.send(item).finally(() => {
+        this.active -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  /** Send one file and show how far it got, then hand the new job over or show the error. */
+  async send(item) {
+    const { element, parts } = item;
+    element.dataset.state = "sending";
+    parts.status.textContent = "Sending… 0%";
+    const upload = uploadJob(item.file, item.processor, item.options, (loaded, total) => {
+      const percent = total ? (100 * loaded) / total : 0;
+      parts.fill.style.width = `${percent}%`;
+      parts.bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+      parts.status.textContent =
+        loaded >= total ? "Sent, waiting for the server…" : `Sending… ${formatPercent(percent)}`;
+    });
+    item.element.abort = upload.abort;
+    try {
+      const job = await upload.promise;
+      element.dataset.state = "done";
+      parts.fill.style.width = "100%";
+      parts.bar.setAttribute("aria-valuenow", "100");
+      parts.status.textContent = "Sent: the job is queued below.";
+      parts.action.hidden = true;
+      this.onCreated(job);
+      window.setTimeout(() => element.remove(), DONE_LINGER_MS);
+    } catch (error) {
+      if (element.dataset.state === "aborted") return;
+      element.dataset.state = "error";
+      parts.status.textContent = "Not sent.";
+      parts.error.textContent = error.message;
+      parts.action.textContent = "Dismiss";
+      parts.action.dataset.action = "dismiss";
+      parts.action.setAttribute("aria-label", `Dismiss the error about ${item.file.name}`);
+    }
+  }
+
+  /** Stop an upload, or dismiss a finished one's error. */
+  onListClick(event) {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const element = button.closest(".upload-item");
+    if (button.dataset.action === "abort") {
+      element.dataset.state = "aborted";
+      if (element.abort) element.abort();
+    }
+    element.remove();
+  }
+}

@@ -1,0 +1,71 @@
+"""What the web side and the worker's periodic jobs both know of a job's records in Redis.
+
+The web side's registry (``webapp/jobs.py``) creates and reads them; retention and the stall
+sweeper (``tasks/maintenance.py``) must forget jobs exactly as a user's delete does.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tasks import files
+from tasks import settings
+
+JOB_KEY = "taskboard:job:{}"
+USER_KEY = "taskboard:user:{}"
+META_KEY = "celery-task-meta-{}"
+EVENTS_CHANNEL = "taskboard:events"
+TERMINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+STALLED = "The worker running this job stopped and the job could not be finished."
+
+
+class Stalled(Exception):
+    """A job that stopped reporting and that no worker holds any more."""
+
+
+@cache
+def client() -> redis.Redis:
+    """Return this process's Redis client for the job records (worker side)."""
+    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+
+
+def give_up(r: redis.Redis, job_id: str) -> None:
+    """Remember that a job was failed for good, whatever message of it comes back later."""
+    r.hset(JOB_KEY.format(job_id), "gave_up", "1")
+
+
+def given_up(r: redis.Redis, job_id: str) -> bool:
+    """Tell whether a job was failed for good."""
+    return bool(r.hget(JOB_KEY.format(job_id), "gave_up"))
+
+
+def parse_meta(raw: str | bytes | None) -> dict | None:
+    """Decode a result backend entry, or None."""
+    if not raw:
+        return None
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def announce(r: redis.Redis, owner: str, payload: dict[str, Any]) -> None:
+    """Tell every web process about a job event that the backend does not publish."""
+    r.publish(EVENTS_CHANNEL, json.dumps({"owner": owner, "job": payload}))
+
+
+def forget(r: redis.Redis, record: dict, root: Path | None = None) -> None:
+    """Delete a job: its record, its place in the history, its result, its files; tell the tabs."""
+    job_id = record["id"]
+    with r.pipeline() as pipe:
+        pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
+        pipe.zrem(USER_KEY.format(record["owner"]), job_id)
+        pipe.execute()
+    files.remove_job(job_id, root)
+    announce(r, record["owner"], {"id": job_id, "deleted": True})

@@ -1,0 +1,92 @@
+"""The one progress API for task authors: throttled ``update_state`` and the cancel check.
+
+    progress = Progress(self, total=size, unit="bytes")
+    for chunk in chunks:
+        ...
+        progress.advance(len(chunk), message="hashing")
+
+Every store is a PROGRESS state ``{current, total, unit, message, ts}`` that Celery's Redis
+backend also publishes, which is how the dashboard hears of it. Stores are throttled to one per
+``interval`` seconds, but the first and the last (``current == total``) always go out. Each
+store first looks at the job's cancel flag and raises :class:`Cancelled` when it is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tasks import settings
+
+
+class Cancelled(Exception):
+    """The job's cancel flag was set: stop now, the caller cleans up."""
+
+
+def cancel_requested(client: Any, job_id: str) -> bool:
+    """Tell whether someone asked to cancel the job."""
+    return bool(client.exists(settings.CANCEL_KEY.format(job_id)))
+
+
+class Progress:
+    """Report a job's progress at a bounded rate, and stop it when it is cancelled."""
+
+    def __init__(
+        self,
+        task: Any = None,
+        total: float | None = None,
+        unit: str = "items",
+        *,
+        interval: float | None = None,
+        store: Callable[[dict], None] | None = None,
+        is_cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        self.total = total
+        self.unit = unit
+        self.current: float = 0
+        self.message = ""
+        self.stores = 0
+        self._interval = settings.PROGRESS_INTERVAL_S if interval is None else interval
+        self._last_store = float("-inf")
+        if task is not None:
+            job_id = task.request.id
+            client = getattr(task.backend, "client", None)
+            store = store or (lambda meta: task.update_state(state="PROGRESS", meta=meta))
+            if is_cancelled is None and client is not None:
+                is_cancelled = lambda: cancel_requested(client, job_id)  # noqa: E731
+        self._store = store
+        self._is_cancelled = is_cancelled
+
+    def advance(self, n: float = 1, message: str | None = None) -> None:
+        """Add ``n`` units of work done and report it if it is time to."""
+        self.update(self.current + n, message)
+
+    def update(self, current: float, message: str | None = None, *, force: bool = False) -> None:
+        """Set the work done to ``current`` and report it if it is time to."""
+        self.current = current
+        if message is not None:
+            self.message = message
+        now = time.monotonic()
+        last = self.total is not None and current >= self.total
+        if force or last or now - self._last_store >= self._interval:
+            self._last_store = now
+            self.check_cancelled()
+            if self._store is not None:
+                self._store(self.meta())
+                self.stores += 1
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`Cancelled` if the job's cancel flag is set."""
+        if self._is_cancelled is not None and self._is_cancelled():
+            raise Cancelled()
+
+    def meta(self) -> dict:
+        """Return the PROGRESS meta as it is stored."""
+        return {
+            "current": self.current,
+            "total": self.total,
+            "unit": self.unit,
+            "message": self.message,
+            "ts": time.time(),
+        }

@@ -1,0 +1,74 @@
+"""Cancel, as the contract says: queued jobs never start, running ones stop within 2 s."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import wait_for
+
+LONG = {"steps": 400, "interval_ms": 50}
+
+
+def cancel(user, job_id: str):
+    """Ask for a cancel over HTTP."""
+    return user.http.post(f"{user.url}/api/jobs/{job_id}/cancel")
+
+
+def test_cancel_stops_running_job(stack, user):
+    """A running job reaches REVOKED within 2 s of its cancel, and its outputs are gone."""
+    job_id = user.submit("simulate", options=LONG)
+    user.wait_pushed(job_id, {"PROGRESS"})
+    started = time.monotonic()
+    response = cancel(user, job_id)
+    assert response.status_code == 202
+    user.wait_pushed(job_id, {"REVOKED"}, timeout=2)
+    elapsed = time.monotonic() - started
+    print(f"running job revoked in {elapsed * 1000:.0f} ms")
+    final = user.job(job_id)
+    assert final["state"] == "REVOKED" and final["progress"]["current"] < 400
+    assert final["finished_at"] and final["error"] is None
+    assert not (stack.upload_dir / job_id / "output").exists()
+
+
+def test_cancel_of_queued_job_means_it_never_starts(user):
+    """A job cancelled while queued behind busy workers is REVOKED and never runs."""
+    blockers = [user.submit("simulate", options=LONG) for _ in range(2)]
+    for job_id in blockers:
+        user.wait_pushed(job_id, {"PROGRESS"})
+    queued = user.submit("simulate", options={"steps": 3, "interval_ms": 10})
+    response = cancel(user, queued)
+    assert response.status_code == 202 and response.json()["state"] == "REVOKED"
+    for job_id in blockers:
+        cancel(user, job_id)
+        user.wait_pushed(job_id, {"REVOKED"})
+    time.sleep(1)  # time for a wrongly started job to show itself
+    assert [u["state"] for u in user.updates(queued)] == ["PENDING", "REVOKED"]
+    assert user.job(queued)["state"] == "REVOKED"
+
+
+def test_cancel_terminates_job_that_stopped_reporting(user):
+    """A job that does not report is killed after the grace period, and still ends REVOKED."""
+    job_id = user.submit("simulate", options={"steps": 2, "interval_ms": 30000})
+    user.wait_pushed(job_id, {"PROGRESS"})
+    started = time.monotonic()
+    assert cancel(user, job_id).status_code == 202
+    user.wait_pushed(job_id, {"REVOKED"}, timeout=3)
+    print(f"silent job revoked in {(time.monotonic() - started) * 1000:.0f} ms")
+    time.sleep(0.5)
+    assert user.job(job_id)["state"] == "REVOKED"
+
+
+def test_worker_still_works_after_a_terminate(user):
+    """After a job was killed, the worker's pool takes new jobs."""
+    job_id = user.submit("checksum")
+    assert user.wait_pushed(job_id, {"SUCCESS"})
+
+
+def test_cancel_of_finished_job_is_a_conflict(user):
+    """Cancelling a finished job answers 409 and changes nothing."""
+    job_id = user.submit("checksum")
+    user.wait_pushed(job_id, {"SUCCESS"})
+    response = cancel(user, job_id)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_finished"
+    assert wait_for(lambda: user.job(job_id)["state"] == "SUCCESS")

@@ -1,0 +1,84 @@
+"""The checksum processor: digests equal hashlib's, streamed, with progress in bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tasks import checksum
+from tasks.progress import Cancelled
+from tasks.progress import Progress
+from tasks.registry import OptionsError
+
+
+@pytest.fixture
+def stores() -> list[dict]:
+    """Collect the progress updates a work function stores."""
+    return []
+
+
+@pytest.fixture
+def progress(stores) -> Progress:
+    """Make a progress reporter that stores every update and is never cancelled."""
+    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
+
+
+CONTENTS = {
+    "empty": b"",
+    "short": b"hello\n",
+    "binary": bytes(range(256)) * 3,
+    "several chunks": b"x" * (2 * 1024 * 1024 + 17),
+}
+
+
+@pytest.mark.parametrize("content", CONTENTS.values(), ids=CONTENTS.keys())
+@pytest.mark.parametrize("algorithms", [["sha256"], ["md5", "sha1", "sha512", "blake2b"]])
+def test_digests_equal_hashlib(tmp_path, progress, content, algorithms):
+    src = tmp_path / "input"
+    src.write_bytes(content)
+    result = checksum.compute(src, tmp_path, {"algorithms": algorithms}, progress)
+    assert result == {
+        "size": len(content),
+        "digests": {name: hashlib.new(name, content).hexdigest() for name in algorithms},
+    }
+
+
+def test_default_algorithm_is_sha256(tmp_path, progress):
+    src = tmp_path / "input"
+    src.write_bytes(b"abc")
+    options = checksum.PROCESSOR.validate({})
+    result = checksum.compute(src, tmp_path, options, progress)
+    assert result["digests"] == {"sha256": hashlib.sha256(b"abc").hexdigest()}
+
+
+def test_progress_counts_bytes_to_the_end(tmp_path, stores, progress):
+    src = tmp_path / "input"
+    src.write_bytes(b"y" * (3 * 1024 * 1024))
+    checksum.compute(src, tmp_path, {"algorithms": ["sha256"]}, progress)
+    assert [s["current"] for s in stores] == [1024 * 1024, 2 * 1024 * 1024, 3 * 1024 * 1024]
+    assert stores[-1]["total"] == 3 * 1024 * 1024
+
+
+def test_cancel_stops_hashing(tmp_path):
+    src = tmp_path / "input"
+    src.write_bytes(b"z" * 1000)
+    progress = Progress(store=lambda meta: None, is_cancelled=lambda: True, interval=0)
+    with pytest.raises(Cancelled):
+        checksum.compute(src, tmp_path, {"algorithms": ["sha256"]}, progress)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"algorithms": ["rot13"]},
+        {"algorithms": []},
+        {"algorithms": ["sha256", "sha256"]},
+        {"algorithms": "sha256"},
+        {"algorithms": ["shake_128"]},
+        {"speed": "fast"},
+    ],
+)
+def test_bad_algorithms_are_refused(options):
+    with pytest.raises(OptionsError):
+        checksum.PROCESSOR.validate(options)

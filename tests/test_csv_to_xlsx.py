@@ -1,0 +1,158 @@
+"""The csv-to-xlsx processor: typed cells, a bold frozen header, sheets past Excel's row limit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from tasks import csv_to_xlsx
+from tasks.progress import Cancelled
+from tasks.progress import Progress
+from tasks.registry import ProcessorError
+
+PEOPLE = (
+    "name;age;height;member;joined;zip\n"
+    "Ana;34;1.62;true;2021-05-04;01234\n"
+    "Bo;;1.8;FALSE;2020-01-31T09:15:00;98765\n"
+    "Cy;7;-0.5;false;;\n"
+)
+
+
+@pytest.fixture
+def stores() -> list[dict]:
+    """Collect the progress updates a work function stores."""
+    return []
+
+
+@pytest.fixture
+def progress(stores) -> Progress:
+    """Make a progress reporter that stores every update and is never cancelled."""
+    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
+
+
+@pytest.fixture
+def convert(tmp_path, progress):
+    """Convert text (or bytes) to a workbook; return the result and the workbook read back."""
+
+    def run(content: bytes | str, **options):
+        src = tmp_path / "input"
+        src.write_bytes(content.encode() if isinstance(content, str) else content)
+        out = tmp_path / "output"
+        out.mkdir()
+        options = csv_to_xlsx.PROCESSOR.validate(options)
+        result = csv_to_xlsx.work(src, out, options, progress)
+        assert sorted(p.name for p in out.iterdir()) == [result["output"]]
+        return result, openpyxl.load_workbook(out / result["output"])
+
+    return run
+
+
+def values(sheet) -> list[list]:
+    """Return a sheet's cell values row by row."""
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_cells_have_real_types(convert):
+    result, book = convert(PEOPLE)
+    assert result == {
+        "encoding": "utf-8",
+        "delimiter": ";",
+        "header": True,
+        "output": "workbook.xlsx",
+        "rows": 3,
+        "columns": 6,
+        "sheets": 1,
+        "malformed": {"count": 0, "lines": []},
+        "cells_cleaned": 0,
+        "cells_truncated": 0,
+    }
+    assert values(book.active) == [
+        ["name", "age", "height", "member", "joined", "zip"],
+        ["Ana", 34, 1.62, True, datetime(2021, 5, 4), "01234"],
+        ["Bo", None, 1.8, False, datetime(2020, 1, 31, 9, 15), 98765],
+        ["Cy", 7, -0.5, False, None, None],
+    ]
+    row = list(book.active.iter_rows(min_row=2, max_row=2))[0]
+    assert [c.data_type for c in row] == ["s", "n", "n", "b", "d", "s"]
+    assert row[4].is_date
+
+
+def test_header_row_is_bold_and_frozen(convert):
+    _, book = convert(PEOPLE)
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])
+    assert not any(cell.font.b for cell in sheet[2])
+
+
+def test_without_header_nothing_is_bold_or_frozen(convert):
+    result, book = convert("1,2\n3,4\n")
+    assert result["header"] is False
+    assert values(book.active) == [[1, 2], [3, 4]]
+    assert book.active.freeze_panes is None
+
+
+def test_rows_past_the_sheet_limit_continue_on_new_sheets(convert, monkeypatch):
+    monkeypatch.setattr(csv_to_xlsx, "MAX_SHEET_ROWS", 4)
+    text = "n,sq\n" + "".join(f"{i},{i * i}\n" for i in range(1, 8))
+    result, book = convert(text)
+    assert (result["rows"], result["sheets"]) == (7, 3)
+    assert "3 sheets" in result["note"]
+    assert [values(s) for s in book.worksheets] == [
+        [["n", "sq"], [1, 1], [2, 4], [3, 9]],
+        [["n", "sq"], [4, 16], [5, 25], [6, 36]],
+        [["n", "sq"], [7, 49]],
+    ]
+    assert all(s.freeze_panes == "A2" and s["A1"].font.b for s in book.worksheets)
+
+
+def test_latin1_file_converts(convert):
+    result, book = convert("ville,n\nZürich,1\n".encode("latin-1"))
+    assert result["encoding"] == "latin-1"
+    assert values(book.active)[1] == ["Zürich", 1]
+
+
+def test_text_excel_cannot_hold_is_cleaned_and_counted(convert, monkeypatch):
+    monkeypatch.setattr(csv_to_xlsx, "MAX_CELL_CHARS", 5)
+    result, book = convert("a,b\nbel\x07l,abcdefgh\n")
+    assert (result["cells_cleaned"], result["cells_truncated"]) == (1, 1)
+    assert values(book.active)[1] == ["bell", "abcde"]
+
+
+def test_huge_integers_stay_text_so_no_digit_is_lost(convert):
+    _, book = convert("id\n123456789012345678\n42\n")
+    assert values(book.active)[1:] == [["123456789012345678"], [42]]
+
+
+def test_malformed_rows_are_written_and_reported(convert):
+    result, book = convert("a,b\n1,2\n3\n4,5,6\n")
+    assert result["malformed"] == {"count": 2, "lines": [3, 4]}
+    assert values(book.active) == [["a", "b", None], [1, 2, None], [3, None, None], [4, 5, 6]]
+
+
+def test_header_only_file_gives_a_sheet_with_the_header(convert):
+    result, book = convert("a,b\n")
+    assert (result["rows"], result["sheets"]) == (0, 1)
+    assert values(book.active) == [["a", "b"]]
+
+
+def test_progress_counts_rows_to_the_total(convert, stores):
+    convert("a\n" + "1\n" * 1000)
+    assert stores[-1]["current"] == stores[-1]["total"] == 1000
+    totals = {s["total"] for s in stores if s["message"] != "counting rows"}
+    assert totals == {1000}
+
+
+def test_cancel_stops_converting(tmp_path):
+    src = tmp_path / "input"
+    src.write_text(PEOPLE)
+    progress = Progress(store=lambda meta: None, is_cancelled=lambda: True, interval=0)
+    with pytest.raises(Cancelled):
+        csv_to_xlsx.work(src, tmp_path, {}, progress)
+
+
+def test_too_many_columns_are_refused(convert):
+    with pytest.raises(ProcessorError, match="16,384 columns"):
+        convert(",".join("x" * (csv_to_xlsx.MAX_COLUMNS + 1)) + "\n")

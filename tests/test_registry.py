@@ -1,0 +1,171 @@
+"""The processor registry: every processor is found, checks its options and sniffs content."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from PIL import Image
+
+from tasks import registry
+from tasks.registry import OptionsError
+
+registry.load()
+
+NAMES = ["checksum", "csv-profile", "csv-to-xlsx", "image-thumbnails", "simulate"]
+
+
+def png() -> bytes:
+    """Return a tiny PNG."""
+    data = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(data, "PNG")
+    return data.getvalue()
+
+
+def zipped() -> bytes:
+    """Return a zip holding a tiny PNG."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("a.png", png())
+    return data.getvalue()
+
+
+def jpeg() -> bytes:
+    """Return a tiny JPEG."""
+    data = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(data, "JPEG")
+    return data.getvalue()
+
+
+def webp() -> bytes:
+    """Return a tiny WebP."""
+    data = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(data, "WEBP")
+    return data.getvalue()
+
+
+def test_every_processor_is_registered():
+    assert sorted(registry.PROCESSORS) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_description_is_json_with_defaults_that_validate(name):
+    processor = registry.get(name)
+    described = json.loads(json.dumps(processor.describe()))
+    assert described["name"] == name
+    for option in described["options"].values():
+        assert "default" in option and option["description"]
+    defaults = processor.validate({})
+    assert set(defaults) == set(processor.options)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        ("csv-profile", {}, {"delimiter": "auto", "header": "auto"}),
+        ("csv-profile", {"delimiter": "\t", "header": "no"}, {"delimiter": "\t", "header": "no"}),
+        ("csv-to-xlsx", {"delimiter": ";"}, {"delimiter": ";", "header": "auto"}),
+        ("image-thumbnails", {}, {"sizes": [128, 512], "format": "keep"}),
+        ("image-thumbnails", {"sizes": [16, 2048], "format": "webp"}, None),
+        ("checksum", {"algorithms": ["md5", "sha256"]}, None),
+        ("simulate", {"steps": 3}, {"steps": 3, "interval_ms": 100}),
+    ],
+)
+def test_good_options_are_filled_in(name, options, expected):
+    assert registry.get(name).validate(options) == (expected or options)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("csv-profile", {"delimiter": "x"}),
+        ("csv-profile", {"header": True}),
+        ("csv-profile", {"rows": 10}),
+        ("csv-to-xlsx", {"delimiter": ",,"}),
+        ("image-thumbnails", {"sizes": []}),
+        ("image-thumbnails", {"sizes": [0]}),
+        ("image-thumbnails", {"sizes": [15]}),
+        ("image-thumbnails", {"sizes": [4096]}),
+        ("image-thumbnails", {"sizes": [64.5]}),
+        ("image-thumbnails", {"sizes": ["128"]}),
+        ("image-thumbnails", {"sizes": [64, 64]}),
+        ("image-thumbnails", {"sizes": [16, 32, 64, 128, 256, 512]}),
+        ("image-thumbnails", {"format": "gif"}),
+        ("checksum", {"algorithms": ["crc32"]}),
+        ("simulate", {"steps": 0}),
+        ("simulate", {"interval_ms": -1}),
+    ],
+)
+def test_bad_options_are_refused(name, options):
+    with pytest.raises(OptionsError):
+        registry.get(name).validate(options)
+
+
+CSV = b"a,b\n1,2\n"
+CONTENT = {
+    "csv": CSV,
+    "tsv": b"a\tb\n1\t2\n",
+    "latin-1 csv": "ville\nZürich\n".encode("latin-1"),
+    "csv with BOM": b"\xef\xbb\xbf" + CSV,
+    "png": png(),
+    "jpeg": jpeg(),
+    "webp": webp(),
+    "zip": zipped(),
+    "binary": bytes(range(256)) * 4,
+    "empty": b"",
+}
+ACCEPTED = {
+    "checksum": {
+        "csv",
+        "tsv",
+        "latin-1 csv",
+        "csv with BOM",
+        "png",
+        "jpeg",
+        "webp",
+        "zip",
+        "binary",
+    },
+    "simulate": {
+        "csv",
+        "tsv",
+        "latin-1 csv",
+        "csv with BOM",
+        "png",
+        "jpeg",
+        "webp",
+        "zip",
+        "binary",
+    },
+    "csv-profile": {"csv", "tsv", "latin-1 csv", "csv with BOM"},
+    "csv-to-xlsx": {"csv", "tsv", "latin-1 csv", "csv with BOM"},
+    "image-thumbnails": {"png", "jpeg", "webp", "zip"},
+}
+
+
+@pytest.mark.parametrize("kind", CONTENT)
+@pytest.mark.parametrize("name", NAMES)
+def test_content_decides_what_is_accepted(name, kind):
+    reason = registry.get(name).check_content(CONTENT[kind])
+    if kind in ACCEPTED[name]:
+        assert reason is None
+    else:
+        assert isinstance(reason, str) and reason
+
+
+@pytest.mark.parametrize(
+    ("name", "stem", "download"),
+    [
+        ("csv-to-xlsx", "sales", "sales.xlsx"),
+        ("image-thumbnails", "holiday", "holiday-thumbnails.zip"),
+    ],
+)
+def test_output_names(name, stem, download):
+    assert registry.get(name).output_name(stem) == download
+
+
+@pytest.mark.parametrize("name", ["checksum", "csv-profile", "simulate"])
+def test_processors_without_output_file_have_no_output_name(name):
+    assert registry.get(name).output_name is None

@@ -1,0 +1,82 @@
+"""Taskboard's web app: the dashboard, the JSON API and the live Socket.IO channel.
+
+Nothing is imported at module level, so that ``python -m webapp`` can patch the standard
+library for eventlet or gevent before Flask, Redis and Celery are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Create the app: settings, extensions, blueprints, Socket.IO events, the relay."""
+    from flask import Flask
+
+    from webapp import api
+    from webapp import errors
+    from webapp import live
+    from webapp import pages
+    from webapp import uploads
+    from webapp.config import ROOT
+    from webapp.config import Config
+    from webapp.extensions import csrf
+    from webapp.extensions import init_redis
+    from webapp.extensions import socketio
+
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.request_class = uploads.UploadRequest
+    app.config.from_object(Config())
+    app.config.update(overrides or {})
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError("Set SECRET_KEY (or TASKBOARD_ENV=development for a local secret).")
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    init_redis(app)
+    csrf.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD"],
+        cors_allowed_origins=[],
+        ping_interval=10,
+    )
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+    app.teardown_request(uploads.discard_incoming)
+
+    @app.after_request
+    def secure_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    if app.config.get("RELAY", True):
+        live.relay.start(app)
+    return app

@@ -1,0 +1,208 @@
+"""The JSON API of the contract: session, processors, jobs, and health."""
+
+from __future__ import annotations
+
+import errno
+import json
+import uuid
+
+from flask import Blueprint
+from flask import current_app
+from flask import request
+from flask import send_file
+from flask import session
+from flask_wtf.csrf import generate_csrf
+
+from tasks import app as celery_app
+from tasks import files
+from tasks import registry
+from webapp import cancel
+from webapp import jobs
+from webapp import uploads
+from webapp.errors import ApiError
+from webapp.extensions import store
+from webapp.live import canonical_id
+from webapp.live import snapshot_of
+from webapp.snapshot import TERMINAL
+
+bp = Blueprint("api", __name__)
+
+
+def current_user() -> str:
+    """Return the session's user, giving a new browser an identity of its own."""
+    if "user" not in session:
+        session["user"] = uuid.uuid4().hex
+        session.permanent = True
+    return session["user"]
+
+
+def job_id_arg(job_id: str) -> str:
+    """Return a job id in canonical form, or answer 404 for anything that is not a UUID."""
+    canonical = canonical_id(job_id)
+    if canonical is None:
+        raise ApiError(404, "not_found", "No such job.")
+    return canonical
+
+
+def owned(job_id: str) -> tuple[dict, dict | None]:
+    """Return the user's job and its backend entry, or answer 404 alike for unknown and foreign."""
+    found = jobs.get_with_meta(store(), [job_id_arg(job_id)])
+    if not found or found[0][0].get("owner") != current_user():
+        raise ApiError(404, "not_found", "No such job.")
+    return found[0]
+
+
+@bp.get("/api/session")
+def get_session():
+    """Return the caller's identity and the CSRF token its writes must carry."""
+    return {"user": current_user(), "csrf_token": generate_csrf()}
+
+
+@bp.get("/api/processors")
+def list_processors():
+    """List the processors, their accepted types and options."""
+    return [p.describe() for p in sorted(registry.PROCESSORS.values(), key=lambda p: p.name)]
+
+
+@bp.post("/api/jobs")
+def create_job():
+    """Take an uploaded file and queue it for its processor."""
+    user = current_user()
+    try:
+        form, uploaded = request.form, request.files.get("file")
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ApiError(
+                507, "storage_full", "The server has no room for this file now."
+            ) from exc
+        raise
+    processor = registry.get(form.get("processor", ""))
+    if processor is None:
+        raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
+    options = parse_options(processor, form.get("options"))
+    if uploaded is None or not isinstance(uploaded.stream, uploads.LimitedFile):
+        raise ApiError(400, "no_file", "Send the file in a multipart field named 'file'.")
+    stream = uploaded.stream
+    if stream.size == 0:
+        raise ApiError(400, "empty_file", "The file is empty.")
+    stream.seek(0)
+    reason = processor.check_content(stream.read(files.SNIFF_BYTES))
+    if reason:
+        raise ApiError(
+            415, "unsupported_file", f"{processor.title} cannot take this file: {reason}"
+        )
+    job_id = str(uuid.uuid4())
+    filename = uploads.clean_filename(uploaded.filename)
+    uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
+    record = jobs.create(store(), job_id, user, filename, stream.size, processor.name, options)
+    processor.task.apply_async(args=[options], task_id=job_id)
+    snapshot = snapshot_of(record, None)
+    jobs.announce(store(), user, snapshot)
+    current_app.logger.info("job %s created: %s, %d bytes", job_id, processor.name, stream.size)
+    return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
+
+
+def parse_options(processor: registry.Processor, raw: str | None) -> dict:
+    """Return the job's options from their JSON text, checked against the processor's."""
+    if raw is None or raw.strip() == "":
+        raw = "{}"
+    if len(raw) > current_app.config["MAX_OPTIONS_BYTES"]:
+        raise ApiError(400, "bad_options", "The options are too long.")
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "bad_options", "The options are not valid JSON.") from None
+    if not isinstance(options, dict):
+        raise ApiError(400, "bad_options", "The options must be a JSON object.")
+    try:
+        return processor.validate(options)
+    except registry.OptionsError as exc:
+        raise ApiError(400, "bad_options", f"Bad option: {exc}") from None
+
+
+@bp.get("/api/jobs")
+def list_jobs():
+    """List the user's jobs, newest first, a page at a time."""
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "bad_limit", "limit must be a whole number.") from None
+    if not 1 <= limit <= current_app.config["JOBS_PAGE_MAX"]:
+        raise ApiError(
+            400, "bad_limit", f"limit must be 1 to {current_app.config['JOBS_PAGE_MAX']}."
+        )
+    before = request.args.get("before")
+    ids = jobs.page(store(), current_user(), limit, job_id_arg(before) if before else None)
+    if ids is None:
+        raise ApiError(404, "not_found", "No such job to page from.")
+    return {"jobs": [snapshot_of(r, m) for r, m in jobs.get_with_meta(store(), ids)]}
+
+
+@bp.get("/api/jobs/<job_id>")
+def get_job(job_id: str):
+    """Return one of the user's jobs."""
+    return snapshot_of(*owned(job_id))
+
+
+@bp.post("/api/jobs/<job_id>/cancel")
+def cancel_job(job_id: str):
+    """Cancel a queued or running job."""
+    record, meta = owned(job_id)
+    state = (meta or {}).get("status", "PENDING")
+    if state in TERMINAL:
+        raise ApiError(409, "already_finished", f"The job has already finished ({state}).")
+    meta = cancel.request_cancel(store(), record["id"], state) or meta
+    current_app.logger.info("job %s cancel requested while %s", record["id"], state)
+    return snapshot_of(record, meta), 202
+
+
+@bp.get("/api/jobs/<job_id>/result")
+def get_result(job_id: str):
+    """Send the job's output file as an attachment."""
+    record, meta = owned(job_id)
+    state = (meta or {}).get("status", "PENDING")
+    if state not in TERMINAL:
+        raise ApiError(409, "not_finished", "The job has not finished yet.")
+    result = (meta or {}).get("result")
+    output = result.get("output") if state == "SUCCESS" and isinstance(result, dict) else None
+    processor = registry.get(record.get("processor", ""))
+    if not output or processor is None or processor.output_name is None or "/" in output:
+        raise ApiError(404, "no_result_file", "This job made no file to download.")
+    path = files.output_dir(record["id"], current_app.config["UPLOAD_DIR"]) / output
+    if not path.is_file():
+        raise ApiError(404, "no_result_file", "The job's output file is gone.")
+    name = processor.output_name(uploads.stem(record.get("filename") or "result"))
+    return send_file(path, as_attachment=True, download_name=name, max_age=0)
+
+
+@bp.delete("/api/jobs/<job_id>")
+def delete_job(job_id: str):
+    """Delete a finished job and its files."""
+    record, meta = owned(job_id)
+    state = (meta or {}).get("status", "PENDING")
+    if state not in TERMINAL:
+        raise ApiError(409, "still_running", "Cancel the job before deleting it.")
+    jobs.forget(store(), record, current_app.config["UPLOAD_DIR"])
+    current_app.logger.info("job %s deleted", record["id"])
+    return "", 204
+
+
+@bp.get("/healthz")
+def healthz():
+    """Tell whether Redis answers and how many workers reply."""
+    try:
+        store().ping()
+        redis_state = "ok"
+    except Exception as exc:  # any failure to reach Redis is "down", whatever its type
+        redis_state = f"error: {type(exc).__name__}"
+    workers = count_workers() if redis_state == "ok" else 0
+    healthy = redis_state == "ok" and workers > 0
+    return {"redis": redis_state, "workers": workers}, 200 if healthy else 503
+
+
+def count_workers() -> int:
+    """Return how many workers answer a ping."""
+    try:
+        return len(celery_app.control.ping(timeout=0.5) or [])
+    except Exception:  # a broker that does not answer means no worker we can count
+        return 0

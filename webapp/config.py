@@ -1,0 +1,55 @@
+"""Every web setting, from the environment, with its default, in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from tasks import settings as task_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer setting from the environment."""
+    return int(os.environ.get(name, str(default)))
+
+
+class Config:
+    """Settings read from the environment when the app is created."""
+
+    def __init__(self) -> None:
+        self.TASKBOARD_ENV = os.environ.get("TASKBOARD_ENV", "production")
+        self.HOST = os.environ.get("HOST", "127.0.0.1")
+        self.PORT = env_int("PORT", 5000)
+        self.REDIS_URL = task_settings.REDIS_URL
+        self.BROKER_URL = task_settings.BROKER_URL
+        self.UPLOAD_DIR = Path(task_settings.UPLOAD_DIR)
+        self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
+        # The multipart envelope around the file: field headers, boundaries, other fields.
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
+        self.MAX_FORM_MEMORY_SIZE = 64 * 1024
+        self.MAX_OPTIONS_BYTES = 16 * 1024
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or self._development_secret()
+        self.ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
+        self.CANCEL_GRACE_S = task_settings.CANCEL_GRACE_S
+        self.JOBS_PAGE_MAX = 200
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+        self.PERMANENT_SESSION_LIFETIME = env_int("SESSION_DAYS", 365) * 86400
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.WTF_CSRF_SSL_STRICT = False
+        self.SOCKETIO_MAX_PAYLOAD = 64 * 1024
+
+    def _development_secret(self) -> str | None:
+        """Return a per-checkout secret in development; outside it a secret must be given."""
+        if self.TASKBOARD_ENV != "development":
+            return None
+        path = Path(os.environ.get("TASKBOARD_DATA", ROOT / "data")) / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,66 @@
+"""One error type for the API, turned into the contract's JSON by one handler."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import jsonify
+from flask import request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message"}}`` with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str):
+    """Return the contract's JSON error."""
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def _code(exc: HTTPException) -> str:
+    """Turn an HTTP error's name into a snake_case code."""
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def register(app: Flask) -> None:
+    """Answer every error under /api (and /healthz) as JSON, never HTML or a traceback."""
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(
+            400, "csrf_failed", f"Missing or invalid CSRF token: {exc.description}"
+        )
+
+    @app.errorhandler(413)
+    def too_large(exc: HTTPException):
+        limit = app.config["MAX_UPLOAD_BYTES"]
+        return error_response(413, "file_too_large", f"The file is larger than {limit} bytes.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if not _wants_json():
+            return exc
+        return error_response(exc.code or 500, _code(exc), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on the server.")
+
+
+def _wants_json() -> bool:
+    """Tell whether the request is for the API rather than a page."""
+    return request.path.startswith(("/api/", "/healthz", "/metrics"))

@@ -1,0 +1,198 @@
+"""Socket.IO handlers, and the relay that pushes what the Redis backend publishes to the rooms.
+
+Celery's Redis result backend PUBLISHes every state it stores on ``celery-task-meta-<id>``,
+PROGRESS included. One relay per web process PSUBSCRIBEs to those channels, turns each message
+into the contract's snapshot and emits it to the owner's connections on this process; job events
+the backend does not publish (created, deleted) come on ``taskboard:events``. Every process hears
+every message and serves only its own clients, so each tab gets each update exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import OrderedDict
+
+import redis
+from flask import Flask
+from flask import session
+from flask_socketio import ConnectionRefusedError
+from flask_socketio import join_room
+
+from webapp import jobs
+from webapp.extensions import socketio
+from webapp.snapshot import RUNNING
+from webapp.snapshot import TERMINAL
+from webapp.snapshot import Tracker
+from webapp.snapshot import build
+
+log = logging.getLogger(__name__)
+META_PREFIX = jobs.META_KEY.format("")
+BACKOFF_MAX_S = 5.0
+
+
+def room_of(user: str) -> str:
+    """Return the room that holds every connection of one user."""
+    return f"user:{user}"
+
+
+class Relay:
+    """Relay the backend's job updates to the owners' connections on this process."""
+
+    def __init__(self) -> None:
+        self.tracker = Tracker()
+        self.records: OrderedDict[str, dict | None] = OrderedDict()
+        self.running: dict[str, str] = {}
+        self.relayed = 0
+        self.reconnects = 0
+        self.connected = False
+        self._app: Flask | None = None
+
+    def start(self, app: Flask) -> None:
+        """Start relaying in a background task of the server's async mode."""
+        if self._app is None:
+            self._app = app
+            socketio.start_background_task(self.run)
+
+    def run(self) -> None:
+        """Listen to the backend for ever, reconnecting with backoff when Redis goes away."""
+        r: redis.Redis = self._app.extensions["redis"]
+        backoff = 0.1
+        while True:
+            pubsub = r.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(META_PREFIX + "*")
+                pubsub.subscribe(jobs.EVENTS_CHANNEL)
+                if self.reconnects:
+                    log.info("relay reconnected to Redis after %d attempt(s)", self.reconnects)
+                    self.resync(r)
+                self.connected, backoff, self.reconnects = True, 0.1, 0
+                for message in pubsub.listen():
+                    self.handle(r, message)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if self.connected:
+                    log.warning("relay lost Redis (%s); reconnecting", exc)
+                self.connected = False
+                self.reconnects += 1
+                socketio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            except Exception:  # a bad message must not stop the relay
+                log.exception("relay error; restarting it")
+                socketio.sleep(backoff)
+            finally:
+                try:
+                    pubsub.close()
+                except Exception:  # the connection may already be gone
+                    pass
+
+    def handle(self, r: redis.Redis, message: dict) -> None:
+        """Turn one pub/sub message into pushes to the owner's connections."""
+        channel, data = message["channel"], message["data"]
+        if channel == jobs.EVENTS_CHANNEL:
+            event = json.loads(data)
+            job = event["job"]
+            if job.get("deleted"):
+                self.forget(job["id"])
+            self.emit(event["owner"], job)
+            return
+        job_id = channel[len(META_PREFIX) :]
+        record = self.record(r, job_id)
+        meta = jobs.parse_meta(data)
+        if record is None or meta is None:
+            return
+        state = meta.get("status")
+        if state in TERMINAL and record.get("final") == state:
+            return  # stored twice (a cancelled job is marked by the web and by the worker)
+        snapshot = build(record, meta, self.tracker)
+        self.remember_times(r, record, state, snapshot)
+        self.emit(record["owner"], snapshot)
+
+    def remember_times(self, r: redis.Redis, record: dict, state: str, snapshot: dict) -> None:
+        """Keep in the job's record what the backend forgets: when it started, its last progress."""
+        job_id = record["id"]
+        if state in RUNNING:
+            self.running[job_id] = record["owner"]
+            if not record.get("started_at"):
+                record["started_at"] = snapshot["started_at"] or jobs.now_iso()
+                jobs.mark_times(r, job_id, started_at=record["started_at"])
+        elif state in TERMINAL:
+            record["final"] = state
+        if state in TERMINAL and job_id in self.running:
+            del self.running[job_id]
+            seen = self.tracker.get(job_id)
+            if seen is not None:
+                record["progress"] = json.dumps(seen.__dict__)
+                r.hset(jobs.JOB_KEY.format(job_id), "progress", record["progress"])
+
+    def record(self, r: redis.Redis, job_id: str) -> dict | None:
+        """Return a job's record from a bounded cache, or None for tasks that are not jobs."""
+        if job_id in self.records:
+            self.records.move_to_end(job_id)
+            return self.records[job_id]
+        record = jobs.get(r, job_id)
+        self.records[job_id] = record
+        if len(self.records) > 20000:
+            self.records.popitem(last=False)
+        return record
+
+    def forget(self, job_id: str) -> None:
+        """Drop what the relay knows of a deleted job."""
+        self.records.pop(job_id, None)
+        self.running.pop(job_id, None)
+        self.tracker.forget(job_id)
+
+    def emit(self, owner: str, payload: dict) -> None:
+        """Push a job event to the owner's connections on this process, if it has any."""
+        room = room_of(owner)
+        if socketio.server.manager.rooms.get("/", {}).get(room):
+            socketio.emit("job", payload, to=room)
+            self.relayed += 1
+
+    def resync(self, r: redis.Redis) -> None:
+        """After an outage, send the true state of every job that was running."""
+        owners = dict(self.running)
+        for record, meta in jobs.get_with_meta(r, list(owners)):
+            snapshot = build(record, meta, self.tracker)
+            self.remember_times(r, record, snapshot["state"], snapshot)
+            self.emit(record["owner"], snapshot)
+
+
+relay = Relay()
+
+
+@socketio.on("connect")
+def connect(auth=None):
+    """A browser connects with its session cookie: put it in its user's room."""
+    user = session.get("user")
+    if not user:
+        raise ConnectionRefusedError("no session: load the page or GET /api/session first")
+    join_room(room_of(user))
+
+
+def snapshot_of(record: dict, meta: dict | None) -> dict:
+    """Return a job's snapshot with the rates this process has seen."""
+    return build(record, meta, relay.tracker)
+
+
+def canonical_id(value: object) -> str | None:
+    """Return a job id in canonical UUID form, or None for anything else."""
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:
+        return None
+
+
+@socketio.on("subscribe")
+def subscribe(data):
+    """A client asks for a job's current snapshot: answer with it, or an error."""
+    job_id = canonical_id(data.get("job_id") if isinstance(data, dict) else None)
+    if job_id is None:
+        return {"error": {"code": "not_found", "message": "No such job."}}
+    try:
+        found = jobs.get_with_meta(relay._app.extensions["redis"], [job_id])
+    except redis.RedisError:
+        return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
+    if not found or found[0][0].get("owner") != session.get("user"):
+        return {"error": {"code": "not_found", "message": "No such job."}}
+    return snapshot_of(*found[0])

@@ -1,0 +1,168 @@
+"""The one snapshot shape of the contract, built from a job record and its backend entry.
+
+The API, the relay, the ``subscribe`` acknowledgement and the page all see what :func:`build`
+returns. Rates and times left come from a :class:`Tracker` that watches successive updates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from tasks.jobstore import TERMINAL
+
+RUNNING = frozenset({"STARTED", "PROGRESS", "RETRY"})
+STATE_MESSAGES = {"PENDING": "queued", "STARTED": "started", "REVOKED": "cancelled"}
+# How much a new rate sample weighs against the running average.
+RATE_SMOOTHING = 0.3
+FAILURE_MESSAGES = {
+    "TimeLimitExceeded": "The job ran longer than the time limit and was stopped.",
+    "SoftTimeLimitExceeded": "The job ran longer than the time limit and was stopped.",
+    "WorkerLostError": "The worker running the job stopped (killed, or out of memory).",
+    "Stalled": "The job stopped reporting progress and no worker holds it any more.",
+}
+
+
+@dataclass
+class Seen:
+    """What a web process last saw of one job's progress."""
+
+    current: float
+    total: float | None
+    unit: str
+    message: str
+    ts: float
+    rate: float | None = None
+
+
+class Tracker:
+    """Remember the last progress of recent jobs, and their smoothed rates."""
+
+    def __init__(self, size: int = 20000) -> None:
+        self._seen: OrderedDict[str, Seen] = OrderedDict()
+        self._size = size
+
+    def observe(self, job_id: str, progress: dict) -> Seen:
+        """Take a PROGRESS meta and return what is known of the job now."""
+        try:
+            current = float(progress.get("current") or 0)
+            ts = float(progress.get("ts") or 0)
+        except (TypeError, ValueError):
+            current, ts = 0.0, 0.0
+        total = progress.get("total")
+        total = total if isinstance(total, int | float) else None
+        previous = self._seen.get(job_id)
+        if previous and previous.ts == ts:
+            return previous
+        rate = previous.rate if previous else None
+        if previous and ts > previous.ts and current >= previous.current:
+            sample = (current - previous.current) / (ts - previous.ts)
+            rate = sample if rate is None else rate + RATE_SMOOTHING * (sample - rate)
+        seen = Seen(
+            current,
+            total,
+            str(progress.get("unit") or ""),
+            str(progress.get("message") or ""),
+            ts,
+            rate,
+        )
+        self._seen[job_id] = seen
+        self._seen.move_to_end(job_id)
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return seen
+
+    def get(self, job_id: str) -> Seen | None:
+        """Return the last progress seen of a job, or None."""
+        return self._seen.get(job_id)
+
+    def forget(self, job_id: str) -> None:
+        """Drop what is known of a job."""
+        self._seen.pop(job_id, None)
+
+
+def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> dict:
+    """Return the contract's snapshot of a job."""
+    job_id = record["id"]
+    state = (meta or {}).get("status") or "PENDING"
+    result = (meta or {}).get("result")
+    tracker = tracker or Tracker()
+    if state == "PROGRESS" and isinstance(result, dict):
+        seen = tracker.observe(job_id, result)
+    else:
+        seen = tracker.get(job_id) or _recorded(record)
+    return {
+        "id": job_id,
+        "processor": record.get("processor", ""),
+        "filename": record.get("filename", ""),
+        "size": int(record.get("size") or 0),
+        "state": state,
+        "progress": _progress(state, seen),
+        "result": result if state == "SUCCESS" and isinstance(result, dict) else None,
+        "error": _error(state, result),
+        "created_at": record.get("created_at"),
+        "started_at": record.get("started_at") or _started(state, seen),
+        "finished_at": (meta or {}).get("date_done") if state in TERMINAL else None,
+    }
+
+
+def _recorded(record: dict) -> Seen | None:
+    """Return the last progress kept in the job's record when it finished, or None."""
+    try:
+        return Seen(**json.loads(record["progress"])) if record.get("progress") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _started(state: str, seen: Seen | None) -> str | None:
+    """Return when a running job started, as far as its progress tells."""
+    from webapp.jobs import now_iso
+
+    return now_iso(seen.ts) if state in RUNNING and seen and seen.ts else None
+
+
+def _progress(state: str, seen: Seen | None) -> dict:
+    """Return the snapshot's progress part."""
+    current = seen.current if seen else 0
+    total = seen.total if seen else None
+    if state == "SUCCESS" and total is None:
+        total = current
+    percent = None
+    if state == "SUCCESS":
+        percent = 100.0
+    elif total:
+        percent = round(min(100.0, 100.0 * current / total), 2)
+    elif total == 0:
+        percent = 100.0
+    rate = seen.rate if seen and state in RUNNING else None
+    eta = None
+    if rate and total is not None and state in RUNNING:
+        eta = round(max(0.0, (total - current) / rate), 1)
+    message = STATE_MESSAGES.get(state) or (seen.message if seen else "")
+    if state == "SUCCESS":
+        message = "done"
+    return {
+        "current": current,
+        "total": total,
+        "unit": seen.unit if seen and seen.unit else "",
+        "percent": percent,
+        "message": message,
+        "rate": round(rate, 3) if rate is not None else None,
+        "eta_s": eta,
+        "ts": seen.ts if seen else None,
+    }
+
+
+def _error(state: str, result: object) -> str | None:
+    """Return a message for a person about a failed or retrying job; never a traceback."""
+    if state not in ("FAILURE", "RETRY") or not isinstance(result, dict):
+        return None
+    kind = str(result.get("exc_type") or "")
+    args = result.get("exc_message")
+    text = " ".join(str(a) for a in args) if isinstance(args, list | tuple) else str(args or "")
+    if kind == "ProcessorError" and text:
+        message = text
+    else:
+        message = FAILURE_MESSAGES.get(kind, f"The job failed unexpectedly ({kind or 'unknown'}).")
+    return f"Retrying after a passing error: {text or kind}" if state == "RETRY" else message

@@ -1,0 +1,84 @@
+"""Streaming uploads straight to disk under generated names, with the size limit enforced while
+they stream, and the client's file name cleaned for display."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+import uuid
+from pathlib import Path
+from typing import IO
+
+from flask import Request
+from flask import current_app
+from flask import g
+from werkzeug.exceptions import RequestEntityTooLarge
+
+INCOMING = ".incoming"
+MAX_NAME = 200
+
+
+class LimitedFile:
+    """A file being written that refuses to grow past a limit."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self._file = open(path, "w+b")  # noqa: SIM115 - closed by the request's teardown
+
+    def write(self, data: bytes) -> int:
+        """Write data, or raise 413 once the file would pass the limit."""
+        self.size += len(data)
+        if self.size > self.limit:
+            raise RequestEntityTooLarge()
+        return self._file.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+class UploadRequest(Request):
+    """A request whose uploaded files go to ``UPLOAD_DIR`` as they arrive, not to /tmp."""
+
+    def _get_file_stream(
+        self, total_content_length, content_type, filename=None, content_length=None
+    ) -> IO[bytes]:
+        config = current_app.config
+        folder = Path(config["UPLOAD_DIR"]) / INCOMING
+        folder.mkdir(parents=True, exist_ok=True)
+        stream = LimitedFile(folder / uuid.uuid4().hex, config["MAX_UPLOAD_BYTES"])
+        g.setdefault("incoming", []).append(stream)
+        return stream  # type: ignore[return-value]
+
+
+def claim(stream: LimitedFile, destination: Path) -> None:
+    """Move a received file to its job's folder."""
+    stream.flush()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(stream.path, destination)
+
+
+def discard_incoming(exc: BaseException | None = None) -> None:
+    """Close the request's received files and remove those no job has claimed."""
+    for stream in g.pop("incoming", []):
+        stream.close()
+        stream.path.unlink(missing_ok=True)
+
+
+def clean_filename(name: str | None) -> str:
+    """Return a client's file name fit for display: no folders, no control characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
+    if len(name) > MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        keep = ext if dot and len(ext) <= 16 else ""
+        name = name[: MAX_NAME - len(keep) - 1] + ("." + keep if keep else "")
+    return name or "upload"
+
+
+def stem(name: str) -> str:
+    """Return a file name without its last extension."""
+    base, dot, _ = name.rpartition(".")
+    return base if dot and base else name
