@@ -1,8 +1,10 @@
 """Convert a CSV/TSV file to an Excel workbook, streamed row by row with typed cells.
 
-openpyxl's write-only mode keeps rows on disk as it goes; only the shared-strings table (one entry
-per distinct text) stays in memory. Past Excel's row limit the data continues on a new sheet
-with the header repeated.
+openpyxl's write-only mode streams each sheet's rows to a temporary file as they come, with
+text as inline strings (it keeps no shared-strings table), so memory stays flat however many
+rows and distinct texts there are. Past Excel's row limit the data continues on a new sheet
+with the header repeated. Text that Excel would take for a formula or an error value is stored
+as plain text.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from typing import Any
 from celery import shared_task
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from tasks import csvio
+from tasks import csvtypes
 from tasks import files
 from tasks import registry
 from tasks.progress import Progress
@@ -30,6 +35,9 @@ MAX_CELL_CHARS = 32_767  # Excel's limit
 MAX_EXACT_INTEGER = 10**15 - 1
 MALFORMED_LINES_SHOWN = 10
 REPORT_EVERY_ROWS = 256
+# Text starting like a formula: openpyxl stores "=..." as one, and Excel or LibreOffice would
+# evaluate "+...", "-..." or "@..." once someone edits the cell (CSV injection).
+FORMULA_START = ("=", "+", "-", "@")
 
 
 class Cells:
@@ -38,17 +46,28 @@ class Cells:
     def __init__(self) -> None:
         self.cleaned = 0
         self.truncated = 0
+        self.sheet: WriteOnlyWorksheet | None = None  # the sheet being written
 
     def value(self, raw: str) -> Any:
         """Return the cell value for one CSV field: a number, boolean, date or text."""
-        kind, value = csvio.parse(raw)
-        if kind in (csvio.FLOAT, csvio.BOOLEAN, csvio.DATE):
+        kind, value = csvtypes.parse(raw)
+        if kind in (csvtypes.FLOAT, csvtypes.BOOLEAN, csvtypes.DATE):
             return value
-        if kind == csvio.INTEGER and abs(value) <= MAX_EXACT_INTEGER:
+        if kind == csvtypes.INTEGER and abs(value) <= MAX_EXACT_INTEGER:
             return value
         if not raw.strip():
             return None
-        return self.text(raw)
+        text = self.text(raw)
+        return self.literal(text, WriteOnlyCell(self.sheet)) if looks_active(text) else text
+
+    def literal(self, text: str, cell: Cell) -> Cell:
+        """Put text in the cell as text, never as a formula or an error value; return the cell."""
+        cell.value = text
+        if looks_active(text):
+            cell.data_type = "s"  # openpyxl infers "f" for "=..." and "e" for "#N/A"
+            # The quote prefix keeps Excel from making it a formula when the cell is edited.
+            cell.quotePrefix = True
+        return cell
 
     def text(self, raw: str) -> str:
         """Return text as Excel can hold it: no control characters, at most 32,767 characters."""
@@ -61,14 +80,20 @@ class Cells:
         return raw
 
 
+def looks_active(text: str) -> bool:
+    """Tell whether Excel could take the text for a formula or an error value."""
+    return text.startswith(FORMULA_START) or text in ERROR_CODES
+
+
 def add_sheet(book: Workbook, header: list[str] | None, cells: Cells) -> WriteOnlyWorksheet:
     """Add a sheet that starts with the bold, frozen header row, when there is one."""
     sheet = book.create_sheet(f"Sheet{len(book.worksheets) + 1}")
+    cells.sheet = sheet
     if header is not None:
         bold = Font(bold=True)
         row = []
         for name in header:
-            cell = WriteOnlyCell(sheet, value=cells.text(name))
+            cell = cells.literal(cells.text(name), WriteOnlyCell(sheet))
             cell.font = bold
             row.append(cell)
         sheet.freeze_panes = "A2"

@@ -1,8 +1,8 @@
-"""Reading CSV/TSV uploads, shared by the CSV processors: encoding, delimiter, header, cell types.
+"""Reading CSV/TSV uploads, shared by the CSV processors: encoding, delimiter, header, records.
 
 Everything here streams: a file is read line by line through a byte counter (for progress in
 bytes), with bounds on line length, field length and column count so that one hostile line
-cannot take the worker's memory.
+cannot take the worker's memory. What a cell's text means is :mod:`tasks.csvtypes`.
 """
 
 from __future__ import annotations
@@ -10,19 +10,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
-import re
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import replace
-from datetime import date
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
 from typing import TypeVar
 
+from tasks import csvtypes
 from tasks import files
 from tasks.registry import ProcessorError
 
@@ -31,24 +28,6 @@ SAMPLE_BYTES = 64 * 1024
 SAMPLE_ROWS = 50
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
-
-NULL, INTEGER, FLOAT, BOOLEAN, DATE, TEXT = "null", "integer", "float", "boolean", "date", "text"
-NULL_TOKENS = frozenset({"", "null", "none", "na", "n/a"})
-BOOLEANS = {"true": True, "false": False}
-NUMERIC_START = frozenset("0123456789+-.")
-# No leading zeros (those are codes: "007", zip codes) and at most 18 digits, so every
-# integer fits 64 bits; longer digit strings are identifiers and stay text.
-INTEGER_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]{0,17})")
-FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][+-]?[0-9]+)?")
-
-# Whole batches of distinct values joined by newlines, matched in one C call: the common cases
-# (a column of integers, of decimals, of plain words) then skip the cell-by-cell parse. A value
-# holding a newline can only fail these matches (or the int/float call after), never pass wrongly.
-INTEGERS_RE = re.compile(rf"{INTEGER_RE.pattern}(?:\n{INTEGER_RE.pattern})*")
-FLOATS_RE = re.compile(rf"{FLOAT_RE.pattern}(?:\n{FLOAT_RE.pattern})*")
-NOT_PLAIN_TEXT_RE = re.compile(
-    r"(?:^|\n)\s*(?:[0-9+\-.]|(?:null|none|na|n/a|true|false)\s*(?:\n|$)|\n|$)", re.IGNORECASE
-)
 
 T = TypeVar("T")
 
@@ -111,6 +90,7 @@ def detect_delimiter(text: str) -> str:
     """Return the candidate delimiter that splits the sample's rows most consistently."""
 
     def score(delimiter: str) -> tuple[float, int]:
+        """Rate a delimiter: the share of rows with the modal field count, then that count."""
         counts = [len(row) for row in sample_rows(text, delimiter)]
         if not counts:
             return 0.0, 0
@@ -127,7 +107,9 @@ def detect_header(rows: list[list[str]]) -> bool:
     if not rows:
         return False
     first = rows[0]
-    return len(set(first)) == len(first) and all(parse(v)[0] == TEXT for v in first)
+    if len(set(first)) != len(first):
+        return False
+    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in first)
 
 
 def detect(path: Path, delimiter: str = "auto", header: str = "auto") -> Format:
@@ -167,60 +149,6 @@ def with_fallback(read: Callable[[Format], T], fmt: Format) -> T:
     return read(replace(fmt, encoding="latin-1"))
 
 
-def parse(raw: str) -> tuple[str, Any]:
-    """Return a cell's kind (null, integer, float, boolean, date, text) and its typed value."""
-    s = raw.strip()
-    if not s:
-        return NULL, None
-    if s[0] in NUMERIC_START:
-        if len(s) >= 10 and s[4] == "-" and s[7] == "-":
-            return parse_date(s, raw)
-        if INTEGER_RE.fullmatch(s):
-            return INTEGER, int(s)
-        if FLOAT_RE.fullmatch(s):
-            value = float(s)
-            # 1e999 overflows to inf, which JSON and Excel cannot hold.
-            if value not in (float("inf"), float("-inf")):
-                return FLOAT, value
-        return TEXT, raw
-    low = s.lower()
-    if low in NULL_TOKENS:
-        return NULL, None
-    if low in BOOLEANS:
-        return BOOLEAN, BOOLEANS[low]
-    return TEXT, raw
-
-
-def parse_batch(values: list[str]) -> tuple[str, list[Any]] | None:
-    """Return the one kind of every value and their typed values, when it is quick to tell."""
-    joined = "\n".join(values)
-    try:
-        if INTEGERS_RE.fullmatch(joined):
-            return INTEGER, list(map(int, values))
-        if FLOATS_RE.fullmatch(joined):
-            floats = list(map(float, values))
-            if math.isfinite(max(floats)) and math.isfinite(min(floats)):
-                return FLOAT, floats
-            return None
-    except ValueError:
-        return None
-    if NOT_PLAIN_TEXT_RE.search(joined) is None:
-        return TEXT, values
-    return None
-
-
-def parse_date(s: str, raw: str) -> tuple[str, Any]:
-    """Return an ISO 8601 date or naive date-time as kind 'date', anything else as text."""
-    try:
-        if len(s) == 10:
-            return DATE, date.fromisoformat(s)
-        value = datetime.fromisoformat(s)
-    except ValueError:
-        return TEXT, raw
-    # Excel has no time zones; an aware time stays text rather than silently shifting.
-    return (TEXT, raw) if value.tzinfo is not None else (DATE, value)
-
-
 class CountingReader(io.RawIOBase):
     """A binary stream that counts the bytes read through it and refuses overlong lines.
 
@@ -257,6 +185,7 @@ class CountingReader(io.RawIOBase):
         return n
 
     def _check(self, length: int) -> None:
+        """Refuse a line longer than the bound, naming about where it is."""
         if length > MAX_LINE_BYTES:
             raise ProcessorError(
                 f"Line {self.lines + 1:,} or near it is longer than {MAX_LINE_BYTES:,} bytes."
@@ -274,6 +203,7 @@ class Rows:
         self.path, self.fmt, self.max_columns = path, fmt, max_columns
 
     def __enter__(self) -> Rows:
+        """Open the file for reading through the byte counter and the text decoder."""
         self._raw = open(self.path, "rb")
         self._counter = CountingReader(self._raw)
         self._text = io.TextIOWrapper(
@@ -282,6 +212,7 @@ class Rows:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the file."""
         self._text.close()
         self._raw.close()
 
@@ -291,6 +222,7 @@ class Rows:
         return self._counter.count
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield each non-blank record with the line it starts on; refuse oversized ones."""
         csv.field_size_limit(MAX_FIELD_CHARS)
         reader = csv.reader(self._text, delimiter=self.fmt.delimiter)
         start = 1

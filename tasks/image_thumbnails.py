@@ -1,14 +1,16 @@
 """Make thumbnails of a PNG, JPEG or WebP image, or of every image in a .zip, as a .zip.
 
-Hostile input is refused before it costs much: decompression bombs (too many pixels), too many
-zip entries, too large a declared or actual unpacked size, unsafe entry paths and nested
-archives fail the job. Entries that are not images (or that will not decode) are skipped and
-listed in the result, so one stray README does not fail a folder of photos.
+Hostile input is refused before it costs much: decompression bombs (too many pixels) here;
+too many zip entries, too large a declared or actual unpacked size, unsafe entry paths and
+nested archives in :mod:`tasks.archives`. Each fails the job. Entries that are not images (or
+that will not decode) are skipped and listed in the result, so one stray README does not fail
+a folder of photos.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import tempfile
 import warnings
 import zipfile
@@ -21,31 +23,20 @@ from PIL import Image
 from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
+from tasks import archives
 from tasks import files
 from tasks import registry
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
 
 OUTPUT = "thumbnails.zip"
+LANCZOS = Image.Resampling.LANCZOS
 MAX_PIXELS = 40_000_000  # about 160 MB decoded as RGBA
-MAX_ENTRIES = 1000
-MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
-MAX_ENTRY_BYTES = 64 * 1024 * 1024
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 SPOOL_BYTES = 8 * 1024 * 1024
 SKIPPED_SHOWN = 20
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
-ARCHIVE_SUFFIXES = {".zip", ".jar", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar"}
-ARCHIVE_MAGIC = (
-    b"PK\x03\x04",
-    b"PK\x05\x06",
-    b"\x1f\x8b",
-    b"BZh",
-    b"\xfd7zXZ",
-    b"7z\xbc\xaf",
-    b"Rar!",
-    b"\x28\xb5\x2f\xfd",
-)
+# Greyscale with more than 8 bits a sample (16-bit PNGs open as "I;16", or "I" in some Pillows).
+DEEP_GREY = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 class Skip(Exception):
@@ -66,6 +57,11 @@ def thumbnail_format(source: str, option: str) -> str:
 
 def prepare(image: Image.Image, fmt: str) -> Image.Image:
     """Return the image in a mode the resampler and the format handle well."""
+    if image.mode in DEEP_GREY:
+        # Converting to 8 bits clips every sample above 255 to white: scale 0-65535 down first.
+        if image.mode != "I;16":
+            image = image.convert("I")
+        image = image.point(lambda v: v / 257).convert("L")
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         alpha = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if alpha else "RGB")
@@ -92,13 +88,43 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
                     )
                 # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less memory and time.
                 image.draft("RGB", (largest, largest))
-                return ImageOps.exif_transpose(image), image.format
+                image.load()
+                # In place: an upright image is not copied, so it is in memory only once.
+                ImageOps.exif_transpose(image, in_place=True)
+                return image, image.format
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise ProcessorError(f"{label} has too many pixels: {exc}") from None
         except UnidentifiedImageError:
             raise Skip("it is not a PNG, JPEG or WebP image Pillow can read") from None
-        except (OSError, SyntaxError, ValueError) as exc:
+        except OSError as exc:
+            if registry.is_transient(exc):
+                raise  # the registry retries the job with backoff
             raise Skip(f"the image could not be decoded ({exc})") from None
+        except (SyntaxError, ValueError) as exc:
+            raise Skip(f"the image could not be decoded ({exc})") from None
+
+
+def fitted(width: int, height: int, size: int) -> tuple[int, int] | None:
+    """Return the size within a ``size`` square that keeps the aspect ratio, or None if it fits.
+
+    Rounded as Pillow's ``Image.thumbnail`` rounds it, so a resize gives the same thumbnail.
+    """
+    if width <= size and height <= size:
+        return None
+    aspect = width / height
+    if aspect <= 1:
+        w = min(
+            math.floor(size * aspect),
+            math.ceil(size * aspect),
+            key=lambda n: abs(aspect - n / size),
+        )
+        return max(w, 1), size
+    h = min(
+        math.floor(size / aspect),
+        math.ceil(size / aspect),
+        key=lambda n: 0 if n == 0 else abs(aspect - size / n),
+    )
+    return size, max(h, 1)
 
 
 def write_thumbnails(
@@ -110,104 +136,37 @@ def write_thumbnails(
     fmt = thumbnail_format(source, options["format"])
     image = prepare(image, fmt)
     for size in sizes:
-        thumb = image.copy()
-        thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+        # Each size from the original (no copy of it): as Image.thumbnail would, reduce by an
+        # integer factor first, then Lanczos.
+        target = fitted(image.width, image.height, size)
+        thumb = image if target is None else image.resize(target, LANCZOS, reducing_gap=2.0)
         data = io.BytesIO()
         thumb.save(data, fmt)
         archive.writestr(f"{stem}-{size}{FORMATS[fmt]}", data.getvalue())
     return len(sizes)
 
 
-def unsafe_name(name: str) -> bool:
-    """Tell whether a zip entry's name could point outside the folder it is unpacked in."""
-    parts = name.replace("\\", "/").split("/")
-    return (
-        name.startswith(("/", "\\"))
-        or "\x00" in name
-        or (len(name) > 1 and name[1] == ":")
-        or any(part == ".." for part in parts)
-    )
-
-
-def check_entries(src: Path) -> None:
-    """Refuse an archive whose directory is too large, before ``zipfile`` reads it."""
-    try:
-        entries, directory = files.zip_directory(src)
-    except ValueError:
-        raise ProcessorError("The file is not a readable zip archive.") from None
-    if entries > MAX_ENTRIES or directory > MAX_DIRECTORY_BYTES:
-        raise ProcessorError(f"The zip has too many entries; at most {MAX_ENTRIES:,} are allowed.")
-
-
-def check_infos(infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse an archive with too many entries, unsafe paths, nested archives or too much data."""
-    if len(infos) > MAX_ENTRIES:
-        raise ProcessorError(f"The zip has too many entries; at most {MAX_ENTRIES:,} are allowed.")
-    total = 0
-    for info in infos:
-        name = info.filename[:200]
-        if unsafe_name(info.filename):
-            raise ProcessorError(f"Zip entry {name!r} has an unsafe path.")
-        if PurePosixPath(info.filename.lower()).suffix in ARCHIVE_SUFFIXES:
-            raise ProcessorError(f"Zip entry {name!r} is an archive; nested archives are refused.")
-        if info.file_size > MAX_ENTRY_BYTES:
-            raise ProcessorError(
-                f"Zip entry {name!r} unpacks to more than {MAX_ENTRY_BYTES:,} bytes."
-            )
-        total += info.file_size
-    if total > MAX_TOTAL_BYTES:
-        raise ProcessorError(f"The zip unpacks to more than {MAX_TOTAL_BYTES:,} bytes.")
-
-
-def unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, spool: BinaryIO, budget: int) -> int:
-    """Copy one entry into ``spool``, counting real bytes against its declared size; return them."""
-    name = info.filename[:200]
-    if info.flag_bits & 0x1:
-        raise Skip("it is encrypted")
-    count = 0
-    try:
-        with archive.open(info) as entry:
-            for chunk in files.read_chunks(entry):
-                count += len(chunk)
-                # zipfile stops at the declared size, but we do not bet the worker on that.
-                if count > info.file_size or count > budget:
-                    raise ProcessorError(
-                        f"Zip entry {name!r} unpacks to more than it declares or we allow."
-                    )
-                spool.write(chunk)
-    except (zipfile.BadZipFile, EOFError, NotImplementedError, OSError) as exc:
-        raise ProcessorError(f"Zip entry {name!r} is damaged: {exc}") from None
-    spool.seek(0)
-    head = spool.read(16)
-    spool.seek(0)
-    if head.startswith(ARCHIVE_MAGIC):
-        raise ProcessorError(f"Zip entry {name!r} is an archive; nested archives are refused.")
-    if files.image_kind(head) is None:
-        raise Skip("it is not a PNG, JPEG or WebP image")
-    return count
-
-
 def from_zip(
     src: Path, out: Path, options: dict, progress: Progress, dest: zipfile.ZipFile
 ) -> dict:
     """Make thumbnails of every image in the archive at ``src``."""
-    check_entries(src)
-    try:
-        archive = zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ProcessorError(f"The file is not a readable zip archive: {exc}") from None
+    archive, infos = archives.open_zip(src)
     images = thumbnails = unpacked = 0
     skipped: list[dict] = []
     stems: set[str] = set()
     with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
-        check_infos(infos)
         progress.total = len(infos)
         for info in infos:
             progress.check_cancelled()
             with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=out) as spool:
                 try:
-                    unpacked += unpack(archive, info, spool, MAX_TOTAL_BYTES - unpacked)
+                    if info.flag_bits & 0x1:
+                        raise Skip("it is encrypted")
+                    budget = archives.MAX_TOTAL_BYTES - unpacked
+                    unpacked += archives.unpack(archive, info, spool, budget)
+                    if files.image_kind(spool.read(16)) is None:
+                        raise Skip("it is not a PNG, JPEG or WebP image")
+                    spool.seek(0)
                     stem = unique(str(PurePosixPath(info.filename).with_suffix("")), stems)
                     thumbnails += write_thumbnails(spool, stem, info.filename, options, dest)
                     images += 1

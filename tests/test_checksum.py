@@ -35,6 +35,7 @@ CONTENTS = {
 @pytest.mark.parametrize("content", CONTENTS.values(), ids=CONTENTS.keys())
 @pytest.mark.parametrize("algorithms", [["sha256"], ["md5", "sha1", "sha512", "blake2b"]])
 def test_digests_equal_hashlib(tmp_path, progress, content, algorithms):
+    """Compute the same digests as hashlib for every algorithm asked."""
     src = tmp_path / "input"
     src.write_bytes(content)
     result = checksum.compute(src, tmp_path, {"algorithms": algorithms}, progress)
@@ -45,6 +46,7 @@ def test_digests_equal_hashlib(tmp_path, progress, content, algorithms):
 
 
 def test_default_algorithm_is_sha256(tmp_path, progress):
+    """Use SHA-256 when no algorithm is asked for."""
     src = tmp_path / "input"
     src.write_bytes(b"abc")
     options = checksum.PROCESSOR.validate({})
@@ -53,6 +55,7 @@ def test_default_algorithm_is_sha256(tmp_path, progress):
 
 
 def test_progress_counts_bytes_to_the_end(tmp_path, stores, progress):
+    """Report progress in bytes, chunk by chunk, up to the file's size."""
     src = tmp_path / "input"
     src.write_bytes(b"y" * (3 * 1024 * 1024))
     checksum.compute(src, tmp_path, {"algorithms": ["sha256"]}, progress)
@@ -61,6 +64,7 @@ def test_progress_counts_bytes_to_the_end(tmp_path, stores, progress):
 
 
 def test_cancel_stops_hashing(tmp_path):
+    """Stop hashing when the job is cancelled."""
     src = tmp_path / "input"
     src.write_bytes(b"z" * 1000)
     progress = Progress(store=lambda meta: None, is_cancelled=lambda: True, interval=0)
@@ -80,5 +84,6 @@ def test_cancel_stops_hashing(tmp_path):
     ],
 )
 def test_bad_algorithms_are_refused(options):
+    """Refuse unknown, empty, repeated or mistyped algorithm options."""
     with pytest.raises(OptionsError):
         checksum.PROCESSOR.validate(options)

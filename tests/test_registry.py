@@ -47,11 +47,13 @@ def webp() -> bytes:
 
 
 def test_every_processor_is_registered():
+    """Find every processor module through the registry."""
     assert sorted(registry.PROCESSORS) == NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_description_is_json_with_defaults_that_validate(name):
+    """Describe each processor as JSON whose option defaults validate."""
     processor = registry.get(name)
     described = json.loads(json.dumps(processor.describe()))
     assert described["name"] == name
@@ -74,6 +76,7 @@ def test_description_is_json_with_defaults_that_validate(name):
     ],
 )
 def test_good_options_are_filled_in(name, options, expected):
+    """Accept good options and fill in the defaults."""
     assert registry.get(name).validate(options) == (expected or options)
 
 
@@ -99,6 +102,7 @@ def test_good_options_are_filled_in(name, options, expected):
     ],
 )
 def test_bad_options_are_refused(name, options):
+    """Refuse options that do not fit the processor's schema."""
     with pytest.raises(OptionsError):
         registry.get(name).validate(options)
 
@@ -148,6 +152,7 @@ ACCEPTED = {
 @pytest.mark.parametrize("kind", CONTENT)
 @pytest.mark.parametrize("name", NAMES)
 def test_content_decides_what_is_accepted(name, kind):
+    """Accept or refuse a file by its content, with a reason when refused."""
     reason = registry.get(name).check_content(CONTENT[kind])
     if kind in ACCEPTED[name]:
         assert reason is None
@@ -163,9 +168,11 @@ def test_content_decides_what_is_accepted(name, kind):
     ],
 )
 def test_output_names(name, stem, download):
+    """Name the download after the upload's stem."""
     assert registry.get(name).output_name(stem) == download
 
 
 @pytest.mark.parametrize("name", ["checksum", "csv-profile", "simulate"])
 def test_processors_without_output_file_have_no_output_name(name):
+    """Give no download name to processors that make no file."""
     assert registry.get(name).output_name is None

@@ -1,0 +1,60 @@
+"""Cell types of CSV text: each kind, and the batch parse agreeing with the cell parse."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks import csvtypes
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("42", "integer"),
+        ("-7", "integer"),
+        ("007", "text"),
+        ("1234567890123456789", "text"),
+        ("3.14", "float"),
+        ("1e5", "float"),
+        ("1e999", "text"),
+        ("nan", "text"),
+        ("True", "boolean"),
+        ("2024-02-30", "text"),
+        ("2024-02-29", "date"),
+        ("2024-02-29 10:00", "date"),
+        ("2024-02-29T10:00:00+02:00", "text"),
+        ("N/A", "null"),
+        ("  ", "null"),
+    ],
+)
+def test_cell_kinds(value, kind):
+    """Tell each cell's kind from its text."""
+    assert csvtypes.parse(value)[0] == kind
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1", "-2", "30"],
+        ["1.5", "2e3", ".5"],
+        ["alpha", "Beta", "ünïcode"],
+        ["1", "2.5"],
+        ["1\n2", "3"],
+        [" 5", "6"],
+        ["1_000", "2"],
+        ["１２", "3"],
+        ["1e999", "1.0"],
+        ["word", "NULL"],
+        ["word", " "],
+        ["word", "true"],
+        ["word", "2024-01-01"],
+        ["word", "line\n42"],
+        ["007", "8"],
+    ],
+)
+def test_batch_parse_agrees_with_cell_parse(values):
+    """Type a batch exactly as cell-by-cell parsing would, or not at all."""
+    batch = csvtypes.parse_batch(values)
+    if batch is not None:
+        kind, typed = batch
+        assert [csvtypes.parse(v) for v in values] == [(kind, t) for t in typed]
