@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import render_template
 
 from webapp.api import current_user
@@ -16,7 +17,8 @@ bp = Blueprint("pages", __name__)
 def index():
     """Show the dashboard: the upload form and the user's jobs."""
     current_user()
-    return render_template("index.html")
+    # The page refuses larger files itself, before sending them.
+    return render_template("index.html", max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"])
 
 
 @bp.get("/jobs/<job_id>")

@@ -1,6 +1,6 @@
 // The JSON API: fetch helpers that send the CSRF token, and uploads with progress.
 
-const API = document.body.dataset.api || "/api";
+const API = document.body.dataset.api;
 let sessionPromise = null;
 
 /** An error the API answered with ({"error": {"code", "message"}}), or a network failure. */
@@ -108,13 +108,20 @@ export function deleteJob(jobId) {
  * Upload a file as a new job; resolve with its snapshot.
  *
  * XMLHttpRequest rather than fetch, because only it reports upload progress.
- * Returns {promise, abort}.
+ * Returns {promise, abort}. abort() works at any time: an XMLHttpRequest that is not open yet
+ * (the session is still being fetched) ignores abort(), so a flag stops it from opening.
  */
 export function uploadJob(file, processor, options, onProgress) {
   const xhr = new XMLHttpRequest();
+  let aborted = false;
+  const cancelled = () => new ApiError(0, "aborted", "Upload cancelled.");
   const promise = getSession().then(
     (session) =>
       new Promise((resolve, reject) => {
+        if (aborted) {
+          reject(cancelled());
+          return;
+        }
         const form = new FormData();
         form.append("processor", processor);
         form.append("options", JSON.stringify(options || {}));
@@ -129,11 +136,15 @@ export function uploadJob(file, processor, options, onProgress) {
         xhr.onload = () => settleUpload(xhr, resolve, reject);
         xhr.onerror = () =>
           reject(new ApiError(0, "network", "The upload failed: the server cannot be reached."));
-        xhr.onabort = () => reject(new ApiError(0, "aborted", "Upload cancelled."));
+        xhr.onabort = () => reject(cancelled());
         xhr.send(form);
       }),
   );
-  return { promise, abort: () => xhr.abort() };
+  const abort = () => {
+    aborted = true;
+    xhr.abort();
+  };
+  return { promise, abort };
 }
 
 /** Resolve or reject an upload from its finished XMLHttpRequest. */
@@ -146,6 +157,7 @@ function settleUpload(xhr, resolve, reject) {
   }
   if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
   else if (xhr.status === 413 && !(body && body.error)) {
-    reject(new ApiError(413, "too_large", "The file is larger than the server accepts."));
+    // A proxy in front answered with its own page: say what it means.
+    reject(new ApiError(413, "file_too_large", "The file is larger than the server accepts."));
   } else reject(errorFrom(xhr.status, body));
 }

@@ -94,10 +94,18 @@ export function formatTime(iso) {
   return ms == null ? "" : dateTime.format(ms);
 }
 
-/** Return how long a job has run: until it finished, or until now while it runs. */
+/**
+ * Return how long a job has run: until it finished, or until now while it runs; null when
+ * unknown. A job that ended without a finish time counts until its last progress update.
+ */
 export function elapsedSeconds(job, nowMs = Date.now()) {
   const start = parseTime(job.started_at);
   if (start == null) return null;
-  const end = parseTime(job.finished_at) ?? (isFinished(job.state) ? start : nowMs);
+  let end = nowMs;
+  if (isFinished(job.state)) {
+    const lastUpdate = job.progress && job.progress.ts;
+    end = parseTime(job.finished_at) ?? (Number.isFinite(lastUpdate) ? lastUpdate * 1000 : null);
+    if (end == null || end < start) return null;
+  }
   return Math.max(0, (end - start) / 1000);
 }

@@ -105,6 +105,9 @@ function render(job) {
   shown = job;
   document.title = `${job.filename} · ${STATE_LABELS[job.state] || job.state} · Taskboard`;
   setText(byId("job-title"), job.filename || "(unnamed file)");
+  // A job can come back after renderGone() (a reconnection that answers after all).
+  byId("job-state").hidden = false;
+  byId("job-bar").hidden = false;
   fillBadge(byId("job-state"), job.state);
   fillBar(byId("job-bar"), job);
   setText(byId("job-percent"), formatPercent(barPercent(job)));
@@ -121,14 +124,20 @@ function render(job) {
   byId("job").setAttribute("aria-busy", "false");
 }
 
-/** Say that the job is not there (never was, or was deleted). */
+/** Say that the job is not there (never was, or was deleted), leaving nothing of it shown. */
 function renderGone(message) {
   shown = null;
+  document.title = "Job gone · Taskboard";
   setText(byId("job-title"), message);
-  for (const id of ["job-state", "job-cancel", "job-delete", "job-download", "job-result"]) byId(id).hidden = true;
-  byId("job-bar").hidden = true;
+  const hide = ["job-state", "job-bar", "job-cancel", "job-delete", "job-download", "job-error", "job-result"];
+  for (const id of hide) byId(id).hidden = true;
+  for (const id of ["job-percent", "job-message", "job-rate", "job-eta", "job-error", "job-action-error"]) {
+    setText(byId(id), "");
+  }
   byId("job-details").replaceChildren();
   byId("job-timeline").replaceChildren();
+  byId("job-result-body").replaceChildren();
+  renderedResultOf = null;
   byId("job").setAttribute("aria-busy", "false");
 }
 
@@ -175,7 +184,7 @@ async function main() {
   bindAction("job-cancel", async () => render(await cancelJob(jobId)));
   bindAction("job-delete", async () => {
     await deleteJob(jobId);
-    window.location.assign("/");
+    window.location.assign(document.body.dataset.indexUrl);
   });
   window.setInterval(() => {
     if (shown && isActive(shown.state) && shown.started_at) renderTimeline(shown);

@@ -34,6 +34,7 @@ export class JobList {
     this.elements = { empty, count, more, end, error };
     this.processors = processors;
     this.jobs = new Map(); // id -> {job, row}
+    this.deleted = new Set(); // ids of jobs deleted while this page was open
     this.pending = new Map(); // id -> latest payload not yet drawn
     this.flushScheduled = false;
     this.ready = false;
@@ -43,8 +44,14 @@ export class JobList {
     window.setInterval(() => this.tick(), 1000);
   }
 
-  /** Queue a snapshot or a deletion to be drawn on the next frame. */
+  /**
+   * Queue a snapshot or a deletion to be drawn on the next frame. An older snapshot never
+   * replaces a newer one waiting (an upload's answer can come after the job's first events),
+   * and nothing brings back a deleted job.
+   */
   push(payload) {
+    const waiting = this.pending.get(payload.id);
+    if (waiting && (waiting.deleted || (!payload.deleted && isStale(waiting, payload)))) return;
     this.pending.set(payload.id, payload);
     this.scheduleFlush();
   }
@@ -74,6 +81,7 @@ export class JobList {
 
   /** Show a job: update its row in place, or insert a row where it belongs by age. */
   upsert(job) {
+    if (this.deleted.has(job.id)) return;
     const entry = this.jobs.get(job.id);
     if (entry) {
       if (isStale(entry.job, job)) return;
@@ -110,6 +118,7 @@ export class JobList {
 
   /** Remove a job's row. */
   remove(jobId) {
+    this.deleted.add(jobId);
     const entry = this.jobs.get(jobId);
     if (!entry) return;
     entry.row.remove();
@@ -121,9 +130,8 @@ export class JobList {
     if (this.loading || this.reachedEnd) return;
     this.loading = true;
     this.elements.more.disabled = true;
-    const last = this.body.lastElementChild;
     try {
-      const { jobs } = await listJobs(PAGE_SIZE, last ? last.dataset.id : null);
+      const jobs = await this.fetchOlder();
       this.appendPage(jobs);
       this.reachedEnd = jobs.length < PAGE_SIZE;
       this.elements.error.textContent = "";
@@ -138,6 +146,23 @@ export class JobList {
         this.scheduleFlush();
       }
       this.updateSummary();
+    }
+  }
+
+  /**
+   * Return the page of jobs older than the last row. The server answers 404 when that row's job
+   * was deleted meanwhile (and its event missed): drop the row and page from the one before.
+   */
+  async fetchOlder() {
+    for (;;) {
+      const last = this.body.lastElementChild;
+      try {
+        return (await listJobs(PAGE_SIZE, last ? last.dataset.id : null)).jobs;
+      } catch (error) {
+        if (!(last && error.status === 404)) throw error;
+        this.pending.delete(last.dataset.id);
+        this.remove(last.dataset.id);
+      }
     }
   }
 

@@ -33,9 +33,12 @@ function setHidden(element, hidden) {
   if (element.hidden !== hidden) element.hidden = hidden;
 }
 
+// The page gives a job's URL with JOB_ID where the id goes.
+const JOB_URL = document.body.dataset.jobUrl;
+
 /** Return the page URL of a job. */
 export function jobUrl(jobId) {
-  return `/jobs/${encodeURIComponent(jobId)}`;
+  return JOB_URL.replace("JOB_ID", encodeURIComponent(jobId));
 }
 
 /** Return the percent a progress bar shows for a job: the contract's, or 0 while queued. */
@@ -142,7 +145,8 @@ export function fillRow(row, job, processors) {
 /** Update a row's elapsed time: called on each snapshot and once a second while it runs. */
 export function tickRow(row, job, nowMs = Date.now()) {
   const seconds = elapsedSeconds(job, nowMs);
-  setText(row.parts.elapsed, seconds == null ? "" : formatDuration(seconds));
+  const unknown = job.started_at ? "—" : "";
+  setText(row.parts.elapsed, seconds == null ? unknown : formatDuration(seconds));
 }
 
 /** Show an error about an action (cancel, delete) in the row until the next action. */

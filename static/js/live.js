@@ -47,10 +47,11 @@ function fadeReconnectedNotice() {
 export function connectLive({ onJob, onReconnect }) {
   if (socket) return socket;
   let everConnected = false;
+  // WebSocket only: every async mode of the server takes it (eventlet, gevent, and threading
+  // through simple-websocket), and long-polling would be the polling the page must never do.
   socket = io({
-    path: "/socket.io",
-    transports: ["websocket", "polling"],
-    tryAllTransports: true,
+    path: document.body.dataset.socketioPath,
+    transports: ["websocket"],
     withCredentials: true,
   });
   socket.on("job", (payload) => {

@@ -53,7 +53,7 @@ function selectField(name, spec) {
   for (const value of spec.enum) {
     const option = make("option");
     option.value = String(value);
-    option.textContent = String(value);
+    option.textContent = value === "\t" ? "Tab" : String(value);
     option.selected = value === spec.default;
     select.append(option);
   }
@@ -88,6 +88,19 @@ function checkboxGroup(name, spec) {
   return fieldset;
 }
 
+/** Tell whether an option is an array of plain numbers or strings (without a fixed choice). */
+function isPlainList(spec) {
+  return spec.type === "array" && ["integer", "number", "string"].includes(spec.items?.type);
+}
+
+/** Return the items of a comma-separated list; numbers where the schema wants them. */
+function parseList(text, spec) {
+  const words = text.split(/[\s,;]+/).filter((word) => word !== "");
+  if (spec.items.type === "string") return words;
+  // A word that is not a number is sent as it is, for the server to explain what is wrong.
+  return words.map((word) => (Number.isFinite(Number(word)) ? Number(word) : word));
+}
+
 /** Return the control for one option, wrapped with its label and help text. */
 function optionField(name, spec) {
   if (spec.type === "array" && spec.items && Array.isArray(spec.items.enum)) {
@@ -103,12 +116,18 @@ function optionField(name, spec) {
     input = make("input");
     input.type = "checkbox";
     input.checked = Boolean(spec.default);
+  } else if (isPlainList(spec)) {
+    // A list of numbers or words is typed as "128, 512", not as JSON.
+    input = make("input");
+    input.type = "text";
+    if (Array.isArray(spec.default)) input.value = spec.default.join(", ");
+    kind = "list";
   } else {
     input = make("input");
     input.type = "text";
-    if (spec.default != null) input.value = String(spec.default);
-    if (spec.maxLength != null) input.maxLength = spec.maxLength;
     if (kind !== "string") kind = "json";
+    if (spec.default != null) input.value = kind === "json" ? JSON.stringify(spec.default) : String(spec.default);
+    if (spec.maxLength != null) input.maxLength = spec.maxLength;
   }
   input.id = nextId(name);
   input.name = name;
@@ -159,6 +178,8 @@ function readField(field, specs) {
       return input.checked;
     case "enum":
       return spec.enum.find((value) => String(value) === input.value);
+    case "list":
+      return input.value.trim() === "" ? undefined : parseList(input.value, spec);
     case "json":
       return input.value === "" ? undefined : parseJson(input.value);
     default:

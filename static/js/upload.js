@@ -17,6 +17,34 @@ function make(tag, className, text) {
   return element;
 }
 
+/** Return what the browser remembers under a key, or null where storage is blocked. */
+function remembered(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Remember a value under a key, if the browser lets the page store anything. */
+function remember(key, value) {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch {
+    // Blocked or full storage: the choice is simply not remembered.
+  }
+}
+
+/** Return the largest file the server takes (the page says), or null when it does not say. */
+function maxUploadBytes() {
+  return Number(document.body.dataset.maxUploadBytes) || null;
+}
+
+/** Tell whether a drag carries files (rather than text or a link). */
+function carriesFiles(event) {
+  return [...(event.dataTransfer?.types || [])].includes("Files");
+}
+
 /** Return the "Accepts ..." hint of a processor. */
 function acceptsText(processor) {
   const accepts = processor.accepts || ["*"];
@@ -52,8 +80,8 @@ export class Uploader {
       }),
     );
     select.disabled = processors.length === 0;
-    const remembered = window.localStorage.getItem(STORAGE_KEY);
-    const initial = processors.some((p) => p.name === remembered) ? remembered : processors[0]?.name;
+    const last = remembered(STORAGE_KEY);
+    const initial = processors.some((p) => p.name === last) ? last : processors[0]?.name;
     if (initial) {
       select.value = initial;
       this.chooseProcessor(initial);
@@ -69,7 +97,7 @@ export class Uploader {
   chooseProcessor(name) {
     const processor = this.processors.find((p) => p.name === name);
     if (!processor) return;
-    window.localStorage.setItem(STORAGE_KEY, name);
+    remember(STORAGE_KEY, name);
     this.el.accepts.textContent = acceptsText(processor);
     const accepts = processor.accepts || ["*"];
     if (accepts.includes("*")) this.el.input.removeAttribute("accept");
@@ -79,11 +107,21 @@ export class Uploader {
     this.el.error.textContent = "";
   }
 
-  /** Let files be dropped on the zone, and a click anywhere on it open the picker. */
+  /**
+   * Let files be dropped on the zone, and a click anywhere on it open the picker. A file dropped
+   * beside the zone is ignored: the browser would otherwise open it in place of the dashboard.
+   */
   bindDropzone() {
     const { zone, input } = this.el;
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => {
+        if (!carriesFiles(event) || zone.contains(event.target)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "none";
+      });
+    }
     const over = (event) => {
-      if (![...(event.dataTransfer?.types || [])].includes("Files")) return;
+      if (!carriesFiles(event)) return;
       event.preventDefault();
       event.dataTransfer.dropEffect = "copy";
       zone.classList.add("is-over");
@@ -122,9 +160,24 @@ export class Uploader {
     for (const file of files) {
       const item = this.createItem(file, processor);
       this.el.list.prepend(item.element);
-      this.queue.push({ ...item, file, processor: processor.name, options });
+      const limit = maxUploadBytes();
+      if (limit && file.size > limit) {
+        this.showFailure(item, file, `Too large: the server takes files up to ${formatBytes(limit)}.`);
+      } else {
+        this.queue.push({ ...item, file, processor: processor.name, options });
+      }
     }
     this.pump();
+  }
+
+  /** Show why a file was not sent, next to it, with a button to dismiss it. */
+  showFailure({ element, parts }, file, message) {
+    element.dataset.state = "error";
+    parts.status.textContent = "Not sent.";
+    parts.error.textContent = message;
+    parts.action.textContent = "Dismiss";
+    parts.action.dataset.action = "dismiss";
+    parts.action.setAttribute("aria-label", `Dismiss the error about ${file.name}`);
   }
 
   /** Return the list item that shows one file's upload. */
@@ -192,12 +245,7 @@ export class Uploader {
       window.setTimeout(() => element.remove(), DONE_LINGER_MS);
     } catch (error) {
       if (element.dataset.state === "aborted") return;
-      element.dataset.state = "error";
-      parts.status.textContent = "Not sent.";
-      parts.error.textContent = error.message;
-      parts.action.textContent = "Dismiss";
-      parts.action.dataset.action = "dismiss";
-      parts.action.setAttribute("aria-label", `Dismiss the error about ${item.file.name}`);
+      this.showFailure(item, item.file, error.message);
     }
   }
 

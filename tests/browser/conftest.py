@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,3 +83,77 @@ def open_page(context, page_errors):
 def page(open_page):
     """Return the dashboard, open and live, for a new user."""
     return open_page("/")
+
+
+class Traffic:
+    """Every HTTP request and WebSocket that the tabs of a browser context open."""
+
+    def __init__(self, context) -> None:
+        self.requests: list[str] = []
+        self.websockets: list[str] = []
+        self.loaded = 0
+        context.on("request", lambda request: self.requests.append(described(request)))
+        context.on(
+            "page", lambda page: page.on("websocket", lambda ws: self.websockets.append(ws.url))
+        )
+
+    def mark_loaded(self) -> None:
+        """Remember that the page is loaded: requests from now on are the page's own doing."""
+        self.loaded = len(self.requests)
+
+    def after_load(self) -> list[str]:
+        """Return the requests made since the page was loaded."""
+        return self.requests[self.loaded :]
+
+
+def described(request) -> str:
+    """Return "METHOD path?query" of a request."""
+    url = urlsplit(request.url)
+    return f"{request.method} {url.path}{'?' + url.query if url.query else ''}"
+
+
+@pytest.fixture
+def traffic(context) -> Traffic:
+    """Record what the tabs of the test's browser context ask for, from now on."""
+    return Traffic(context)
+
+
+def upload(page, processor: str, files: list[tuple[str, bytes]], **options) -> None:
+    """Choose a processor and its options on the page, then pick files to send."""
+    page.select_option("#processor", processor)
+    for name, value in options.items():
+        page.fill(f"[data-option={name}] input", str(value))
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in files],
+    )
+
+
+def newest_row(page):
+    """Return the top row of the jobs list once there is one."""
+    from playwright.sync_api import expect
+
+    row = page.locator("#jobs-body .job-row").first
+    expect(row).to_be_attached()
+    return row
+
+
+def record_bar_values(page, container: str) -> None:
+    """Keep every aria-valuenow shown under ``container``, to tell progress from a final jump."""
+    page.evaluate(
+        """(selector) => {
+        window.__seen = [];
+        new MutationObserver((records) => {
+          for (const r of records) {
+            window.__seen.push(Number(r.target.getAttribute("aria-valuenow")));
+          }
+        }).observe(document.querySelector(selector),
+                   {attributes: true, attributeFilter: ["aria-valuenow"], subtree: true});
+      }""",
+        container,
+    )
+
+
+def intermediate_values(page) -> list[float]:
+    """Return the recorded bar values strictly between 0 and 100."""
+    return [value for value in page.evaluate("window.__seen") if 0 < value < 100]

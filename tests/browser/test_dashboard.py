@@ -1,8 +1,7 @@
-"""The dashboard in a real browser: uploads, live bars, cancel, history, tabs, reconnection."""
+"""The jobs list in a real browser: live bars, no polling, paging, cancel, tabs, reconnection."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from urllib.parse import urlsplit
 
@@ -10,65 +9,52 @@ import pytest
 import redis
 from playwright.sync_api import expect
 
+from tasks import jobstore
+from tests.browser.conftest import intermediate_values
+from tests.browser.conftest import newest_row
+from tests.browser.conftest import record_bar_values
+from tests.browser.conftest import upload
+from tests.conftest import User
 from tests.conftest import wait_for
 from webapp import stack as parts
 
 pytestmark = pytest.mark.browser
 
-
-def upload(page, processor: str, files: list[tuple[str, bytes]], **options) -> None:
-    """Choose a processor and its options on the page, then pick files to send."""
-    page.select_option("#processor", processor)
-    for name, value in options.items():
-        page.fill(f"[data-option={name}] input", str(value))
-    page.set_input_files(
-        "#file-input",
-        files=[{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in files],
-    )
+# What a dashboard may ask for once it is loaded, while the user sends a file: the session
+# (once, for the CSRF token) and the upload. Everything else comes over the WebSocket.
+ALLOWED_AFTER_LOAD = {"GET /api/session", "POST /api/jobs"}
 
 
-def newest_row(page):
-    """Return the top row of the jobs list once there is one."""
-    row = page.locator("#jobs-body .job-row").first
-    expect(row).to_be_attached()
-    return row
+def scroll_to_the_end(page) -> None:
+    """Scroll to the bottom of the jobs list, where more are loaded."""
+    page.locator("#jobs-body .job-row").last.scroll_into_view_if_needed()
+    page.locator(".more").scroll_into_view_if_needed()
 
 
-def record_bar_values(page) -> None:
-    """Keep every aria-valuenow the jobs list shows, to tell live progress from a final jump."""
-    page.evaluate(
-        """() => {
-        window.__seen = [];
-        new MutationObserver((records) => {
-          for (const r of records) {
-            const value = r.target.getAttribute("aria-valuenow");
-            if (r.attributeName === "aria-valuenow") window.__seen.push(Number(value));
-          }
-        }).observe(document.getElementById("jobs-body"), {attributes: true, subtree: true});
-      }"""
-    )
+@pytest.fixture
+def user_with_jobs(stack, context):
+    """Return a function giving the test's browser a user who already has that many jobs."""
+
+    def make(count: int) -> User:
+        """Create ``count`` quick jobs over HTTP (0.txt first), wait for the last to finish."""
+        user = User(stack.url)
+        ids = [
+            user.submit("simulate", options={"steps": 1, "interval_ms": 0}, filename=f"{n}.txt")
+            for n in range(count)
+        ]
+        wait_for(lambda: user.job(ids[-1])["state"] == "SUCCESS", timeout=30)
+        cookies = [{"name": k, "value": v, "url": stack.url} for k, v in user.http.cookies.items()]
+        context.add_cookies(cookies)
+        return user
+
+    return make
 
 
-def job_requests(requests: list) -> list[str]:
-    """Return "METHOD path?query" of every request the page made to /api/jobs."""
-    found = []
-    for request in requests:
-        url = urlsplit(request.url)
-        if url.path.startswith("/api/jobs"):
-            found.append(f"{request.method} {url.path}{'?' + url.query if url.query else ''}")
-    return found
-
-
-def test_upload_shows_live_progress_to_success_without_polling(context, page_errors):
-    """A simulate job's bar moves through live pushes to 100% and SUCCESS; nothing polls."""
-    page = context.new_page()
-    requests = []
-    page.on("request", lambda request: requests.append(request))
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-    page.goto("/")
-    page.wait_for_selector("#jobs-body[aria-busy=false]", state="attached")
-    page.wait_for_selector("#processor:not([disabled])")
-    record_bar_values(page)
+def test_upload_shows_live_progress_to_success_without_polling(traffic, open_page):
+    """A job's bar moves through live pushes to 100%; the page asks for nothing once loaded."""
+    page = open_page("/")
+    traffic.mark_loaded()
+    record_bar_values(page, "#jobs-body")
 
     upload(page, "simulate", [("demo.txt", b"hello")], steps=20, interval_ms=50)
 
@@ -78,20 +64,47 @@ def test_upload_shows_live_progress_to_success_without_polling(context, page_err
     expect(row.locator(".percent")).to_have_text("100%")
     expect(row.locator(".badge")).to_have_text("Done")
     expect(row.locator(".job-link")).to_have_text("demo.txt")
-    seen = page.evaluate("window.__seen")
-    assert any(0 < value < 100 for value in seen), f"no progress between 0 and 100: {seen}"
-    assert job_requests(requests) == ["GET /api/jobs?limit=50", "POST /api/jobs"]
+    assert intermediate_values(page), "no live progress between 0 and 100"
+    unexpected = [r for r in traffic.after_load() if r not in ALLOWED_AFTER_LOAD]
+    assert unexpected == [], f"the page asked for more than it may: {unexpected}"
+    assert traffic.requests.count("GET /api/session") == 1
+    assert traffic.requests.count("GET /api/jobs?limit=50") == 1
+    assert [urlsplit(ws).query for ws in traffic.websockets] == ["EIO=4&transport=websocket"]
+    assert not [r for r in traffic.requests if "transport=polling" in r]
 
 
-def test_upload_error_is_shown_next_to_its_file(page):
-    """An empty file is refused by the API, and the message sits with that file."""
-    upload(page, "simulate", [("empty.txt", b""), ("full.txt", b"data")], steps=1, interval_ms=0)
+def test_scrolling_loads_older_jobs_to_the_end(user_with_jobs, open_page):
+    """A long history comes a page at a time as the user scrolls, until it says it is all."""
+    user_with_jobs(60)
+    page = open_page("/")
+    rows = page.locator("#jobs-body .job-row")
+    expect(rows).to_have_count(50)
 
-    failed = page.locator(".upload-item", has_text="empty.txt")
-    expect(failed).to_have_attribute("data-state", "error")
-    expect(failed.locator(".upload-error")).to_contain_text("empty")
-    expect(page.locator(".job-row", has_text="full.txt")).to_have_attribute("data-state", "SUCCESS")
-    expect(page.locator(".job-row", has_text="empty.txt")).to_have_count(0)
+    scroll_to_the_end(page)
+
+    expect(rows).to_have_count(60)
+    expect(rows.last.locator(".job-link")).to_have_text("0.txt")
+    expect(page.locator("#jobs-end")).to_have_text("That's all of them.")
+    expect(page.locator("#load-more")).to_be_hidden()
+
+
+def test_loading_more_steps_over_a_job_deleted_while_away(stack, user_with_jobs, open_page):
+    """If the last row's job was deleted unseen (404 to page from it), the list goes on."""
+    user = user_with_jobs(52)
+    page = open_page("/")
+    rows = page.locator("#jobs-body .job-row")
+    expect(rows).to_have_count(50)
+    gone = rows.last.get_attribute("data-id")
+    # Deleted as retention does while this tab is offline: no event reaches the page.
+    backend = redis.Redis.from_url(stack.redis.url)
+    jobstore.remove(backend, {"id": gone, "owner": user.id}, root=stack.upload_dir)
+
+    scroll_to_the_end(page)
+
+    expect(rows).to_have_count(51)
+    expect(page.locator(f".job-row[data-id='{gone}']")).to_have_count(0)
+    expect(page.locator("#jobs-error")).to_have_text("")
+    expect(page.locator("#load-more")).to_be_hidden()
 
 
 def test_cancel_stops_running_job(page):
@@ -183,40 +196,33 @@ def test_reconnect_shows_true_state_after_web_restart(stack, page):
     expect(banner).not_to_have_attribute("data-state", "down")
 
 
-def test_job_page_shows_digest_and_timeline(open_page):
-    """A checksum job's page shows the digest to copy, and when it was created, ran, ended."""
-    data = b"taskboard\n" * 1000
-    dashboard = open_page("/")
-    upload(dashboard, "checksum", [("data.bin", data)])
-    row = newest_row(dashboard)
-    expect(row).to_have_attribute("data-state", "SUCCESS")
-    row.locator(".job-link").click()
-
-    dashboard.wait_for_url("**/jobs/*")
-    expect(dashboard.locator("#job-state")).to_have_text("Done")
-    expect(dashboard.locator(".digest-value")).to_have_text(hashlib.sha256(data).hexdigest())
-    expect(dashboard.get_by_role("button", name="Copy the sha256 digest")).to_be_visible()
-    steps = dashboard.locator("#job-timeline .timeline-label")
-    expect(steps).to_have_text(["Created", "Started", "Done"])
-    expect(dashboard.locator("#job-bar")).to_have_attribute("aria-valuenow", "100")
-
-
-def test_job_page_follows_a_running_job_live(open_page):
-    """A job's own page subscribes and moves with it to SUCCESS, then shows the result."""
-    dashboard = open_page("/")
-    upload(dashboard, "simulate", [("watch.txt", b"x")], steps=20, interval_ms=100)
-    job_id = newest_row(dashboard).get_attribute("data-id")
-
-    job = open_page(f"/jobs/{job_id}")
-
-    expect(job.locator("#job-title")).to_have_text("watch.txt")
-    expect(job.locator("#job-state")).to_have_text("Done", timeout=15000)
-    expect(job.locator("#job-result")).to_be_visible()
-    expect(job.locator("#job-result-body")).to_contain_text("Steps")
-
-
-def test_job_page_of_unknown_job_says_so(open_page):
-    """The page of a job that does not exist says so instead of loading for ever."""
-    job = open_page("/jobs/00000000-0000-4000-8000-000000000000")
-
-    expect(job.locator("#job-title")).to_contain_text("does not exist")
+@pytest.mark.parametrize(
+    ("job", "shown"),
+    [
+        ({"state": "PROGRESS", "started_at": "2026-01-01T10:00:00Z"}, "2 min 05 s"),
+        (
+            {"state": "SUCCESS", "started_at": "2026-01-01T10:00:00Z"}
+            | {"finished_at": "2026-01-01T10:00:42Z"},
+            "42 s",
+        ),
+        (
+            {"state": "FAILURE", "started_at": "2026-01-01T10:00:00Z"}
+            | {"finished_at": None, "progress": {"ts": 1767261607.0}},
+            "7 s",
+        ),
+        ({"state": "REVOKED", "started_at": "2026-01-01T10:00:00Z", "finished_at": None}, "—"),
+        ({"state": "REVOKED", "started_at": None, "finished_at": None}, ""),
+    ],
+)
+def test_elapsed_time_of_a_row(page, job, shown):
+    """A row's time counts to now while running, to the end once over, and is "—" if unknown."""
+    elapsed = page.evaluate(
+        """async (job) => {
+        const { tickRow } = await import("/static/js/jobs.js");
+        const row = {parts: {elapsed: document.createElement("span")}};
+        tickRow(row, job, Date.parse("2026-01-01T10:02:05Z"));
+        return row.parts.elapsed.textContent;
+      }""",
+        job,
+    )
+    assert elapsed == shown
