@@ -56,16 +56,22 @@ def parse_meta(raw: str | bytes | None) -> dict | None:
 
 
 def announce(r: redis.Redis, owner: str, payload: dict[str, Any]) -> None:
-    """Tell every web process about a job event that the backend does not publish."""
+    """Tell every web process about a job event from the worker side that the backend does
+    not publish (the web side's own events go through Flask-SocketIO's message queue)."""
     r.publish(EVENTS_CHANNEL, json.dumps({"owner": owner, "job": payload}))
 
 
-def forget(r: redis.Redis, record: dict, root: Path | None = None) -> None:
-    """Delete a job: its record, its place in the history, its result, its files; tell the tabs."""
+def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
+    """Delete a job: its record, its place in the history, its result, its files."""
     job_id = record["id"]
     with r.pipeline() as pipe:
         pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)
         pipe.execute()
     files.remove_job(job_id, root)
-    announce(r, record["owner"], {"id": job_id, "deleted": True})
+
+
+def forget(r: redis.Redis, record: dict, root: Path | None = None) -> None:
+    """Delete a job from a worker or beat, and tell the web processes so tabs drop its row."""
+    remove(r, record, root)
+    announce(r, record["owner"], {"id": record["id"], "deleted": True})

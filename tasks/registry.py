@@ -28,7 +28,6 @@ from tasks.progress import Progress
 log = logging.getLogger(__name__)
 
 PROCESSORS: dict[str, Processor] = {}
-NOT_PROCESSORS = {"settings", "progress", "registry", "files", "jobstore", "maintenance"}
 TRANSIENT_ERRNOS = {errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
 MAX_RETRIES = 3
 
@@ -86,10 +85,10 @@ class Processor:
 
 
 def load() -> dict[str, Processor]:
-    """Import every processor module of this package and register its ``PROCESSOR``."""
+    """Import every module of this package and register the ``PROCESSOR`` of those that have one."""
     package = importlib.import_module("tasks")
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name in NOT_PROCESSORS or info.name.startswith("_"):
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"tasks.{info.name}")
         processor = getattr(module, "PROCESSOR", None)

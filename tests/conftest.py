@@ -61,7 +61,8 @@ class RedisServer:
 
 
 class Stack:
-    """A web server and a worker on one Redis, started as ``make run`` would."""
+    """A web server and a worker on one Redis, started as ``make run`` would; ``healthy=False``
+    does not wait for /healthz (a stack meant to be broken)."""
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class Stack:
         concurrency: int = 2,
         upload_dir: Path | None = None,
         worker: bool = True,
+        healthy: bool = True,
         **settings: str,
     ) -> None:
         self.redis = redis
@@ -91,7 +93,8 @@ class Stack:
         )
         self.worker = self.start_worker() if worker else None
         self.web = self.start_web()
-        parts.wait_healthy(self.url, [p for p in (self.worker, self.web) if p])
+        if healthy:
+            parts.wait_healthy(self.url, [p for p in (self.worker, self.web) if p])
 
     def spawn(self, command: list[str], name: str) -> subprocess.Popen:
         """Start a child with its output in a log file of the test run."""

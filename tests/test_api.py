@@ -8,7 +8,10 @@ import pytest
 import requests
 
 from tests.conftest import MAX_UPLOAD_BYTES
+from tests.conftest import RedisServer
+from tests.conftest import Stack
 from tests.conftest import User
+from webapp import stack as parts
 
 
 def job_count(user: User) -> int:
@@ -233,3 +236,43 @@ def test_pages_send_security_headers(stack):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_csrf_is_checked_before_the_upload_is_read(stack):
+    """A write without a token is refused before its body is read: 400, not 413."""
+    user = User(stack.url)
+    del user.http.headers["X-CSRFToken"]
+    response = user.upload("checksum", content=b"x" * (2 * MAX_UPLOAD_BYTES))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "csrf_failed"
+    assert incoming(stack) == []
+
+
+@pytest.fixture(scope="module")
+def broken_stack(tmp_path_factory):
+    """Start a web server whose broker does not answer, and no worker, on a Redis of its own."""
+    redis = RedisServer(tmp_path_factory.mktemp("broken-redis"))
+    dead = f"redis://127.0.0.1:{parts.free_port()}/0"
+    running = Stack(
+        redis, tmp_path_factory.mktemp("broken"), worker=False, healthy=False, BROKER_URL=dead
+    )
+    yield running
+    running.stop()
+    redis.stop()
+
+
+def test_healthz_is_503_without_workers(broken_stack):
+    """/healthz answers 503, same shape, when no worker replies."""
+    response = requests.get(broken_stack.url + "/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"redis": "ok", "workers": 0}
+
+
+def test_job_that_cannot_be_queued_is_503_and_leaves_nothing(broken_stack):
+    """When the broker cannot be reached, the upload answers 503 and no job or file remains."""
+    user = User(broken_stack.url)
+    response = user.upload("checksum")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "queue_unavailable"
+    assert job_count(user) == 0
+    assert [p.name for p in broken_stack.upload_dir.iterdir() if p.name != ".incoming"] == []

@@ -58,11 +58,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     init_redis(app)
     csrf.init_app(app)
+    app.before_request(check_csrf_header)
+    # The default origin check (same host, or the proxy's forwarded host) refuses cross-site
+    # WebSockets. The message queue carries the emits one web process makes for clients that
+    # may be on another (job created, deleted); the relay's emits skip it (see live.py).
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
         max_http_buffer_size=app.config["SOCKETIO_MAX_PAYLOAD"],
-        cors_allowed_origins=[],
         ping_interval=10,
     )
 
@@ -73,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def secure_headers(response):
+        """Add the security headers to every answer."""
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -80,3 +85,22 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config.get("RELAY", True):
         live.relay.start(app)
     return app
+
+
+def check_csrf_header() -> None:
+    """Refuse a write without a valid ``X-CSRFToken`` header, before its body is read.
+
+    Flask-WTF's own check looks in the form first, which would stream a whole upload to disk
+    before refusing it; the contract takes the token from the header only.
+    """
+    from flask import request
+    from flask_wtf.csrf import CSRFError
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or request.routing_exception:
+        return  # reads, and requests that will be answered 404 or 405 anyway
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None

@@ -19,7 +19,6 @@ elif ASYNC_MODE == "gevent":
 import socket  # noqa: E402
 
 from webapp import create_app  # noqa: E402
-from webapp.extensions import socketio  # noqa: E402
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -50,7 +49,11 @@ def main() -> None:
 
         WSGIServer(listener(host, port), app, log=None).serve_forever()
     else:
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+        # What socketio.run does in threading mode, on the listener above.
+        from werkzeug.serving import make_server
+
+        sock = listener(host, port)
+        make_server(host, port, app, threaded=True, fd=sock.fileno()).serve_forever()
 
 
 if __name__ == "__main__":

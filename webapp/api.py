@@ -18,12 +18,14 @@ from tasks import files
 from tasks import registry
 from webapp import cancel
 from webapp import jobs
+from webapp import live
 from webapp import uploads
 from webapp.errors import ApiError
 from webapp.extensions import store
 from webapp.live import canonical_id
 from webapp.live import snapshot_of
 from webapp.snapshot import TERMINAL
+from webapp.snapshot import state_of
 
 bp = Blueprint("api", __name__)
 
@@ -46,10 +48,10 @@ def job_id_arg(job_id: str) -> str:
 
 def owned(job_id: str) -> tuple[dict, dict | None]:
     """Return the user's job and its backend entry, or answer 404 alike for unknown and foreign."""
-    found = jobs.get_with_meta(store(), [job_id_arg(job_id)])
-    if not found or found[0][0].get("owner") != current_user():
+    found = jobs.owned(store(), job_id_arg(job_id), current_user())
+    if found is None:
         raise ApiError(404, "not_found", "No such job.")
-    return found[0]
+    return found
 
 
 @bp.get("/api/session")
@@ -95,11 +97,25 @@ def create_job():
     filename = uploads.clean_filename(uploaded.filename)
     uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
     record = jobs.create(store(), job_id, user, filename, stream.size, processor.name, options)
-    processor.task.apply_async(args=[options], task_id=job_id)
     snapshot = snapshot_of(record, None)
-    jobs.announce(store(), user, snapshot)
+    # Told before it is sent, so that no tab hears of the job starting before it exists.
+    live.push(user, snapshot)
+    try:
+        processor.task.apply_async(args=[options], task_id=job_id)
+    except Exception as exc:  # any failure to reach the broker: the job must not linger
+        current_app.logger.error("job %s could not be queued: %s", job_id, exc)
+        remove_job(record)
+        raise ApiError(
+            503, "queue_unavailable", "The job queue cannot be reached now; try again shortly."
+        ) from None
     current_app.logger.info("job %s created: %s, %d bytes", job_id, processor.name, stream.size)
     return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
+
+
+def remove_job(record: dict) -> None:
+    """Delete a job and its files, and tell its owner's tabs."""
+    jobs.remove(store(), record, current_app.config["UPLOAD_DIR"])
+    live.push(record["owner"], {"id": record["id"], "deleted": True})
 
 
 def parse_options(processor: registry.Processor, raw: str | None) -> dict:
@@ -148,7 +164,7 @@ def get_job(job_id: str):
 def cancel_job(job_id: str):
     """Cancel a queued or running job."""
     record, meta = owned(job_id)
-    state = (meta or {}).get("status", "PENDING")
+    state = state_of(meta)
     if state in TERMINAL:
         raise ApiError(409, "already_finished", f"The job has already finished ({state}).")
     meta = cancel.request_cancel(store(), record["id"], state) or meta
@@ -160,7 +176,7 @@ def cancel_job(job_id: str):
 def get_result(job_id: str):
     """Send the job's output file as an attachment."""
     record, meta = owned(job_id)
-    state = (meta or {}).get("status", "PENDING")
+    state = state_of(meta)
     if state not in TERMINAL:
         raise ApiError(409, "not_finished", "The job has not finished yet.")
     result = (meta or {}).get("result")
@@ -179,10 +195,10 @@ def get_result(job_id: str):
 def delete_job(job_id: str):
     """Delete a finished job and its files."""
     record, meta = owned(job_id)
-    state = (meta or {}).get("status", "PENDING")
+    state = state_of(meta)
     if state not in TERMINAL:
         raise ApiError(409, "still_running", "Cancel the job before deleting it.")
-    jobs.forget(store(), record, current_app.config["UPLOAD_DIR"])
+    remove_job(record)
     current_app.logger.info("job %s deleted", record["id"])
     return "", 204
 

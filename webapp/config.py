@@ -39,9 +39,14 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.PERMANENT_SESSION_LIFETIME = env_int("SESSION_DAYS", 365) * 86400
+        # The token is checked from the X-CSRFToken header before the body is read
+        # (webapp.check_csrf_header), not by Flask-WTF's form-first default.
+        self.WTF_CSRF_CHECK_DEFAULT = False
         self.WTF_CSRF_TIME_LIMIT = None
         self.WTF_CSRF_SSL_STRICT = False
         self.SOCKETIO_MAX_PAYLOAD = 64 * 1024
+        # Where web processes pass each other the emits one of them makes (empty: none).
+        self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE", self.REDIS_URL)
 
     def _development_secret(self) -> str | None:
         """Return a per-checkout secret in development; outside it a secret must be given."""

@@ -36,27 +36,32 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
+        """Answer an API error with its own status, code and message."""
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        """Answer a missing or bad CSRF token."""
         return error_response(
             400, "csrf_failed", f"Missing or invalid CSRF token: {exc.description}"
         )
 
     @app.errorhandler(413)
     def too_large(exc: HTTPException):
+        """Answer an upload over the size limit, whether declared or found while streaming."""
         limit = app.config["MAX_UPLOAD_BYTES"]
         return error_response(413, "file_too_large", f"The file is larger than {limit} bytes.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        """Answer HTTP errors as JSON under the API, as the usual page elsewhere."""
         if not _wants_json():
             return exc
         return error_response(exc.code or 500, _code(exc), exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        """Log an unexpected error and answer without a traceback."""
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on the server.")
 

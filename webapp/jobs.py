@@ -13,13 +13,27 @@ from datetime import datetime
 
 import redis
 
-from tasks.jobstore import EVENTS_CHANNEL  # noqa: F401 - part of the registry's interface
+from tasks.jobstore import EVENTS_CHANNEL
 from tasks.jobstore import JOB_KEY
 from tasks.jobstore import META_KEY
 from tasks.jobstore import USER_KEY
-from tasks.jobstore import announce  # noqa: F401
-from tasks.jobstore import forget  # noqa: F401
 from tasks.jobstore import parse_meta
+from tasks.jobstore import remove
+
+# What the worker side shares with this registry, re-exported for the web modules.
+__all__ = [
+    "EVENTS_CHANNEL",
+    "JOB_KEY",
+    "META_KEY",
+    "create",
+    "get",
+    "get_with_meta",
+    "mark_started",
+    "owned",
+    "page",
+    "parse_meta",
+    "remove",
+]
 
 
 def now_iso(ts: float | None = None) -> str:
@@ -48,12 +62,9 @@ def create(
     return record
 
 
-def get(r: redis.Redis, job_id: str, owner: str | None = None) -> dict | None:
-    """Return a job's record, or None when it does not exist or belongs to someone else."""
-    record = r.hgetall(JOB_KEY.format(job_id))
-    if not record or (owner is not None and record.get("owner") != owner):
-        return None
-    return record
+def get(r: redis.Redis, job_id: str) -> dict | None:
+    """Return a job's record, or None when there is no such job."""
+    return r.hgetall(JOB_KEY.format(job_id)) or None
 
 
 def get_with_meta(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, dict | None]]:
@@ -70,6 +81,15 @@ def get_with_meta(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, dict |
     return found
 
 
+def owned(r: redis.Redis, job_id: str, owner: str) -> tuple[dict, dict | None] | None:
+    """Return a job's record and backend entry when ``owner`` owns it; None for unknown and
+    foreign jobs alike."""
+    found = get_with_meta(r, [job_id])
+    if not found or found[0][0].get("owner") != owner:
+        return None
+    return found[0]
+
+
 def page(r: redis.Redis, owner: str, limit: int, before: str | None = None) -> list[str] | None:
     """Return the ids of a user's jobs, newest first, older than ``before``; None if unknown."""
     key = USER_KEY.format(owner)
@@ -81,9 +101,10 @@ def page(r: redis.Redis, owner: str, limit: int, before: str | None = None) -> l
     return r.zrevrange(key, rank + 1, rank + limit)
 
 
-def mark_times(r: redis.Redis, job_id: str, **times: str) -> None:
-    """Record started_at or finished_at once: the first writer wins."""
+def mark_started(r: redis.Redis, job_id: str, when: str) -> str:
+    """Record when a job started, once (the first web process to see it wins); return what
+    is recorded."""
     with r.pipeline(transaction=False) as pipe:
-        for name, value in times.items():
-            pipe.hsetnx(JOB_KEY.format(job_id), name, value)
-        pipe.execute()
+        pipe.hsetnx(JOB_KEY.format(job_id), "started_at", when)
+        pipe.hget(JOB_KEY.format(job_id), "started_at")
+        return pipe.execute()[1] or when

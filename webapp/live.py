@@ -2,9 +2,11 @@
 
 Celery's Redis result backend PUBLISHes every state it stores on ``celery-task-meta-<id>``,
 PROGRESS included. One relay per web process PSUBSCRIBEs to those channels, turns each message
-into the contract's snapshot and emits it to the owner's connections on this process; job events
-the backend does not publish (created, deleted) come on ``taskboard:events``. Every process hears
-every message and serves only its own clients, so each tab gets each update exactly once.
+into the contract's snapshot and emits it to the owner's connections on this process only
+(``ignore_queue``): every process hears every message and serves only its own clients, so each
+tab gets each update exactly once. Job events a web process makes itself (created, deleted)
+go through Flask-SocketIO's message queue to the owner's connections wherever they are; those
+the worker side makes (retention) come on ``taskboard:events``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import OrderedDict
 
 import redis
 from flask import Flask
+from flask import current_app
 from flask import session
 from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
@@ -26,15 +29,21 @@ from webapp.snapshot import RUNNING
 from webapp.snapshot import TERMINAL
 from webapp.snapshot import Tracker
 from webapp.snapshot import build
+from webapp.snapshot import state_of
 
 log = logging.getLogger(__name__)
 META_PREFIX = jobs.META_KEY.format("")
 BACKOFF_MAX_S = 5.0
+# After an outage, how many of each connected user's newest jobs are sent again.
+RESYNC_NEWEST = 50
+
+
+ROOM_PREFIX = "user:"
 
 
 def room_of(user: str) -> str:
     """Return the room that holds every connection of one user."""
-    return f"user:{user}"
+    return ROOM_PREFIX + user
 
 
 class Relay:
@@ -101,7 +110,7 @@ class Relay:
         meta = jobs.parse_meta(data)
         if record is None or meta is None:
             return
-        state = meta.get("status")
+        state = state_of(meta)
         if state in TERMINAL and record.get("final") == state:
             return  # stored twice (a cancelled job is marked by the web and by the worker)
         snapshot = build(record, meta, self.tracker)
@@ -111,11 +120,15 @@ class Relay:
     def remember_times(self, r: redis.Redis, record: dict, state: str, snapshot: dict) -> None:
         """Keep in the job's record what the backend forgets: when it started, its last progress."""
         job_id = record["id"]
+        if state not in TERMINAL:
+            # A state stored over a terminal one (a redelivered or restarted job) reopens it.
+            record.pop("final", None)
         if state in RUNNING:
             self.running[job_id] = record["owner"]
             if not record.get("started_at"):
-                record["started_at"] = snapshot["started_at"] or jobs.now_iso()
-                jobs.mark_times(r, job_id, started_at=record["started_at"])
+                when = snapshot["started_at"] or jobs.now_iso()
+                record["started_at"] = jobs.mark_started(r, job_id, when)
+                snapshot["started_at"] = record["started_at"]
         elif state in TERMINAL:
             record["final"] = state
         if state in TERMINAL and job_id in self.running:
@@ -146,19 +159,37 @@ class Relay:
         """Push a job event to the owner's connections on this process, if it has any."""
         room = room_of(owner)
         if socketio.server.manager.rooms.get("/", {}).get(room):
-            socketio.emit("job", payload, to=room)
+            socketio.emit("job", payload, to=room, ignore_queue=True)
             self.relayed += 1
 
     def resync(self, r: redis.Redis) -> None:
-        """After an outage, send the true state of every job that was running."""
-        owners = dict(self.running)
-        for record, meta in jobs.get_with_meta(r, list(owners)):
+        """After an outage, send the true state of the jobs that were running, and of each
+        connected user's newest jobs (queued ones may have started or ended meanwhile)."""
+        ids = dict.fromkeys(self.running)
+        for user in connected_users():
+            ids.update(dict.fromkeys(jobs.page(r, user, RESYNC_NEWEST) or []))
+        for record, meta in jobs.get_with_meta(r, list(ids)):
             snapshot = build(record, meta, self.tracker)
             self.remember_times(r, record, snapshot["state"], snapshot)
             self.emit(record["owner"], snapshot)
 
 
 relay = Relay()
+
+
+def connected_users() -> list[str]:
+    """Return the users with a connection to this process."""
+    rooms = socketio.server.manager.rooms.get("/", {})
+    return [
+        room[len(ROOM_PREFIX) :]
+        for room, members in rooms.items()
+        if isinstance(room, str) and room.startswith(ROOM_PREFIX) and members
+    ]
+
+
+def push(owner: str, payload: dict) -> None:
+    """Push a job event this process made to the owner's connections on every web process."""
+    socketio.emit("job", payload, to=room_of(owner))
 
 
 @socketio.on("connect")
@@ -190,9 +221,9 @@ def subscribe(data):
     if job_id is None:
         return {"error": {"code": "not_found", "message": "No such job."}}
     try:
-        found = jobs.get_with_meta(relay._app.extensions["redis"], [job_id])
+        found = jobs.owned(current_app.extensions["redis"], job_id, session.get("user"))
     except redis.RedisError:
         return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
-    if not found or found[0][0].get("owner") != session.get("user"):
+    if found is None:
         return {"error": {"code": "not_found", "message": "No such job."}}
-    return snapshot_of(*found[0])
+    return snapshot_of(*found)

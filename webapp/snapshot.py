@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 
+from tasks import registry
+from tasks.jobstore import STALLED
 from tasks.jobstore import TERMINAL
+from webapp.jobs import now_iso
 
 RUNNING = frozenset({"STARTED", "PROGRESS", "RETRY"})
 STATE_MESSAGES = {"PENDING": "queued", "STARTED": "started", "REVOKED": "cancelled"}
@@ -20,7 +24,7 @@ FAILURE_MESSAGES = {
     "TimeLimitExceeded": "The job ran longer than the time limit and was stopped.",
     "SoftTimeLimitExceeded": "The job ran longer than the time limit and was stopped.",
     "WorkerLostError": "The worker running the job stopped (killed, or out of memory).",
-    "Stalled": "The job stopped reporting progress and no worker holds it any more.",
+    "Stalled": STALLED,
 }
 
 
@@ -82,10 +86,15 @@ class Tracker:
         self._seen.pop(job_id, None)
 
 
+def state_of(meta: dict | None) -> str:
+    """Return a job's state from its backend entry; a job with none yet is queued."""
+    return (meta or {}).get("status") or "PENDING"
+
+
 def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> dict:
     """Return the contract's snapshot of a job."""
     job_id = record["id"]
-    state = (meta or {}).get("status") or "PENDING"
+    state = state_of(meta)
     result = (meta or {}).get("result")
     tracker = tracker or Tracker()
     if state == "PROGRESS" and isinstance(result, dict):
@@ -98,7 +107,7 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "filename": record.get("filename", ""),
         "size": int(record.get("size") or 0),
         "state": state,
-        "progress": _progress(state, seen),
+        "progress": _progress(state, seen, record),
         "result": result if state == "SUCCESS" and isinstance(result, dict) else None,
         "error": _error(state, result),
         "created_at": record.get("created_at"),
@@ -117,13 +126,25 @@ def _recorded(record: dict) -> Seen | None:
 
 def _started(state: str, seen: Seen | None) -> str | None:
     """Return when a running job started, as far as its progress tells."""
-    from webapp.jobs import now_iso
-
     return now_iso(seen.ts) if state in RUNNING and seen and seen.ts else None
 
 
-def _progress(state: str, seen: Seen | None) -> dict:
-    """Return the snapshot's progress part."""
+def _created_ts(record: dict) -> float:
+    """Return when a job was created, as Unix time."""
+    try:
+        return datetime.fromisoformat(record["created_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
+def _unit(record: dict) -> str:
+    """Return the unit a job's processor counts its progress in."""
+    processor = registry.get(record.get("processor", ""))
+    return processor.unit if processor else ""
+
+
+def _progress(state: str, seen: Seen | None, record: dict) -> dict:
+    """Return the snapshot's progress part; before any report, ``ts`` is the creation time."""
     current = seen.current if seen else 0
     total = seen.total if seen else None
     if state == "SUCCESS" and total is None:
@@ -145,12 +166,12 @@ def _progress(state: str, seen: Seen | None) -> dict:
     return {
         "current": current,
         "total": total,
-        "unit": seen.unit if seen and seen.unit else "",
+        "unit": seen.unit if seen and seen.unit else _unit(record),
         "percent": percent,
         "message": message,
         "rate": round(rate, 3) if rate is not None else None,
         "eta_s": eta,
-        "ts": seen.ts if seen else None,
+        "ts": seen.ts if seen else _created_ts(record),
     }
 
 

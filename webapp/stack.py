@@ -104,21 +104,27 @@ def wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 6
     raise TimeoutError(f"{url}/healthz did not answer 200 within {timeout} s")
 
 
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Send a signal to a child's whole process group, if anything of it is left."""
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def stop(processes: list[subprocess.Popen], timeout: float = 10) -> None:
-    """Stop children: SIGTERM to each one's process group, then SIGKILL whatever remains."""
+    """Stop children: SIGTERM to each one's process group, then SIGKILL whatever remains of it
+    (a worker's pool processes included, even when the worker itself has already died)."""
     for p in reversed(processes):
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        signal_group(p, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for p in reversed(processes):
         try:
             p.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            pass
+        signal_group(p, signal.SIGKILL)
+        p.wait()
 
 
 def child_env(**settings: str) -> dict[str, str]:
@@ -179,6 +185,7 @@ def main() -> None:
                 if len(restarts) > 5:
                     raise SystemExit(f"the {name} keeps exiting; stopping Taskboard")
                 print(f"the {name} exited ({children[name].returncode}); restarting it", flush=True)
+                stop([children[name]])  # whatever of its process group is left, pool included
                 processes.remove(children[name])
                 children[name] = spawn(command)
                 processes.append(children[name])
