@@ -1,20 +1,25 @@
-"""Periodic jobs run by beat: the stall sweeper and retention.
+"""Periodic jobs run by beat (the stall sweeper and retention), and a worker's start-up check.
 
 A job whose worker died can stay STARTED or PROGRESS for ever: with the Redis broker its message
-only comes back after the visibility timeout. The sweeper finds running jobs whose progress has
-not moved for ``STALL_AFTER_S`` and that no live worker holds, sends them again (up to
-``STALL_REDELIVERIES`` times) and otherwise marks them FAILURE with a message for a person.
+only comes back after the visibility timeout. A worker that restarts sends again at once the jobs
+it was running (:func:`take_back_interrupted`). For workers that never come back, the sweeper
+finds running jobs whose progress has not moved for ``STALL_AFTER_S`` and that no live worker
+holds, sends them again (up to ``STALL_REDELIVERIES`` times) and otherwise marks them FAILURE
+with a message for a person.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import redis
 from celery import current_app
 from celery import shared_task
+from celery.signals import worker_ready
 
 from tasks import jobstore
 from tasks import settings
@@ -25,42 +30,109 @@ RUNNING = ("STARTED", "PROGRESS", "RETRY")
 
 def heartbeat(meta: dict, record: dict) -> float | None:
     """Return when a running job last showed life, as Unix time, or None if unknown."""
+    beats = [float(record.get("redelivered_at") or 0)]
     result = meta.get("result")
     if meta.get("status") == "PROGRESS" and isinstance(result, dict) and result.get("ts"):
-        return float(result["ts"])
-    started = record.get("started_at") or record.get("created_at")
-    return datetime.fromisoformat(started).timestamp() if started else None
+        beats.append(float(result["ts"]))
+    elif started := record.get("started_at") or record.get("created_at"):
+        beats.append(datetime.fromisoformat(started).timestamp())
+    return max(beats) or None
 
 
 def held_by_workers() -> set[str] | None:
-    """Return the ids of the jobs live workers are running or hold, or None if none answered."""
+    """Return the ids of the jobs live workers are running or hold (a retry waiting out its
+    countdown included), or None if none answered."""
     inspect = current_app.control.inspect(timeout=2.0)
-    replies = [inspect.active(), inspect.reserved()]
+    replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
     if all(reply is None for reply in replies):
         return None
-    return {t["id"] for reply in replies for tasks in (reply or {}).values() for t in tasks}
+    # Scheduled entries wrap the task in "request".
+    return {
+        t.get("request", t)["id"]
+        for reply in replies
+        for tasks in (reply or {}).values()
+        for t in tasks
+    }
 
 
-def stalled_jobs(r: redis.Redis, now: float) -> list[tuple[dict, dict]]:
-    """Return the running jobs whose heartbeat is older than the stall limit."""
-    found = []
+def running_jobs(r: redis.Redis) -> Iterator[tuple[dict, dict]]:
+    """Yield the record and backend entry of every job that is running, as far as Redis says."""
     for key in r.scan_iter(jobstore.JOB_KEY.format("*"), count=1000):
         record = r.hgetall(key)
         if not record.get("id"):
             continue
         meta = jobstore.parse_meta(r.get(jobstore.META_KEY.format(record["id"])))
-        if not meta or meta.get("status") not in RUNNING:
-            continue
+        if meta and meta.get("status") in RUNNING:
+            yield record, meta
+
+
+def stalled_jobs(r: redis.Redis, now: float) -> list[tuple[dict, dict]]:
+    """Return the running jobs whose heartbeat is older than the stall limit."""
+    found = []
+    for record, meta in running_jobs(r):
         beat = heartbeat(meta, record)
         if beat is not None and now - beat > settings.STALL_AFTER_S:
             found.append((record, meta))
     return found
 
 
+def redeliver(r: redis.Redis, job_id: str, meta: dict) -> None:
+    """Send a job's task again, as it was first sent, under the same id."""
+    # Its wait in the queue is not a stall: count from now.
+    r.hset(jobstore.JOB_KEY.format(job_id), "redelivered_at", time.time())
+    current_app.send_task(
+        meta["name"],
+        args=meta.get("args") or [],
+        kwargs=meta.get("kwargs") or {},
+        task_id=job_id,
+        queue=meta.get("queue"),
+    )
+
+
+@worker_ready.connect
+def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
+    """Send again, as a worker starts, the jobs it was running when it last stopped.
+
+    A worker keeps its name across restarts (its supervisor's or container's), so a running job
+    stored under that name belongs to a life of this worker that ended: the Redis broker would
+    give its message back only after the visibility timeout, and the stall sweeper only after
+    ``STALL_AFTER_S``.
+    """
+    hostname = getattr(sender, "hostname", None)
+    if not hostname:
+        return
+    r = jobstore.client()
+    mine = [(record, meta) for record, meta in running_jobs(r) if meta.get("worker") == hostname]
+    if not mine:
+        return
+    # Another live worker of the same name (a misconfiguration) may be running them.
+    held = held_by_workers() or set()
+    for record, meta in mine:
+        if record["id"] not in held and meta.get("name"):
+            log.warning(
+                "job %s was cut off when this worker stopped; sending it again", record["id"]
+            )
+            redeliver(r, record["id"], meta)
+
+
+SWEEP_LOCK = "taskboard:sweep-lock"
+
+
 @shared_task
 def sweep_stalled() -> dict:
     """Send again, or fail, the running jobs that no live worker holds any more."""
     r = jobstore.client()
+    # One sweep at a time: two would both count a redelivery and fail the job.
+    if not r.set(SWEEP_LOCK, "1", nx=True, ex=max(60, int(settings.STALL_SWEEP_S))):
+        return {"redelivered": 0, "failed": 0, "skipped": True}
+    try:
+        return sweep(r)
+    finally:
+        r.delete(SWEEP_LOCK)
+
+
+def sweep(r: redis.Redis) -> dict:
+    """Send again, or fail, the stalled jobs that no worker holds."""
     candidates = stalled_jobs(r, time.time())
     if not candidates:
         return {"redelivered": 0, "failed": 0}
@@ -73,13 +145,7 @@ def sweep_stalled() -> dict:
         tries = r.hincrby(jobstore.JOB_KEY.format(job_id), "redelivered", 1)
         if tries <= settings.STALL_REDELIVERIES and meta.get("name"):
             log.warning("job %s stalled on %s; sending it again", job_id, meta.get("worker"))
-            current_app.send_task(
-                meta["name"],
-                args=meta.get("args") or [],
-                kwargs=meta.get("kwargs") or {},
-                task_id=job_id,
-                queue=meta.get("queue"),
-            )
+            redeliver(r, job_id, meta)
             redelivered += 1
         else:
             log.warning("job %s stalled on %s; marking it failed", job_id, meta.get("worker"))

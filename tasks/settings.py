@@ -23,6 +23,12 @@ STALL_SWEEP_S = float(os.environ.get("STALL_SWEEP_S", "60"))
 # Finished jobs and their files are removed after this many hours.
 RETENTION_HOURS = float(os.environ.get("RETENTION_HOURS", str(7 * 24)))
 
+TASK_TIME_LIMIT_S = int(os.environ.get("TASK_TIME_LIMIT_S", str(6 * 3600)))
+# The Redis broker hands an unacknowledged message to another worker after this long. It must
+# outlast the longest job, or a long job would run twice; dead workers' jobs are found sooner
+# by the stall sweeper.
+VISIBILITY_TIMEOUT_S = TASK_TIME_LIMIT_S + 600
+
 CANCEL_KEY = "taskboard:cancel:{}"
 
 
@@ -45,7 +51,7 @@ def celery_config() -> dict:
         "worker_concurrency": WORKER_CONCURRENCY,
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
         "redis_backend_health_check_interval": 10,
         # The periodic jobs; processors are found by the registry.
@@ -56,15 +62,18 @@ def celery_config() -> dict:
             "tasks.csv_to_xlsx.*": {"queue": "heavy"},
             "tasks.image_thumbnails.*": {"queue": "heavy"},
         },
-        "task_time_limit": int(os.environ.get("TASK_TIME_LIMIT_S", str(6 * 3600))),
+        "task_time_limit": TASK_TIME_LIMIT_S,
         "beat_schedule": {
+            # A sweep that waited past the next one is dropped: sweeps must not pile up.
             "sweep-stalled": {
                 "task": "tasks.maintenance.sweep_stalled",
                 "schedule": STALL_SWEEP_S,
+                "options": {"expires": STALL_SWEEP_S},
             },
             "purge-expired": {
                 "task": "tasks.maintenance.purge_expired",
                 "schedule": 3600.0,
+                "options": {"expires": 3600.0},
             },
         },
     }

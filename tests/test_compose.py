@@ -131,6 +131,38 @@ def test_profile_services_stay_out_of_the_default_stack(config: dict) -> None:
     """Mark rabbitmq and flower with their profiles so a plain `up` leaves them out."""
     for name in ("rabbitmq", "flower"):
         assert config["services"][name]["profiles"] == [name]
+    # Only those two have profiles: everything else is the default stack.
+    profiled = {n for n, service in config["services"].items() if service.get("profiles")}
+    assert profiled == {"rabbitmq", "flower"}
+
+
+def test_default_stack_does_not_need_a_profiled_service(config: dict) -> None:
+    """Let no default service depend on a profiled one, or a plain `up` would fail."""
+    for name in BASE_SERVICES:
+        needs = config["services"][name].get("depends_on") or {}
+        assert not set(needs) & {"rabbitmq", "flower"}, name
+
+
+def test_settings_reach_every_app_service(config: dict) -> None:
+    """Pass the operator's settings to web, worker and beat alike."""
+    for name in APP_SERVICES:
+        env = config["services"][name]["environment"]
+        for setting in (
+            "SECRET_KEY",
+            "REDIS_URL",
+            "BROKER_URL",
+            "RETENTION_HOURS",
+            "STALL_AFTER_S",
+        ):
+            assert setting in env, f"{name} lacks {setting}"
+
+
+def test_rabbitmq_consumer_timeout_outlasts_the_task_time_limit(config: dict) -> None:
+    """Keep RabbitMQ from closing the channel under a job that runs up to the time limit."""
+    args = config["services"]["rabbitmq"]["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    timeout_ms = int(re.search(r"consumer_timeout\s+(\d+)", args).group(1))
+    limit_s = int(config["services"]["worker"]["environment"]["TASK_TIME_LIMIT_S"])
+    assert timeout_ms > limit_s * 1000
 
 
 def test_redis_publishes_no_ports(config: dict) -> None:
@@ -194,7 +226,7 @@ def test_web_processes_are_nginx_upstreams_with_healthchecks(config: dict, name:
 @pytest.mark.parametrize(
     "directive",
     [
-        r"ip_hash;",
+        r"hash\s+\$remote_addr\s+consistent;",
         r"proxy_set_header\s+Upgrade\s+\$http_upgrade;",
         r"proxy_set_header\s+Connection\s+\$connection_upgrade;",
         r"proxy_http_version\s+1\.1;",
