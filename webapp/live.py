@@ -15,6 +15,7 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 
 import redis
 from flask import Flask
@@ -56,6 +57,8 @@ class Relay:
         self.relayed = 0
         self.reconnects = 0
         self.connected = False
+        # Called with each snapshot built from the backend (metrics watch them here).
+        self.listeners: list[Callable[[dict], None]] = []
         self._app: Flask | None = None
 
     def start(self, app: Flask) -> None:
@@ -116,6 +119,8 @@ class Relay:
         snapshot = build(record, meta, self.tracker)
         self.remember_times(r, record, state, snapshot)
         self.emit(record["owner"], snapshot)
+        for listener in self.listeners:
+            listener(snapshot)
 
     def remember_times(self, r: redis.Redis, record: dict, state: str, snapshot: dict) -> None:
         """Keep in the job's record what the backend forgets: when it started, its last progress."""
