@@ -31,6 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from webapp import api
+    from webapp import auth
     from webapp import errors
     from webapp import live
     from webapp import pages
@@ -39,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.config import Config
     from webapp.extensions import csrf
     from webapp.extensions import init_redis
+    from webapp.extensions import limiter
     from webapp.extensions import socketio
 
     app = Flask(
@@ -51,6 +53,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("Set SECRET_KEY (or TASKBOARD_ENV=development for a local secret).")
+    if app.config["AUTH_MODE"] not in ("anonymous", "accounts"):
+        raise RuntimeError("AUTH_MODE is 'anonymous' or 'accounts'.")
+    app.extensions["accounts"] = (
+        auth.load_accounts(app.config["USERS_FILE"])
+        if app.config["AUTH_MODE"] == "accounts"
+        else {}
+    )
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -59,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_redis(app)
     csrf.init_app(app)
     app.before_request(check_csrf_header)
+    limiter.init_app(app)
     # The default origin check (same host, or the proxy's forwarded host) refuses cross-site
     # WebSockets. The message queue carries the emits one web process makes for clients that
     # may be on another (job created, deleted); the relay's emits skip it (see live.py).
@@ -71,6 +86,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     errors.register(app)
     app.teardown_request(uploads.discard_incoming)

@@ -10,17 +10,19 @@ from flask import Blueprint
 from flask import current_app
 from flask import request
 from flask import send_file
-from flask import session
 from flask_wtf.csrf import generate_csrf
 
 from tasks import app as celery_app
 from tasks import files
 from tasks import registry
+from webapp import auth
 from webapp import cancel
 from webapp import jobs
 from webapp import live
 from webapp import uploads
+from webapp.auth import current_user
 from webapp.errors import ApiError
+from webapp.extensions import limiter
 from webapp.extensions import store
 from webapp.live import canonical_id
 from webapp.live import snapshot_of
@@ -28,14 +30,6 @@ from webapp.snapshot import TERMINAL
 from webapp.snapshot import state_of
 
 bp = Blueprint("api", __name__)
-
-
-def current_user() -> str:
-    """Return the session's user, giving a new browser an identity of its own."""
-    if "user" not in session:
-        session["user"] = uuid.uuid4().hex
-        session.permanent = True
-    return session["user"]
 
 
 def job_id_arg(job_id: str) -> str:
@@ -57,7 +51,7 @@ def owned(job_id: str) -> tuple[dict, dict | None]:
 @bp.get("/api/session")
 def get_session():
     """Return the caller's identity and the CSRF token its writes must carry."""
-    return {"user": current_user(), "csrf_token": generate_csrf()}
+    return auth.describe_session() | {"csrf_token": generate_csrf()}
 
 
 @bp.get("/api/processors")
@@ -67,9 +61,19 @@ def list_processors():
 
 
 @bp.post("/api/jobs")
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"])
 def create_job():
     """Take an uploaded file and queue it for its processor."""
     user = current_user()
+    cap = current_app.config["MAX_ACTIVE_JOBS"]
+    # Checked before the file is read, so a refused upload costs nothing.
+    if jobs.active_count(store(), user) >= cap:
+        raise ApiError(
+            429,
+            "too_many_jobs",
+            f"You have {cap} jobs queued or running, the most allowed: "
+            "wait for some to finish, or cancel some.",
+        )
     try:
         form, uploaded = request.form, request.files.get("file")
     except OSError as exc:

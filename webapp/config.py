@@ -44,6 +44,18 @@ class Config:
         self.WTF_CSRF_CHECK_DEFAULT = False
         self.WTF_CSRF_TIME_LIMIT = None
         self.WTF_CSRF_SSL_STRICT = False
+        # Who may use Taskboard: "anonymous" (an identity per browser) or "accounts" (USERS_FILE).
+        self.AUTH_MODE = os.environ.get("AUTH_MODE", "anonymous")
+        self.USERS_FILE = os.environ.get("USERS_FILE", str(ROOT / "users.json"))
+        # Uploads per user, and sign-in attempts per address (Flask-Limiter's notation).
+        self.UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "300/minute")
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
+        # Queued plus running jobs one user may have at a time.
+        self.MAX_ACTIVE_JOBS = env_int("MAX_ACTIVE_JOBS", 100)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_HEADERS_ENABLED = True
+        # Proxies in front that set X-Forwarded-For and -Proto (1 behind the compose nginx).
+        self.PROXY_COUNT = env_int("PROXY_COUNT", 0)
         self.SOCKETIO_MAX_PAYLOAD = 64 * 1024
         # Where web processes pass each other the emits one of them makes (empty: none).
         self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE", self.REDIS_URL)

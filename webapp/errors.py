@@ -52,6 +52,13 @@ def register(app: Flask) -> None:
         limit = app.config["MAX_UPLOAD_BYTES"]
         return error_response(413, "file_too_large", f"The file is larger than {limit} bytes.")
 
+    @app.errorhandler(429)
+    def rate_limited(exc: HTTPException):
+        """Answer a request over its rate limit, saying which limit."""
+        return error_response(
+            429, "rate_limited", f"Too many requests: the limit is {exc.description}. Try later."
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         """Answer HTTP errors as JSON under the API, as the usual page elsewhere."""

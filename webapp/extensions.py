@@ -5,11 +5,22 @@ from __future__ import annotations
 import redis
 from flask import Flask
 from flask import current_app
+from flask import request
+from flask import session
+from flask_limiter import Limiter
 from flask_socketio import SocketIO
 from flask_wtf.csrf import CSRFProtect
 
+
+def rate_limit_key() -> str:
+    """Count requests per user where there is one, else per client address."""
+    return session.get("user") or request.remote_addr or "unknown"
+
+
 socketio = SocketIO()
 csrf = CSRFProtect()
+# Limits are declared on the views that need them; storage is Redis (RATELIMIT_STORAGE_URI).
+limiter = Limiter(key_func=rate_limit_key)
 
 
 def init_redis(app: Flask) -> None:

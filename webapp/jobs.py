@@ -16,15 +16,21 @@ import redis
 from tasks.jobstore import EVENTS_CHANNEL
 from tasks.jobstore import JOB_KEY
 from tasks.jobstore import META_KEY
+from tasks.jobstore import TERMINAL
 from tasks.jobstore import USER_KEY
 from tasks.jobstore import parse_meta
 from tasks.jobstore import remove
 
+# The jobs of a user that were queued or running when last looked at (a set per user).
+ACTIVE_KEY = "taskboard:active:{}"
+
 # What the worker side shares with this registry, re-exported for the web modules.
 __all__ = [
+    "ACTIVE_KEY",
     "EVENTS_CHANNEL",
     "JOB_KEY",
     "META_KEY",
+    "active_count",
     "create",
     "get",
     "get_with_meta",
@@ -58,8 +64,26 @@ def create(
     with r.pipeline() as pipe:
         pipe.hset(JOB_KEY.format(job_id), mapping=record)
         pipe.zadd(USER_KEY.format(owner), {job_id: created})
+        pipe.sadd(ACTIVE_KEY.format(owner), job_id)
         pipe.execute()
     return record
+
+
+def active_count(r: redis.Redis, owner: str) -> int:
+    """Return how many of a user's jobs are queued or running, forgetting those that ended."""
+    key = ACTIVE_KEY.format(owner)
+    ids = list(r.smembers(key))
+    if not ids:
+        return 0
+    open_ids = {
+        record["id"]
+        for record, meta in get_with_meta(r, ids)
+        if (meta or {}).get("status") not in TERMINAL
+    }
+    ended = [job_id for job_id in ids if job_id not in open_ids]
+    if ended:
+        r.srem(key, *ended)
+    return len(open_ids)
 
 
 def get(r: redis.Redis, job_id: str) -> dict | None:

@@ -1,16 +1,47 @@
-"""The HTML pages: the dashboard and one job's page."""
+"""The HTML pages: the dashboard, one job's page, and the sign-in page in accounts mode."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import url_for
 
-from webapp.api import current_user
+from webapp.auth import accounts_mode
+from webapp.auth import current_user
+from webapp.auth import signed_in_user
 from webapp.live import canonical_id
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.before_request
+def require_sign_in():
+    """Send someone who has not signed in to the sign-in page, in accounts mode."""
+    if accounts_mode() and not signed_in_user() and request.endpoint != "pages.login":
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def local_path(target: str | None) -> str:
+    """Return ``target`` when it is a path on this site, else the dashboard's."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("pages.index")
+
+
+@bp.get("/login")
+def login():
+    """Show the sign-in form (accounts mode only)."""
+    if not accounts_mode():
+        abort(404)
+    next_url = local_path(request.args.get("next"))
+    if signed_in_user():
+        return redirect(next_url)
+    return render_template("login.html", next_url=next_url)
 
 
 @bp.get("/")
