@@ -81,16 +81,16 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         # Web servers and workers on one Redis must share the uploads, as in a cluster.
         self.upload_dir = upload_dir or folder / "uploads"
-        self.env = parts.child_env(
-            REDIS_URL=redis.url,
-            UPLOAD_DIR=str(self.upload_dir),
-            SECRET_KEY="test-secret",
-            PORT=str(self.port),
-            ASYNC_MODE=async_mode,
-            MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
-            WORKER_CONCURRENCY=str(concurrency),
-            **settings,
-        )
+        defaults = {
+            "REDIS_URL": redis.url,
+            "UPLOAD_DIR": str(self.upload_dir),
+            "SECRET_KEY": "test-secret",
+            "PORT": str(self.port),
+            "ASYNC_MODE": async_mode,
+            "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+            "WORKER_CONCURRENCY": str(concurrency),
+        }
+        self.env = parts.child_env(**(defaults | settings))
         self.worker = self.start_worker() if worker else None
         self.web = self.start_web()
         if healthy:

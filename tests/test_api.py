@@ -28,7 +28,7 @@ def incoming(stack) -> list:
 @pytest.mark.parametrize(
     ("fields", "files", "status", "code"),
     [
-        ({"processor": "checksum"}, None, 400, "no_file"),
+        ({"processor": "checksum"}, None, 400, "not_multipart"),
         ({"processor": "checksum"}, {"other": ("a.txt", b"x")}, 400, "no_file"),
         ({"processor": "checksum"}, {"file": ("a.txt", b"")}, 400, "empty_file"),
         ({}, {"file": ("a.txt", b"x")}, 400, "unknown_processor"),

@@ -74,14 +74,7 @@ def create_job():
             f"You have {cap} jobs queued or running, the most allowed: "
             "wait for some to finish, or cancel some.",
         )
-    try:
-        form, uploaded = request.form, request.files.get("file")
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise ApiError(
-                507, "storage_full", "The server has no room for this file now."
-            ) from exc
-        raise
+    form, uploaded = read_upload()
     processor = registry.get(form.get("processor", ""))
     if processor is None:
         raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
@@ -116,6 +109,24 @@ def create_job():
     return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
 
 
+def read_upload():
+    """Parse the multipart body, streaming its file to disk; answer what is wrong with it."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(400, "not_multipart", "Send the job as multipart/form-data.")
+    if request.content_length is None:
+        raise ApiError(411, "length_required", "Send the upload with a Content-Length header.")
+    try:
+        return request.form, request.files.get("file")
+    except ValueError as exc:
+        raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {exc}.") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise ApiError(
+                507, "storage_full", "The server has no room for this file now."
+            ) from exc
+        raise
+
+
 def remove_job(record: dict) -> None:
     """Delete a job and its files, and tell its owner's tabs."""
     jobs.remove(store(), record, current_app.config["UPLOAD_DIR"])
@@ -130,7 +141,7 @@ def parse_options(processor: registry.Processor, raw: str | None) -> dict:
         raise ApiError(400, "bad_options", "The options are too long.")
     try:
         options = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_options", "The options are not valid JSON.") from None
     if not isinstance(options, dict):
         raise ApiError(400, "bad_options", "The options must be a JSON object.")

@@ -220,7 +220,7 @@ def canonical_id(value: object) -> str | None:
 
 
 @socketio.on("subscribe")
-def subscribe(data):
+def subscribe(data=None):
     """A client asks for a job's current snapshot: answer with it, or an error."""
     job_id = canonical_id(data.get("job_id") if isinstance(data, dict) else None)
     if job_id is None:

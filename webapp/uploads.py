@@ -13,6 +13,7 @@ from flask import Request
 from flask import current_app
 from flask import g
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 
 INCOMING = ".incoming"
 MAX_NAME = 200
@@ -50,6 +51,13 @@ class UploadRequest(Request):
         stream = LimitedFile(folder / uuid.uuid4().hex, config["MAX_UPLOAD_BYTES"])
         g.setdefault("incoming", []).append(stream)
         return stream  # type: ignore[return-value]
+
+    def make_form_data_parser(self) -> FormDataParser:
+        """Parse strictly: a malformed multipart body raises ValueError instead of being read
+        as an empty form (which would be answered with a misleading error)."""
+        parser = super().make_form_data_parser()
+        parser.silent = False
+        return parser
 
 
 def claim(stream: LimitedFile, destination: Path) -> None:
