@@ -1,20 +1,27 @@
-"""Faults the live path survives: Redis restarted under it, the web server restarted."""
+"""Faults survived: Redis restarted under a job, the web server restarted, a worker killed,
+the disk full while uploading."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
+from celery import Celery
 
+from tasks.jobstore import STALLED
+from tests.conftest import MAX_UPLOAD_BYTES
 from tests.conftest import ROOT
 from tests.conftest import RedisServer
 from tests.conftest import Stack
 from tests.conftest import User
 from tests.conftest import wait_for
 from webapp import stack as parts
+
+SWEEP = "tasks.maintenance.sweep_stalled"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +89,7 @@ def supervised(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: "Taskboard ready at" in (folder / "stack.log").read_text(), 60, 0.2)
-    yield SimpleNamespace(url=url, redis=redis, log=folder / "stack.log")
+    yield SimpleNamespace(url=url, redis=redis, log=folder / "stack.log", pid=runner.pid)
     runner.send_signal(signal.SIGINT)
     runner.wait(30)
     redis.stop()
@@ -103,3 +110,93 @@ def test_job_running_while_redis_restarts_is_not_lost(supervised):
         assert final["progress"]["current"] == 40
     finally:
         user.close()
+
+
+def worker_of(stack_pid: int) -> int:
+    """Return the pid of the Celery worker a ``make run`` stack started."""
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if parent == stack_pid and b"worker" in command and any(b"celery" in c for c in command):
+            return int(entry)
+    raise AssertionError("the stack has no worker")
+
+
+def test_job_of_a_killed_worker_is_taken_back_when_it_restarts(supervised):
+    """SIGKILL of the worker in mid-job: the stack restarts it and it runs the job again."""
+    user = User(supervised.url)
+    user.connect()
+    try:
+        job_id = user.submit("simulate", options={"steps": 30, "interval_ms": 100})
+        user.wait_pushed(job_id, {"PROGRESS"})
+        os.kill(worker_of(supervised.pid), signal.SIGKILL)
+        final = user.wait_pushed(job_id, {"SUCCESS", "FAILURE"}, timeout=60)
+        assert final["state"] == "SUCCESS", final["error"]
+        assert f"job {job_id} was cut off" in supervised.log.read_text()
+    finally:
+        user.close()
+
+
+def test_job_nobody_can_finish_is_marked_failed_with_a_message(redis_server, tmp_path):
+    """A job whose worker died for good, with no redelivery left, ends in FAILURE with a
+    sentence, pushed to its owner: never left in PROGRESS."""
+    stack = Stack(redis_server, tmp_path, STALL_AFTER_S="1", STALL_REDELIVERIES="0")
+    user = User(stack.url)
+    user.connect()
+    try:
+        job_id = user.submit("simulate", options={"steps": 100, "interval_ms": 100})
+        user.wait_pushed(job_id, {"PROGRESS"})
+        os.killpg(stack.worker.pid, signal.SIGKILL)
+        stack.worker.wait()
+        # Another worker (under another name) runs the sweep, as beat would send it.
+        stack.worker = stack.start_worker("sweeper")
+        sender = Celery(broker=redis_server.url, backend=redis_server.url)
+        wait_for(lambda: sender.send_task(SWEEP, queue="default").get(timeout=10)["failed"], 30, 1)
+        final = user.wait_pushed(job_id, {"FAILURE"}, timeout=10)
+        assert final["error"] == STALLED
+        assert user.job(job_id)["state"] == "FAILURE"
+    finally:
+        user.close()
+        stack.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a 2 MiB tmpfs, to fill up for real; skip where mounting is not allowed."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_upload_onto_a_full_disk_is_refused_and_leaves_nothing(redis_server, tmp_path, small_disk):
+    """An upload that fills the disk answers 507 JSON and its partial file is removed."""
+    uploads = small_disk / "uploads"
+    stack = Stack(
+        redis_server,
+        tmp_path,
+        upload_dir=uploads,
+        worker=False,
+        healthy=False,
+        MAX_UPLOAD_BYTES=str(8 * MAX_UPLOAD_BYTES),
+    )
+    try:
+        user = User(stack.url)
+        response = user.upload("checksum", content=b"x" * (3 * 1024 * 1024))
+        assert response.status_code == 507
+        assert response.json()["error"]["code"] == "storage_full"
+        assert list((uploads / ".incoming").iterdir()) == []
+        assert user.http.get(stack.url + "/api/jobs").json()["jobs"] == []
+        assert user.upload("checksum", content=b"small").status_code == 202
+    finally:
+        stack.stop()

@@ -67,3 +67,14 @@ def test_stack_starts_everything_and_ctrl_c_stops_every_child(tmp_path):
         for pid in children
         if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
     ] == []
+
+
+def test_web_server_refuses_to_start_without_a_secret_key(tmp_path):
+    """Outside development the web server stops at once, saying SECRET_KEY is needed."""
+    env = parts.child_env(TASKBOARD_ENV="production", UPLOAD_DIR=str(tmp_path))
+    env.pop("SECRET_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "webapp"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert b"Set SECRET_KEY" in done.stderr
