@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import zipfile
+from types import SimpleNamespace
 
 import pytest
+from celery.exceptions import Retry
 from PIL import Image
 
 from tasks import registry
+from tasks import settings
 from tasks.registry import OptionsError
 
 registry.load()
@@ -176,3 +180,60 @@ def test_output_names(name, stem, download):
 def test_processors_without_output_file_have_no_output_name(name):
     """Give no download name to processors that make no file."""
     assert registry.get(name).output_name is None
+
+
+class FakeTask:
+    """Just enough of a bound Celery task for ``registry.run``: an id, a retry count, a retry."""
+
+    def __init__(self, retries: int) -> None:
+        self.request = SimpleNamespace(id="job-1", retries=retries)
+        self.backend = SimpleNamespace()
+        self.countdown = None
+
+    def retry(self, exc: BaseException, countdown: float) -> Retry:
+        """Remember the countdown and return what Celery's retry raises."""
+        self.countdown = countdown
+        return Retry(exc=exc, when=countdown)
+
+
+def failing(error: OSError):
+    """Return a processor's work that fails with ``error``."""
+
+    def work(src, out, options, progress):
+        raise error
+
+    return work
+
+
+@pytest.fixture
+def uploads(tmp_path, monkeypatch):
+    """Keep job files under a test folder, and treat every job as not finished yet."""
+    monkeypatch.setattr(settings, "UPLOAD_DIR", tmp_path)
+    monkeypatch.setattr(registry, "finished", lambda task, job_id: False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("retries", "countdown"), [(0, 1), (1, 2), (2, 4)])
+def test_transient_io_error_is_retried_with_growing_backoff(uploads, retries, countdown):
+    """EIO and the like are retried after 1, 2 and 4 seconds, and the outputs are cleared."""
+    task = FakeTask(retries)
+    with pytest.raises(Retry):
+        registry.run(task, failing(OSError(errno.EIO, "Input/output error")), {}, "bytes")
+    assert task.countdown == countdown
+    assert not (uploads / "job-1" / "output").exists()
+
+
+def test_transient_io_error_fails_with_words_after_the_last_retry(uploads):
+    """After three retries the job fails with the error in words, not a traceback."""
+    task = FakeTask(registry.MAX_RETRIES)
+    with pytest.raises(registry.ProcessorError, match="Input/output error"):
+        registry.run(task, failing(OSError(errno.EIO, "Input/output error")), {}, "bytes")
+    assert task.countdown is None
+
+
+def test_lasting_io_error_is_not_retried(uploads):
+    """A missing upload is not going to come back: no retry, a plain sentence."""
+    task = FakeTask(0)
+    with pytest.raises(registry.ProcessorError, match="gone"):
+        registry.run(task, failing(FileNotFoundError(errno.ENOENT, "No such file")), {}, "bytes")
+    assert task.countdown is None
