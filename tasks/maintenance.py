@@ -23,6 +23,7 @@ from celery.signals import worker_ready
 
 from tasks import jobstore
 from tasks import settings
+from tasks import status
 
 log = logging.getLogger(__name__)
 RUNNING = ("STARTED", "PROGRESS", "RETRY")
@@ -41,17 +42,19 @@ def heartbeat(meta: dict, record: dict) -> float | None:
 
 def held_by_workers() -> set[str] | None:
     """Return the ids of the jobs live workers are running or hold (a retry waiting out its
-    countdown included), or None if none answered."""
-    inspect = current_app.control.inspect(timeout=2.0)
-    replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
-    if all(reply is None for reply in replies):
+    countdown included), or None if none answered.
+
+    One broadcast (``tasks.status``): with the Redis broker, a second one sent right after the
+    first can lose its replies, and a job missed here would be sent twice.
+    """
+    replies = current_app.control.broadcast(status.COMMAND, reply=True, timeout=2.0) or []
+    if not replies:
         return None
-    # Scheduled entries wrap the task in "request".
     return {
-        t.get("request", t)["id"]
+        job_id
         for reply in replies
-        for tasks in (reply or {}).values()
-        for t in tasks
+        for answer in reply.values()
+        for job_id in answer.get("held", [])
     }
 
 

@@ -22,6 +22,8 @@ STALL_REDELIVERIES = int(os.environ.get("STALL_REDELIVERIES", "1"))
 STALL_SWEEP_S = float(os.environ.get("STALL_SWEEP_S", "60"))
 # Finished jobs and their files are removed after this many hours.
 RETENTION_HOURS = float(os.environ.get("RETENTION_HOURS", str(7 * 24)))
+# "text" (a line a person reads) or "json" (one JSON object per line), for web and workers.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 
 TASK_TIME_LIMIT_S = int(os.environ.get("TASK_TIME_LIMIT_S", str(6 * 3600)))
 # The Redis broker hands an unacknowledged message to another worker after this long. It must

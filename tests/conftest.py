@@ -40,6 +40,9 @@ class RedisServer:
         self.folder = folder
         self.port = parts.free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        # Every stack on this Redis shares its queues, so it must share the files too, as the
+        # web processes and workers of one cluster do.
+        self.uploads = folder / "uploads"
         self.process: subprocess.Popen | None = None
         self.start()
 
@@ -79,8 +82,7 @@ class Stack:
         self.folder = folder
         self.port = parts.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # Web servers and workers on one Redis must share the uploads, as in a cluster.
-        self.upload_dir = upload_dir or folder / "uploads"
+        self.upload_dir = upload_dir or redis.uploads
         defaults = {
             "REDIS_URL": redis.url,
             "UPLOAD_DIR": str(self.upload_dir),

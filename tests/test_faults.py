@@ -142,9 +142,10 @@ def test_job_of_a_killed_worker_is_taken_back_when_it_restarts(supervised):
         user.close()
 
 
-def test_job_nobody_can_finish_is_marked_failed_with_a_message(redis_server, tmp_path):
+def test_job_nobody_can_finish_is_marked_failed_with_a_message(tmp_path):
     """A job whose worker died for good, with no redelivery left, ends in FAILURE with a
     sentence, pushed to its owner: never left in PROGRESS."""
+    redis_server = RedisServer(tmp_path / "redis")
     stack = Stack(redis_server, tmp_path, STALL_AFTER_S="1", STALL_REDELIVERIES="0")
     user = User(stack.url)
     user.connect()
@@ -163,6 +164,7 @@ def test_job_nobody_can_finish_is_marked_failed_with_a_message(redis_server, tmp
     finally:
         user.close()
         stack.stop()
+        redis_server.stop()
 
 
 @pytest.fixture
@@ -179,9 +181,10 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-def test_upload_onto_a_full_disk_is_refused_and_leaves_nothing(redis_server, tmp_path, small_disk):
+def test_upload_onto_a_full_disk_is_refused_and_leaves_nothing(tmp_path, small_disk):
     """An upload that fills the disk answers 507 JSON and its partial file is removed."""
     uploads = small_disk / "uploads"
+    redis_server = RedisServer(tmp_path / "redis")
     stack = Stack(
         redis_server,
         tmp_path,
@@ -200,3 +203,4 @@ def test_upload_onto_a_full_disk_is_refused_and_leaves_nothing(redis_server, tmp
         assert user.upload("checksum", content=b"small").status_code == 202
     finally:
         stack.stop()
+        redis_server.stop()

@@ -6,7 +6,6 @@ library for eventlet or gevent before Flask, Redis and Celery are loaded.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -30,10 +29,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create the app: settings, extensions, blueprints, Socket.IO events, the relay."""
     from flask import Flask
 
+    from tasks import logs
     from webapp import api
     from webapp import auth
     from webapp import errors
     from webapp import live
+    from webapp import metrics
+    from webapp import openapi
+    from webapp import ops
     from webapp import pages
     from webapp import uploads
     from webapp.config import ROOT
@@ -66,9 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(app.config["LOG_FORMAT"])
 
     init_redis(app)
     csrf.init_app(app)
@@ -88,6 +89,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
+    ops.init_app(app)
     errors.register(app)
     app.teardown_request(uploads.discard_incoming)
 

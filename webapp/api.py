@@ -105,7 +105,13 @@ def create_job():
         raise ApiError(
             503, "queue_unavailable", "The job queue cannot be reached now; try again shortly."
         ) from None
-    current_app.logger.info("job %s created: %s, %d bytes", job_id, processor.name, stream.size)
+    current_app.logger.info(
+        "job %s created: %s, %d bytes",
+        job_id,
+        processor.name,
+        stream.size,
+        extra={"job_id": job_id, "event": "job.created", "processor": processor.name},
+    )
     return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
 
 
@@ -183,7 +189,12 @@ def cancel_job(job_id: str):
     if state in TERMINAL:
         raise ApiError(409, "already_finished", f"The job has already finished ({state}).")
     meta = cancel.request_cancel(store(), record["id"], state) or meta
-    current_app.logger.info("job %s cancel requested while %s", record["id"], state)
+    current_app.logger.info(
+        "job %s cancel requested while %s",
+        record["id"],
+        state,
+        extra={"job_id": record["id"], "event": "job.cancel_requested", "state": state},
+    )
     return snapshot_of(record, meta), 202
 
 
@@ -214,7 +225,9 @@ def delete_job(job_id: str):
     if state not in TERMINAL:
         raise ApiError(409, "still_running", "Cancel the job before deleting it.")
     remove_job(record)
-    current_app.logger.info("job %s deleted", record["id"])
+    current_app.logger.info(
+        "job %s deleted", record["id"], extra={"job_id": record["id"], "event": "job.deleted"}
+    )
     return "", 204
 
 

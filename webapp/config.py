@@ -29,7 +29,10 @@ class Config:
         self.MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
         # The multipart envelope around the file: field headers, boundaries, other fields.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 64 * 1024
-        self.MAX_FORM_MEMORY_SIZE = 64 * 1024
+        # Werkzeug applies this to its multipart buffer too: one 64 KiB read plus the bytes a
+        # read may leave behind (a possible partial boundary). At 64 KiB, files with a line
+        # break near a read's end (most) were refused with 413.
+        self.MAX_FORM_MEMORY_SIZE = 128 * 1024
         self.MAX_OPTIONS_BYTES = 16 * 1024
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self._development_secret()
         self.ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
@@ -59,6 +62,11 @@ class Config:
         self.SOCKETIO_MAX_PAYLOAD = 64 * 1024
         # Where web processes pass each other the emits one of them makes (empty: none).
         self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE", self.REDIS_URL)
+        self.LOG_FORMAT = task_settings.LOG_FORMAT
+        # The operations page: how often it is refreshed while someone watches it, and how
+        # long workers have to answer each time.
+        self.OPS_REFRESH_S = float(os.environ.get("OPS_REFRESH_S", "2.0"))
+        self.OPS_INSPECT_TIMEOUT_S = float(os.environ.get("OPS_INSPECT_TIMEOUT_S", "0.5"))
 
     def _development_secret(self) -> str | None:
         """Return a per-checkout secret in development; outside it a secret must be given."""

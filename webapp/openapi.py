@@ -1,0 +1,281 @@
+"""The OpenAPI 3 description of the HTTP API, served at ``/api/openapi.json``.
+
+Written by hand next to the routes; ``tests/test_openapi.py`` checks that every route under
+``/api``, ``/healthz`` and ``/metrics`` is described and every described one exists, and runs
+schemathesis against a live server.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from tasks import registry
+from webapp.openapi_schemas import STRING
+from webapp.openapi_schemas import error
+from webapp.openapi_schemas import json_body
+from webapp.openapi_schemas import object_of
+from webapp.openapi_schemas import ref
+from webapp.openapi_schemas import schemas
+
+bp = Blueprint("openapi", __name__)
+CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
+NOT_FOUND = error("No such job: unknown, or another user's (answered alike).")
+FORBIDDEN = error("Only administrators may see this (accounts mode).")
+SIGN_IN = error("Not signed in (accounts mode; code login_required).")
+UNAVAILABLE = error("The broker or Redis cannot be reached now.")
+JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+    "description": "The job's id.",
+}
+# Writes carry the CSRF token of the session whose cookie they send.
+WRITE = [{"csrf": []}]
+
+
+def operation(summary: str, responses: dict, **more: object) -> dict:
+    """Return an operation from its summary, responses and any other fields."""
+    return {"summary": summary, "responses": responses} | more
+
+
+def job_paths() -> dict:
+    """Return the paths of the jobs API."""
+    upload = object_of(
+        {
+            "file": {"type": "string", "format": "binary"},
+            "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+            "options": {"type": "string", "description": "The options, as a JSON object."},
+        },
+        required=["file", "processor"],
+    )
+    snapshot = json_body(ref("Snapshot"), "The job's snapshot.")
+    page = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
+    return {
+        "/api/jobs": {
+            "get": operation(
+                "List the user's jobs, newest first.",
+                {
+                    "200": json_body(
+                        object_of({"jobs": {"type": "array", "items": ref("Snapshot")}}),
+                        "A page of jobs.",
+                    ),
+                    "400": error("A bad limit."),
+                    "401": SIGN_IN,
+                    "404": error("No such job to page from."),
+                },
+                parameters=[
+                    {"name": "limit", "in": "query", "schema": page},
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "schema": STRING,
+                        "description": "The id of the last job of the page before; empty or "
+                        "left out for the newest.",
+                    },
+                ],
+            ),
+            "post": operation(
+                "Upload a file as a new job for a processor.",
+                {
+                    "202": snapshot
+                    | {
+                        "headers": {"Location": {"schema": STRING, "description": "The job's URL."}}
+                    },
+                    "400": error(
+                        "No valid CSRF token, not multipart, no file, an empty file, "
+                        "an unknown processor or bad options."
+                    ),
+                    "401": SIGN_IN,
+                    "411": error("No Content-Length."),
+                    "413": error("The file is larger than MAX_UPLOAD_BYTES."),
+                    "415": error("The processor cannot take this file (judged by content)."),
+                    "429": error("Over the upload rate limit, or too many active jobs."),
+                    "503": error("The job queue cannot be reached."),
+                    "507": error("The server has no room for the file."),
+                },
+                security=WRITE,
+                requestBody={
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": upload}},
+                },
+            ),
+        },
+        "/api/jobs/{job_id}": {
+            "parameters": [JOB_ID],
+            "get": operation(
+                "Return one of the user's jobs.",
+                {"200": snapshot, "401": SIGN_IN, "404": NOT_FOUND},
+            ),
+            "delete": operation(
+                "Delete a finished job and its files.",
+                {
+                    "204": {"description": "Deleted."},
+                    "400": CSRF_REFUSED,
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                    "409": error("The job is queued or running."),
+                },
+                security=WRITE,
+            ),
+        },
+        "/api/jobs/{job_id}/cancel": {
+            "parameters": [JOB_ID],
+            "post": operation(
+                "Cancel a queued or running job.",
+                {
+                    "202": snapshot,
+                    "400": CSRF_REFUSED,
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                    "409": error("The job has already finished."),
+                },
+                security=WRITE,
+            ),
+        },
+        "/api/jobs/{job_id}/result": {
+            "parameters": [JOB_ID],
+            "get": operation(
+                "Download the job's output file.",
+                {
+                    "200": {
+                        "description": "The output file, as an attachment.",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "401": SIGN_IN,
+                    "404": error("No such job, or it made no file."),
+                    "409": error("The job has not finished."),
+                },
+            ),
+        },
+    }
+
+
+def session_paths() -> dict:
+    """Return the paths of the session: who is asking, signing in and out."""
+    credentials = object_of({"username": STRING, "password": STRING})
+    return {
+        "/api/session": {
+            "get": operation(
+                "Return the caller's identity and CSRF token (creates the session).",
+                {"200": json_body(ref("Session"), "The session.")},
+            )
+        },
+        "/api/login": {
+            "post": operation(
+                "Sign in with a name and password (accounts mode).",
+                {
+                    "200": json_body(ref("Account"), "Signed in: a new session."),
+                    "400": error("No valid CSRF token, or not a name and password."),
+                    "401": error("Wrong name or password."),
+                    "404": error("This server has no accounts (anonymous mode)."),
+                    "429": error("Too many sign-in attempts from this address."),
+                },
+                security=WRITE,
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": credentials}},
+                },
+            )
+        },
+        "/api/logout": {
+            "post": operation(
+                "Sign out: forget the session's identity.",
+                {"204": {"description": "Signed out."}, "400": CSRF_REFUSED},
+                security=WRITE,
+            )
+        },
+    }
+
+
+def read_paths() -> dict:
+    """Return the paths that only read: processors, health, operations, metrics, this file."""
+    return {
+        "/api/processors": {
+            "get": operation(
+                "List the processors, what they accept and their options.",
+                {"200": json_body({"type": "array", "items": ref("Processor")}, "The processors.")},
+            )
+        },
+        "/healthz": {
+            "get": operation(
+                "Tell whether Redis answers and how many workers reply.",
+                {
+                    "200": json_body(ref("Health"), "Redis answers and a worker replies."),
+                    "503": json_body(ref("Health"), "Redis or every worker is missing."),
+                },
+            )
+        },
+        "/api/workers": {
+            "get": operation(
+                "List the workers: pool, active jobs, last heartbeat.",
+                {
+                    "200": json_body(ref("Workers"), "The workers seen lately."),
+                    "401": SIGN_IN,
+                    "403": FORBIDDEN,
+                    "503": UNAVAILABLE,
+                },
+            )
+        },
+        "/api/queues": {
+            "get": operation(
+                "List the queues (length, oldest message's age) and the jobs per state.",
+                {
+                    "200": json_body(ref("Queues"), "The queues and job counts."),
+                    "401": SIGN_IN,
+                    "403": FORBIDDEN,
+                    "503": UNAVAILABLE,
+                },
+            )
+        },
+        "/api/openapi.json": {
+            "get": operation(
+                "Return this description of the API.",
+                {"200": json_body({"type": "object"}, "The OpenAPI document.")},
+            )
+        },
+        "/metrics": {
+            "get": operation(
+                "Return the Prometheus metrics of this web process.",
+                {
+                    "200": {
+                        "description": "Prometheus text format.",
+                        "content": {"text/plain": {"schema": STRING}},
+                    }
+                },
+            )
+        },
+    }
+
+
+def document() -> dict:
+    """Return the OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Taskboard",
+            "version": "1",
+            "description": (
+                "Upload files for processing and follow them. Writes need the X-CSRFToken header "
+                "from GET /api/session, with its session cookie. Live updates come over "
+                "Socket.IO (event `job`), not over this API."
+            ),
+        },
+        "paths": session_paths() | read_paths() | job_paths(),
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+            },
+        },
+    }
+
+
+@bp.get("/api/openapi.json")
+def get_openapi():
+    """Return the OpenAPI description of the HTTP API."""
+    return document()
