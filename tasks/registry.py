@@ -121,7 +121,13 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
     except Cancelled:
         files.clear_outputs(job_id)
         task.backend.mark_as_revoked(job_id, "cancelled", request=task.request)
-        log.info("job %s cancelled at %s %s", job_id, progress.current, unit)
+        log.info(
+            "job %s cancelled at %s %s",
+            job_id,
+            progress.current,
+            unit,
+            extra={"job_id": job_id, "event": "job.cancelled"},
+        )
         raise Ignore() from None
     except ProcessorError:
         files.clear_outputs(job_id)

@@ -16,7 +16,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import ignored_auth
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from schemathesis.specs.openapi.checks import unsupported_method
 
 from tests.conftest import RedisServer
 from tests.conftest import Stack
@@ -28,9 +27,6 @@ set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "taskboard-hypothesis")
 DESCRIBED_PREFIXES = ("/api/", "/healthz", "/metrics")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 EXCLUDED_CHECKS = [
-    # The API's JSON 405 answers leave out the Allow header (webapp/errors.py drops the
-    # HTTP error's headers), which this check requires.
-    unsupported_method,
     # A write without a valid CSRF token is answered 400 (the contract); this check wants
     # 401 or 403 from a request that leaves out a security scheme's value.
     ignored_auth,

@@ -64,7 +64,12 @@ def register(app: Flask) -> None:
         """Answer HTTP errors as JSON under the API, as the usual page elsewhere."""
         if not _wants_json():
             return exc
-        return error_response(exc.code or 500, _code(exc), exc.description or exc.name)
+        response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
+        # Keep what the error says besides its body (405's Allow, for one).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
