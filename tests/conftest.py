@@ -19,6 +19,8 @@ from webapp import stack as parts
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MAX_UPLOAD_BYTES = 1024 * 1024
+# The hostile-input tests' limit: room for big hostile files.
+HOSTILE_LIMIT = 8 * 1024 * 1024
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10, interval: float = 0.02):
@@ -242,6 +244,25 @@ def stack(redis_server, tmp_path_factory) -> Stack:
 def user(stack) -> User:
     """Return a new user of the shared stack, connected live."""
     u = User(stack.url)
+    u.connect()
+    yield u
+    u.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_stack(redis_server, tmp_path_factory) -> Stack:
+    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs."""
+    running = Stack(
+        redis_server, tmp_path_factory.mktemp("hostile"), MAX_UPLOAD_BYTES=str(HOSTILE_LIMIT)
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def victim(hostile_stack) -> User:
+    """Return a live user of the hostile-input stack."""
+    u = User(hostile_stack.url)
     u.connect()
     yield u
     u.close()
