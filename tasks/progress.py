@@ -48,7 +48,8 @@ class Progress:
         self.message = ""
         self.stores = 0
         self._interval = settings.PROGRESS_INTERVAL_S if interval is None else interval
-        self._last_store = float("-inf")
+        # When the next store is due by time (the first one at once).
+        self._due = float("-inf")
         if task is not None:
             job_id = task.request.id
             client = getattr(task.backend, "client", None)
@@ -58,9 +59,26 @@ class Progress:
         self._store = store
         self._is_cancelled = is_cancelled
 
+    @property
+    def total(self) -> float | None:
+        """The work there is in all, or None while it is unknown."""
+        return self._total
+
+    @total.setter
+    def total(self, value: float | None) -> None:
+        self._total = value
+        # Reaching the total is the last update, which is always stored.
+        self._end = float("inf") if value is None else value
+
     def advance(self, n: float = 1, message: str | None = None) -> None:
         """Add ``n`` units of work done and report it if it is time to."""
-        self.update(self.current + n, message)
+        # Called in task authors' inner loops: the usual call only reads the clock and compares.
+        self.current += n
+        if message is not None:
+            self.message = message
+        now = time.monotonic()
+        if now >= self._due or self.current >= self._end:
+            self._report(now)
 
     def update(self, current: float, message: str | None = None, *, force: bool = False) -> None:
         """Set the work done to ``current`` and report it if it is time to."""
@@ -68,13 +86,16 @@ class Progress:
         if message is not None:
             self.message = message
         now = time.monotonic()
-        last = self.total is not None and current >= self.total
-        if force or last or now - self._last_store >= self._interval:
-            self._last_store = now
-            self.check_cancelled()
-            if self._store is not None:
-                self._store(self.meta())
-                self.stores += 1
+        if force or now >= self._due or current >= self._end:
+            self._report(now)
+
+    def _report(self, now: float) -> None:
+        """Check the cancel flag, then store the progress."""
+        self._due = now + self._interval
+        self.check_cancelled()
+        if self._store is not None:
+            self._store(self.meta())
+            self.stores += 1
 
     def check_cancelled(self) -> None:
         """Raise :class:`Cancelled` if the job's cancel flag is set."""
