@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pytest
@@ -276,3 +277,12 @@ def test_job_that_cannot_be_queued_is_503_and_leaves_nothing(broken_stack):
     assert response.json()["error"]["code"] == "queue_unavailable"
     assert job_count(user) == 0
     assert [p.name for p in broken_stack.upload_dir.iterdir() if p.name != ".incoming"] == []
+
+
+def test_upload_larger_than_a_read_buffer_is_taken_whole(user):
+    """A file of many 64 KiB reads, with line breaks everywhere, arrives byte for byte."""
+    content = b"".join(b"%07d,some text,1.5\n" % n for n in range(40_000))[: MAX_UPLOAD_BYTES - 1]
+    job_id = user.submit("checksum", content=content, filename="big.csv")
+    final = user.wait_pushed(job_id, {"SUCCESS"})
+    assert final["size"] == len(content)
+    assert final["result"]["digests"]["sha256"] == hashlib.sha256(content).hexdigest()

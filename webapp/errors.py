@@ -50,7 +50,9 @@ def register(app: Flask) -> None:
     def too_large(exc: HTTPException):
         """Answer an upload over the size limit, whether declared or found while streaming."""
         limit = app.config["MAX_UPLOAD_BYTES"]
-        return error_response(413, "file_too_large", f"The file is larger than {limit} bytes.")
+        return error_response(
+            413, "file_too_large", f"The upload is larger than this server takes ({limit:,} bytes)."
+        )
 
     @app.errorhandler(429)
     def rate_limited(exc: HTTPException):

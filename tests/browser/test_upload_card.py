@@ -104,7 +104,7 @@ def test_server_refusing_a_large_file_is_shown_as_its_message(page):
 
     refused = page.locator(".upload-item", has_text="huge.bin")
     expect(refused).to_have_attribute("data-state", "error")
-    message = f"The file is larger than {MAX_UPLOAD_BYTES} bytes."
+    message = f"The upload is larger than this server takes ({MAX_UPLOAD_BYTES:,} bytes)."
     expect(refused.get_by_role("alert")).to_have_text(message)
 
 
