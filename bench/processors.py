@@ -1,36 +1,50 @@
-"""Benchmark the streaming processors on a large generated CSV: throughput and peak memory.
+"""Benchmark the streaming processors in a real Celery worker: throughput and the worker's peak RSS.
 
-    .venv/bin/python -m bench.processors               # 1 GB (1024 MB)
-    .venv/bin/python -m bench.processors --size-mb 200
+    .venv/bin/python -m bench.processors                       # 1 GB CSV: checksum, csv-profile
+    .venv/bin/python -m bench.processors --size-mb 200 --cases checksum,csv-profile,csv-to-xlsx
+    .venv/bin/python -m bench processors [--quick]              # the same, among the others
 
-Each work function runs in a fresh subprocess, so its peak RSS is its own. Results are printed as
-a table and written to bench/results/processors.json (one entry per size, the latest run kept).
+A stack of its own (Redis and a prefork worker of one process) runs each job as the API would
+send it: the generated file is the job's upload, the task is sent by name to its queue. The
+worker's pool process is the one that does the work; its peak RSS (``VmHWM``, reset through
+``/proc/<pid>/clear_refs`` before each job) is what the job cost in memory. Results go to
+bench/results/processors.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
-import platform
+import os
 import random
-import resource
-import subprocess
 import sys
-import tempfile
 import time
+import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "processors.json"
+from celery import Celery
+
+from bench.common import Stack
+from bench.common import memory_mb
+from bench.common import save
+from bench.common import table
+
 RSS_LIMIT_MB = 200
 BLOCK_BYTES = 1024 * 1024
 BLOCKS = 32
 CITIES = ["Paris", "Rome", "Oslo", "Lima", "Accra", "Hanoi", "Quito", "Perth", "Turku", "Cork"]
-# name -> (module:function, options)
+# name -> (task, queue, options)
 CASES = {
-    "checksum": ("tasks.checksum:compute", {"algorithms": ["sha256"]}),
-    "csv-profile": ("tasks.csv_profile:work", {"delimiter": "auto", "header": "auto"}),
+    "checksum": ("tasks.checksum.checksum", "default", {"algorithms": ["sha256"]}),
+    "csv-profile": (
+        "tasks.csv_profile.csv_profile",
+        "default",
+        {"delimiter": "auto", "header": "auto"},
+    ),
+    "csv-to-xlsx": (
+        "tasks.csv_to_xlsx.csv_to_xlsx",
+        "heavy",
+        {"delimiter": "auto", "header": "auto"},
+    ),
 }
 
 
@@ -68,87 +82,85 @@ def generate(path: Path, size_mb: int) -> None:
             written += f.write(rng.choice(blocks))
 
 
-def child(name: str, src: Path) -> None:
-    """Run one work function on ``src`` in this process and print its timing and peak RSS."""
-    sys.path.insert(0, str(ROOT))
-    from tasks.progress import Progress
+def pool_process(worker_pid: int) -> int:
+    """Return the pid of the worker's one pool process."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == worker_pid:
+            return int(entry)
+    raise RuntimeError("the worker has no pool process")
 
-    target, options = CASES[name]
-    module, function = target.split(":")
-    work = getattr(importlib.import_module(module), function)
-    stores = []
-    progress = Progress(store=stores.append, is_cancelled=lambda: False, interval=0.1)
-    with tempfile.TemporaryDirectory() as out:
+
+def run_job(stack: Stack, sender: Celery, source: Path, name: str) -> dict:
+    """Run one processor on the source file in the worker; return time, speed and memory."""
+    task, queue, options = CASES[name]
+    job_id = str(uuid.uuid4())
+    folder = stack.upload_dir / job_id
+    folder.mkdir(parents=True)
+    os.link(source, folder / "input")  # the same bytes, no copy
+    child = pool_process(stack.worker.pid)
+    Path(f"/proc/{child}/clear_refs").write_text("5")  # reset the peak to the current RSS
+    before = memory_mb(child)["rss_mb"]
+    started = time.perf_counter()
+    result = sender.send_task(task, args=[options], task_id=job_id, queue=queue)
+    value = result.get(timeout=3600)
+    seconds = time.perf_counter() - started
+    memory = memory_mb(child)
+    size_mb = source.stat().st_size / 2**20
+    return {
+        "processor": name,
+        "size_mb": round(size_mb, 1),
+        "seconds": round(seconds, 2),
+        "mb_per_s": round(size_mb / seconds, 1),
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(memory["peak_rss_mb"], 1),
+        "rows": value.get("rows"),
+    }
+
+
+def run(quick: bool = False, size_mb: int | None = None, cases: list[str] | None = None) -> dict:
+    """Generate the CSV, run each processor on it in a real worker, print and return the table."""
+    size_mb = size_mb or (50 if quick else 1024)
+    cases = cases or ["checksum", "csv-profile"]
+    with Stack(worker=1) as stack:
+        source = stack.folder / "source.csv"
         started = time.perf_counter()
-        result = work(src, Path(out), options, progress)
-        seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    summary = {"rows": result.get("rows"), "digests": result.get("digests")}
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "peak_rss_mb": peak_kb / 1024,
-                "stores": len(stores),
-                "summary": summary,
-            }
-        )
-    )
-
-
-def run_case(name: str, src: Path) -> dict:
-    """Run one processor in a fresh interpreter and return its measurements."""
-    command = [sys.executable, "-m", "bench.processors", "--child", name, str(src)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
-    size_mb = src.stat().st_size / (1024 * 1024)
-    measured |= {"processor": name, "mb_per_s": size_mb / measured["seconds"]}
-    return measured
-
-
-def save(entry: dict) -> None:
-    """Keep the run in the results file, replacing an earlier run of the same size."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    runs = [r for r in runs if r.get("size_mb") != entry["size_mb"]] + [entry]
-    RESULTS.write_text(json.dumps(sorted(runs, key=lambda r: r["size_mb"]), indent=2) + "\n")
-
-
-def main() -> int:
-    """Generate the CSV, run every case, print the table, save the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=1024, help="size of the CSV (1024)")
-    parser.add_argument("--child", nargs=2, metavar=("PROCESSOR", "FILE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
-        return 0
-    with tempfile.TemporaryDirectory(prefix="taskboard-bench-") as tmp:
-        src = Path(tmp) / "input"
-        started = time.perf_counter()
-        generate(src, args.size_mb)
-        print(
-            f"generated {src.stat().st_size / 2**20:.0f} MB CSV in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        results = [run_case(name, src) for name in CASES]
-    print(f"{'processor':<14}{'MB/s':>10}{'seconds':>10}{'peak RSS MB':>14}")
-    for r in results:
-        print(
-            f"{r['processor']:<14}{r['mb_per_s']:>10.1f}{r['seconds']:>10.1f}"
-            f"{r['peak_rss_mb']:>14.1f}"
-        )
-    save(
-        {
-            "size_mb": args.size_mb,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "results": results,
-        }
-    )
+        generate(source, size_mb)
+        print(f"generated {size_mb} MB of CSV in {time.perf_counter() - started:.1f} s")
+        sender = Celery(broker=stack.redis_url, backend=stack.redis_url)
+        sender.conf.update(task_serializer="json", result_serializer="json")
+        results = [run_job(stack, sender, source, name) for name in cases]
+    columns = ["processor", "MB", "seconds", "MB/s", "RSS before MB", "peak RSS MB"]
+    rows = [
+        [r["processor"], r["size_mb"], r["seconds"], r["mb_per_s"], r["rss_before_mb"]]
+        + [r["peak_rss_mb"]]
+        for r in results
+    ]
+    print(table(f"processors in a prefork worker, {size_mb} MB CSV", columns, rows))
     over = [r["processor"] for r in results if r["peak_rss_mb"] > RSS_LIMIT_MB]
     if over:
         print(f"peak RSS over {RSS_LIMIT_MB} MB: {', '.join(over)}", file=sys.stderr)
+    return {"size_mb": size_mb, "rss_limit_mb": RSS_LIMIT_MB, "results": results}
+
+
+def main() -> int:
+    """Run from the command line and save the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="size of the CSV (1024)")
+    parser.add_argument(
+        "--cases",
+        default="checksum,csv-profile",
+        help=f"comma-separated, of: {', '.join(CASES)}",
+    )
+    args = parser.parse_args()
+    results = run(size_mb=args.size_mb, cases=args.cases.split(","))
+    print(f"saved {save('processors', results)}")
+    over = [r for r in results["results"] if r["peak_rss_mb"] > RSS_LIMIT_MB]
     return 1 if over else 0
 
 
