@@ -13,6 +13,8 @@ from tasks import settings
 
 CHUNK = 1024 * 1024
 SNIFF_BYTES = 8192
+# The folder of UPLOAD_DIR where uploads are received, before they are claimed by a job.
+INCOMING = ".incoming"
 
 
 def job_dir(job_id: str, root: Path | None = None) -> Path:

@@ -11,9 +11,11 @@ with a message for a person.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -21,6 +23,7 @@ from celery import current_app
 from celery import shared_task
 from celery.signals import worker_ready
 
+from tasks import files
 from tasks import jobstore
 from tasks import settings
 from tasks import status
@@ -119,6 +122,8 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
 
 
 SWEEP_LOCK = "taskboard:sweep-lock"
+# How old a half-received upload may get before it is removed.
+INCOMING_MAX_AGE_S = 24 * 3600
 
 
 @shared_task
@@ -173,6 +178,42 @@ def purge_expired() -> dict:
             elif meta is None or meta.get("status") in jobstore.TERMINAL:
                 jobstore.forget(r, record)
                 removed += 1
-    if removed:
-        log.info("retention removed %d job(s) older than %s h", removed, settings.RETENTION_HOURS)
-    return {"removed": removed}
+    orphans = purge_orphan_files(r, cutoff, time.time() - INCOMING_MAX_AGE_S)
+    if removed or orphans:
+        log.info(
+            "retention removed %d job(s) and %d orphan file(s) older than %s h",
+            removed,
+            orphans,
+            settings.RETENTION_HOURS,
+        )
+    return {"removed": removed, "orphans": orphans}
+
+
+def purge_orphan_files(r: redis.Redis, cutoff: float, incoming_cutoff: float) -> int:
+    """Remove job folders no record claims (a web process stopped between saving an upload and
+    recording its job) older than ``cutoff``, and half-received uploads older than
+    ``incoming_cutoff``."""
+    root = settings.UPLOAD_DIR
+    removed = 0
+    for entry in root.iterdir() if root.is_dir() else ():
+        if entry.name == files.INCOMING:
+            for part in entry.iterdir():
+                if modified_before(part, incoming_cutoff):
+                    part.unlink(missing_ok=True)
+                    removed += 1
+        elif (
+            entry.is_dir()
+            and modified_before(entry, cutoff)
+            and not r.exists(jobstore.JOB_KEY.format(entry.name))
+        ):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def modified_before(path: Path, cutoff: float) -> bool:
+    """Tell whether a file was last changed before ``cutoff`` (False if it is gone)."""
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

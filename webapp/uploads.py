@@ -15,7 +15,8 @@ from flask import g
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
-INCOMING = ".incoming"
+from tasks import files
+
 MAX_NAME = 200
 
 
@@ -46,7 +47,7 @@ class UploadRequest(Request):
         self, total_content_length, content_type, filename=None, content_length=None
     ) -> IO[bytes]:
         config = current_app.config
-        folder = Path(config["UPLOAD_DIR"]) / INCOMING
+        folder = Path(config["UPLOAD_DIR"]) / files.INCOMING
         folder.mkdir(parents=True, exist_ok=True)
         stream = LimitedFile(folder / uuid.uuid4().hex, config["MAX_UPLOAD_BYTES"])
         g.setdefault("incoming", []).append(stream)

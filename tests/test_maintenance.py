@@ -1,0 +1,102 @@
+"""The periodic jobs beat sends: retention, the stall sweeper; and their schedule."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import redis
+from celery import Celery
+
+from tasks import settings
+from tasks.maintenance import heartbeat
+from tests.conftest import User
+from tests.conftest import wait_for
+
+PURGE = "tasks.maintenance.purge_expired"
+EIGHT_DAYS = 8 * 24 * 3600
+
+
+def test_beat_sends_the_sweeper_and_retention_and_workers_know_them():
+    """The beat schedule names both periodic jobs, each expiring before the next is due."""
+    from tasks import app
+
+    schedule = settings.celery_config()["beat_schedule"]
+    tasks = {entry["task"]: entry for entry in schedule.values()}
+    assert set(tasks) == {"tasks.maintenance.sweep_stalled", PURGE}
+    assert set(tasks) <= set(app.tasks)
+    for entry in tasks.values():
+        assert entry["options"]["expires"] <= entry["schedule"]
+
+
+@pytest.mark.parametrize(
+    ("meta", "record", "expected"),
+    [
+        ({"status": "PROGRESS", "result": {"ts": 100.0}}, {}, 100.0),
+        ({"status": "PROGRESS", "result": {"ts": 100.0}}, {"redelivered_at": "150"}, 150.0),
+        ({"status": "STARTED"}, {"started_at": "1970-01-01T00:03:20+00:00"}, 200.0),
+        ({"status": "RETRY"}, {"created_at": "1970-01-01T00:05:00+00:00"}, 300.0),
+        ({"status": "STARTED"}, {}, None),
+    ],
+)
+def test_heartbeat_is_the_last_sign_of_life(meta, record, expected):
+    """A running job's heartbeat is its last progress, start, or redelivery, whichever is last."""
+    assert heartbeat(meta, record) == expected
+
+
+@pytest.fixture
+def sender(redis_server) -> Celery:
+    """Return a Celery client that sends tasks as beat does."""
+    return Celery(broker=redis_server.url, backend=redis_server.url)
+
+
+def test_retention_removes_old_finished_jobs_and_tells_their_tabs(stack, user, sender):
+    """A finished job older than RETENTION_HOURS is deleted with its files; tabs are told."""
+    old, fresh = user.submit("checksum"), user.submit("checksum")
+    for job_id in (old, fresh):
+        user.wait_pushed(job_id, {"SUCCESS"})
+    r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
+    r.zadd(f"taskboard:user:{user.id}", {old: time.time() - EIGHT_DAYS})
+    removed = sender.send_task(PURGE, queue="default").get(timeout=20)
+    assert removed["removed"] >= 1
+    wait_for(lambda: {"id": old, "deleted": True} in user.updates(old))
+    assert user.http.get(f"{user.url}/api/jobs/{old}").status_code == 404
+    assert not (stack.upload_dir / old).exists()
+    assert user.job(fresh)["state"] == "SUCCESS" and (stack.upload_dir / fresh).exists()
+
+
+def test_retention_removes_orphan_folders_and_stale_partial_uploads(stack, sender):
+    """Folders no job claims and half-received uploads are removed once old, not before."""
+    orphan = stack.upload_dir / "0d5c2f0e-0000-4000-8000-000000000000"
+    orphan.mkdir(parents=True)
+    (orphan / "input").write_bytes(b"left behind")
+    partial = stack.upload_dir / ".incoming" / "deadbeef"
+    partial.parent.mkdir(exist_ok=True)
+    partial.write_bytes(b"half")
+    recent = stack.upload_dir / "0d5c2f0e-0000-4000-8000-000000000001"
+    recent.mkdir()
+    long_ago = time.time() - EIGHT_DAYS
+    for path in (orphan, partial):
+        os.utime(path, (long_ago, long_ago))
+    sender.send_task(PURGE, queue="default").get(timeout=20)
+    assert not orphan.exists() and not partial.exists()
+    assert recent.exists()
+    recent.rmdir()
+
+
+def test_retention_leaves_running_jobs_alone(stack, sender):
+    """An old job that still runs is kept, whatever its age."""
+    user = User(stack.url)
+    user.connect()
+    try:
+        job_id = user.submit("simulate", options={"steps": 100, "interval_ms": 50})
+        user.wait_pushed(job_id, {"PROGRESS"})
+        r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
+        r.zadd(f"taskboard:user:{user.id}", {job_id: time.time() - EIGHT_DAYS})
+        sender.send_task(PURGE, queue="default").get(timeout=20)
+        assert user.job(job_id)["state"] in ("STARTED", "PROGRESS")
+        user.http.post(f"{user.url}/api/jobs/{job_id}/cancel")
+        wait_for(lambda: user.job(job_id)["state"] == "REVOKED")
+    finally:
+        user.close()
