@@ -4,14 +4,10 @@ import { listJobs, listProcessors } from "./api.js";
 import { JobList } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
 import { Uploader } from "./upload.js";
+import { byId } from "./dom.js";
 
 const RESYNC_PARALLEL = 20;
 const RESYNC_NEWEST = 50;
-
-/** Return an element by id. */
-function byId(id) {
-  return document.getElementById(id);
-}
 
 /** Run `work` over items with at most `limit` of them at a time. */
 async function inPool(items, limit, work) {

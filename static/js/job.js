@@ -15,24 +15,12 @@ import { barPercent, etaText, fillBadge, fillBar, rateText, setText } from "./jo
 import { isStale } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
 import { renderResult } from "./result.js";
+import { byId, make } from "./dom.js";
 
 const jobId = document.body.dataset.jobId;
 const processors = new Map();
 let shown = null;
 let renderedResultOf = null;
-
-/** Return an element by id. */
-function byId(id) {
-  return document.getElementById(id);
-}
-
-/** Return a new element with a class name and, optionally, its text. */
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text != null) element.textContent = text;
-  return element;
-}
 
 /** Fill the details list: processor, size, id. */
 function renderDetails(job) {

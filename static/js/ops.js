@@ -3,24 +3,12 @@
 
 import { formatDuration, formatNumber } from "./format.js";
 import { connectLive } from "./live.js";
+import { byId, make } from "./dom.js";
 
 const WATCH_TIMEOUT_MS = 10000;
 const MAX_JOBS_LISTED = 4;
 let receivedAt = 0;
 let shown = null;
-
-/** Return an element by id. */
-function byId(id) {
-  return document.getElementById(id);
-}
-
-/** Return a new element with a class name and, optionally, its text. */
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text != null) element.textContent = text;
-  return element;
-}
 
 /** Return how long ago something was, from its age when the server read it. */
 function agoText(ageAtCheck) {

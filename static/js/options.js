@@ -1,5 +1,7 @@
 // A processor's options form, generated from the JSON Schema of each option, and read back.
 
+import { make } from "./dom.js";
+
 let fieldCounter = 0;
 
 /** Return a label for an option name: "interval_ms" -> "Interval (ms)". */
@@ -10,13 +12,6 @@ export function labelOf(name) {
   const unit = words.length > 1 && units[last] ? ` (${units[last]})` : "";
   const text = (unit ? words.slice(0, -1) : words).join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1) + unit;
-}
-
-/** Return a new element with a class name. */
-function make(tag, className) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  return element;
 }
 
 /** Return a unique id for a generated input. */

@@ -3,16 +3,9 @@
 
 import { formatBytes, formatDuration, formatNumber } from "./format.js";
 import { labelOf } from "./options.js";
+import { make } from "./dom.js";
 
 const COPIED_MS = 1500;
-
-/** Return a new element with a class name and, optionally, its text. */
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text != null) element.textContent = text;
-  return element;
-}
 
 /** Return a value as text: numbers grouped, sizes and durations by their key's meaning. */
 function valueText(key, value) {

@@ -4,18 +4,11 @@
 import { uploadJob } from "./api.js";
 import { formatBytes, formatPercent } from "./format.js";
 import { readOptions, renderOptions } from "./options.js";
+import { make } from "./dom.js";
 
 const MAX_PARALLEL = 3;
 const DONE_LINGER_MS = 1500;
 const STORAGE_KEY = "taskboard.processor";
-
-/** Return a new element with a class name and, optionally, its text. */
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text != null) element.textContent = text;
-  return element;
-}
 
 /** Return what the browser remembers under a key, or null where storage is blocked. */
 function remembered(key) {
