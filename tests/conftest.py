@@ -249,9 +249,10 @@ def user(stack) -> User:
     u.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hostile_stack(redis_server, tmp_path_factory) -> Stack:
-    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs."""
+    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs (one
+    per module: its worker takes jobs from the shared queues, so it must not outlive them)."""
     running = Stack(
         redis_server, tmp_path_factory.mktemp("hostile"), MAX_UPLOAD_BYTES=str(HOSTILE_LIMIT)
     )
