@@ -2,21 +2,28 @@
 
 Memory stays flat whatever the file's size: every column counts its values exactly up to a
 bound, then in fixed-size sketches (:mod:`tasks.sketches`), and keeps running moments (Welford,
-merged batch by batch as Chan et al. do) for its mean and deviation. Rows are taken in batches
-and each batch column by column, so every distinct value of a batch is parsed once and counted
-in C (``Counter``), not cell by cell in Python.
+merged batch by batch as Chan et al. do) for its mean and deviation. Rows come in blocks split
+in C (:meth:`tasks.csvio.Rows.blocks`) and each column's cells are counted block by block in C
+(``Counter``); batch by batch, each distinct value is then typed once, and the numbers summed,
+by C calls over whole lists (``map``, ``math.fsum``), not value by value in Python.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import date
 from datetime import datetime
+from itertools import chain
+from itertools import repeat
+from operator import mul
+from operator import sub
 from pathlib import Path
 from typing import Any
 
 from celery import shared_task
 
+from tasks import csvformat
 from tasks import csvio
 from tasks import csvtypes
 from tasks import registry
@@ -29,7 +36,7 @@ MAX_COLUMNS = 512
 EXACT_BYTES = 64 * 1024 * 1024
 MALFORMED_LINES_SHOWN = 10
 BATCH_ROWS = 2048
-BATCH_BYTES = 8 * 1024 * 1024  # a batch of long lines is cut short, to bound memory
+BATCH_BYTES = 8 * 1024 * 1024  # a batch of long lines ends with its block, to bound memory
 KINDS = (
     csvtypes.NULL,
     csvtypes.INTEGER,
@@ -49,56 +56,83 @@ class Column:
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
         self.low: Any = None
         self.high: Any = None
-        # (moment, ISO text) of the earliest and the latest: a date sorts as its midnight, and
-        # the text breaks the tie between 2024-01-01 and 2024-01-01T00:00:00.
+        # (moment, ISO text) of the earliest and the latest.
         self.dates: list[tuple[datetime, str]] = []
         self.values = sketches.ValueCounts(budget)
 
-    def add(self, cells: tuple[str, ...]) -> None:
-        """Take a batch of the column's cells."""
-        counts = Counter(cells)
+    def add(self, counts: Counter, size: int) -> None:
+        """Take a batch of ``size`` cells of the column, counted by value."""
+        # The usual null, the empty cell, is counted out first: it would make the batch mixed.
+        nulls = counts.pop("", 0)
+        self.kinds[csvtypes.NULL] += nulls
+        if not counts:
+            return
         same = csvtypes.parse_batch(list(counts))
-        if same is not None:
-            kind, values = same
-            self.kinds[kind] += len(cells)
-            if kind != csvtypes.TEXT:
-                self.add_numbers(list(zip(values, counts.values(), strict=True)))
-        else:
+        if same is None:
             self.add_mixed(counts)
-        self.values.add(counts)
+            self.values.add(counts)
+            return
+        kind, values = same
+        self.kinds[kind] += size - nulls
+        if kind == csvtypes.DATE:
+            self.add_dates([min(values), max(values)])
+        elif kind != csvtypes.TEXT:
+            self.add_numbers(values, list(counts.values()))
+        # Integers and dates are short: no value of theirs is cut for showing.
+        self.values.add(counts, short=kind in (csvtypes.INTEGER, csvtypes.DATE))
 
     def add_mixed(self, counts: Counter) -> None:
         """Take a batch's value counts one distinct value at a time; drop its nulls from them."""
-        numbers: list[tuple[float, int]] = []
+        numbers: list[float] = []
+        times: list[int] = []
+        dates = []
         nulls = []
         for raw, count in counts.items():
             kind, value = csvtypes.parse(raw)
             self.kinds[kind] += count
             if kind == csvtypes.INTEGER or kind == csvtypes.FLOAT:
-                numbers.append((value, count))
+                numbers.append(value)
+                times.append(count)
             elif kind == csvtypes.NULL:
                 nulls.append(raw)
             elif kind == csvtypes.DATE:
-                key = value if isinstance(value, datetime) else datetime(*value.timetuple()[:3])
-                dated = [*self.dates, (key, value.isoformat())]
-                self.dates = [min(dated), max(dated)]
+                dates.append(value)
         for raw in nulls:
             del counts[raw]
         if numbers:
-            self.add_numbers(numbers)
+            self.add_numbers(numbers, times)
+        if dates:
+            self.add_dates(dates)
 
-    def add_numbers(self, numbers: list[tuple[float, int]]) -> None:
-        """Merge a batch's numbers (value, count) into the running moments and bounds."""
-        n = sum(count for _, count in numbers)
-        mean = math.fsum(value * count for value, count in numbers) / n
-        m2 = math.fsum(count * (value - mean) ** 2 for value, count in numbers)
+    def add_dates(self, dates: list[date]) -> None:
+        """Keep the earliest and the latest of the dates seen and these."""
+        # A date sorts as its midnight, and the ISO text breaks the tie of 2024-01-01 with
+        # 2024-01-01T00:00:00, the date first.
+        dated = [
+            (d if isinstance(d, datetime) else datetime(d.year, d.month, d.day), d.isoformat())
+            for d in dates
+        ]
+        dated += self.dates
+        self.dates = [min(dated), max(dated)]
+
+    def add_numbers(self, values: list[float], counts: list[int]) -> None:
+        """Merge a batch's numbers (distinct values, how often each) into the moments and bounds."""
+        n = sum(counts)
+        # Squares by pow(), as ** takes them: x * x is rounded otherwise now and then.
+        if n == len(values):  # each value once: count * x is x, as fsum sees it
+            mean = math.fsum(values) / n
+            m2 = math.fsum(map(pow, map(sub, values, repeat(mean)), repeat(2.0)))
+        else:
+            mean = math.fsum(map(mul, values, counts)) / n
+            squares = map(pow, map(sub, values, repeat(mean)), repeat(2.0))
+            m2 = math.fsum(map(mul, counts, squares))
         # Chan et al.'s pairwise update: Welford's recurrence for a batch instead of one value.
         total = self.n + n
         delta = mean - self.mean
         self.mean += delta * n / total
         self.m2 += m2 + delta * delta * self.n * n / total
         self.n = total
-        low, high = min(numbers)[0], max(numbers)[0]
+        low, high = min(values), max(values)
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
 
@@ -140,45 +174,29 @@ class Column:
         }
 
 
-def profile(src: Path, fmt: csvio.Format, progress: Progress) -> dict:
+def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
     """Profile the file read in the given format."""
     progress.total = src.stat().st_size
     progress.update(0, message="reading")
     columns: list[Column] = []
-    width = rows = malformed = 0
+    rows = malformed = 0
     malformed_lines: list[int] = []
-    batch: list[list[str]] = []
-
-    def flush() -> None:
-        """Hand the batch to the columns, column by column, and report progress."""
-        for column, cells in zip(columns, zip(*batch, strict=True), strict=True):
-            column.add(cells)
-        batch.clear()
-        progress.update(records.bytes_read, message=f"{rows:,} rows")
-
     with csvio.Rows(src, fmt, MAX_COLUMNS) as records:
-        batch_start = 0
-        for line, record in records:
-            if not columns:
-                width = len(record)
-                names = record if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
-                columns = [Column(name.strip(), EXACT_BYTES // width) for name in names]
-                if fmt.header:
-                    continue
-            if len(record) != width:
-                malformed += 1
-                if len(malformed_lines) < MALFORMED_LINES_SHOWN:
-                    malformed_lines.append(line)
-                continue
-            batch.append(record)
-            rows += 1
-            if len(batch) == BATCH_ROWS or records.bytes_read - batch_start > BATCH_BYTES:
-                flush()
-                batch_start = records.bytes_read
-        if batch:
-            flush()
+        head = records.head()
+        if head is not None:
+            width = len(head[1])
+            names = head[1] if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
+            columns = [Column(name.strip(), EXACT_BYTES // width) for name in names]
+            first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
+            batch = Batch(columns, records, progress)
+            for block in chain(first, records.blocks(width)):
+                malformed += len(block.malformed)
+                malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
+                batch.take(block)
+            batch.flush()
+            rows = batch.rows
     progress.update(progress.total, message=f"{rows:,} rows")
-    return csvio.describe(fmt) | {
+    return csvformat.describe(fmt) | {
         "bytes": progress.total,
         "rows": rows,
         "columns": [column.summary() for column in columns],
@@ -186,10 +204,47 @@ def profile(src: Path, fmt: csvio.Format, progress: Progress) -> dict:
     }
 
 
+class Batch:
+    """Rows gathered for the columns: handed over every ``BATCH_ROWS`` rows, or sooner if long."""
+
+    def __init__(self, columns: list[Column], records: csvio.Rows, progress: Progress) -> None:
+        self.columns, self.records, self.progress = columns, records, progress
+        # Each column's cells are counted block by block: they are then in the CPU's cache,
+        # and only one of each value is kept until the batch is handed over.
+        self.counts = [Counter() for _ in columns]
+        self.size = self.rows = self.start = 0  # rows now, rows so far, bytes read at the start
+
+    def take(self, block: csvio.Block) -> None:
+        """Take a block's rows, handing over every full batch."""
+        at = 0
+        while at < block.rows:
+            end = min(block.rows, at + BATCH_ROWS - self.size)
+            for i, counts in enumerate(self.counts):
+                counts.update(block.column(i, at, end))
+            self.size += end - at
+            self.rows += end - at
+            at = end
+            if self.size == BATCH_ROWS:
+                self.flush()
+        if self.size and self.records.bytes_read - self.start > BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the rows to the columns, column by column, and report progress."""
+        if not self.size:
+            return
+        for column, counts in zip(self.columns, self.counts, strict=True):
+            column.add(counts, self.size)
+        self.counts = [Counter() for _ in self.columns]
+        self.size = 0
+        self.start = self.records.bytes_read
+        self.progress.update(self.start, message=f"{self.rows:,} rows")
+
+
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format, then profile every column."""
-    fmt = csvio.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    return csvio.with_fallback(lambda f: profile(src, f, progress), fmt)
+    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    return csvformat.with_fallback(lambda f: profile(src, f, progress), fmt)
 
 
 @shared_task(bind=True)
@@ -204,6 +259,6 @@ PROCESSOR = registry.Processor(
     task=csv_profile,
     unit="bytes",
     accepts=[".csv", ".tsv", ".txt"],
-    options=csvio.OPTIONS,
-    sniff=csvio.sniff,
+    options=csvformat.OPTIONS,
+    sniff=csvformat.sniff,
 )

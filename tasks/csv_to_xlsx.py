@@ -21,6 +21,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from tasks import csvformat
 from tasks import csvio
 from tasks import csvtypes
 from tasks import files
@@ -101,7 +102,7 @@ def add_sheet(book: Workbook, header: list[str] | None, cells: Cells) -> WriteOn
     return sheet
 
 
-def convert(src: Path, dest: Path, fmt: csvio.Format, progress: Progress) -> dict:
+def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) -> dict:
     """Write the CSV file read in the given format to a workbook at ``dest``."""
     progress.update(0, message="converting")
     book = Workbook(write_only=True)
@@ -140,7 +141,7 @@ def convert(src: Path, dest: Path, fmt: csvio.Format, progress: Progress) -> dic
     progress.total = rows
     progress.update(rows, message=f"{rows:,} rows")
     sheets = len(book.worksheets)
-    result = csvio.describe(fmt) | {
+    result = csvformat.describe(fmt) | {
         "output": dest.name,
         "rows": rows,
         "columns": width,
@@ -159,13 +160,13 @@ def convert(src: Path, dest: Path, fmt: csvio.Format, progress: Progress) -> dic
 
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format, count its lines for progress, then write the workbook."""
-    fmt = csvio.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
     # A first pass for the total costs a few percent (counting newlines runs at disk speed,
     # writing cells far slower) and gives an honest percentage and ETA from the start.
     with open(src, "rb") as f:
         lines = files.count_lines(f, lambda n: progress.update(0, message="counting rows"))
     progress.total = max(lines - (1 if fmt.header else 0), 1)
-    return csvio.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
+    return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
 
 
 @shared_task(bind=True)
@@ -180,7 +181,7 @@ PROCESSOR = registry.Processor(
     task=csv_to_xlsx,
     unit="rows",
     accepts=[".csv", ".tsv", ".txt"],
-    options=csvio.OPTIONS,
-    sniff=csvio.sniff,
+    options=csvformat.OPTIONS,
+    sniff=csvformat.sniff,
     output_name=lambda stem: f"{stem}.xlsx",
 )

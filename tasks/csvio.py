@@ -1,152 +1,33 @@
-"""Reading CSV/TSV uploads, shared by the CSV processors: encoding, delimiter, header, records.
+"""Reading CSV/TSV uploads, shared by the CSV processors: records, record by record or in blocks.
 
-Everything here streams: a file is read line by line through a byte counter (for progress in
-bytes), with bounds on line length, field length and column count so that one hostile line
-cannot take the worker's memory. What a cell's text means is :mod:`tasks.csvtypes`.
+Everything here streams: a file is read through a byte counter (for progress in bytes), with
+bounds on line length, field length and column count so that one hostile line cannot take the
+worker's memory; record by record, or in blocks of text split in C where no quote needs the
+csv module. How the file is written is :mod:`tasks.csvformat`; what a cell's text means is
+:mod:`tasks.csvtypes`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-from collections.abc import Callable
 from collections.abc import Iterator
-from dataclasses import dataclass
-from dataclasses import replace
+from itertools import accumulate
+from itertools import chain
+from itertools import islice
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
-from typing import TypeVar
+from typing import NamedTuple
 
-from tasks import csvtypes
 from tasks import files
+from tasks.csvformat import Format
 from tasks.registry import ProcessorError
 
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-SAMPLE_BYTES = 64 * 1024
-SAMPLE_ROWS = 50
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
-
-T = TypeVar("T")
-
-OPTIONS = {
-    "delimiter": {
-        "enum": ["auto", ",", ";", "\t", "|"],
-        "default": "auto",
-        "description": "Field delimiter; 'auto' detects comma, semicolon, tab or pipe.",
-    },
-    "header": {
-        "enum": ["auto", "yes", "no"],
-        "default": "auto",
-        "description": "Whether the first row names the columns; 'auto' guesses from its values.",
-    },
-}
-
-
-@dataclass(frozen=True)
-class Format:
-    """How a CSV file is written: its text encoding, delimiter, and whether row 1 is a header."""
-
-    encoding: str
-    delimiter: str
-    header: bool
-
-
-def sniff(head: bytes) -> str | None:
-    """Return why bytes cannot be a CSV/TSV text file, or None when they can."""
-    if files.image_kind(head) or files.is_zip(head):
-        return "it is an image or an archive, not CSV text."
-    if not files.looks_like_text(head):
-        return "it does not look like CSV text (binary content)."
-    return None
-
-
-def detect_encoding(head: bytes, whole: bool) -> str:
-    """Return 'utf-8-sig' (a BOM), 'utf-8' or 'latin-1' for a file's first bytes."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A character cut by the end of the sample does not make the file Latin-1.
-        if not whole and exc.reason == "unexpected end of data":
-            return "utf-8"
-        return "latin-1"
-    return "utf-8"
-
-
-def sample_rows(text: str, delimiter: str) -> list[list[str]]:
-    """Return the non-blank records of a text sample parsed with one delimiter."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        return [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False) if row]
-    except csv.Error:
-        return []
-
-
-def detect_delimiter(text: str) -> str:
-    """Return the candidate delimiter that splits the sample's rows most consistently."""
-
-    def score(delimiter: str) -> tuple[float, int]:
-        """Rate a delimiter: the share of rows with the modal field count, then that count."""
-        counts = [len(row) for row in sample_rows(text, delimiter)]
-        if not counts:
-            return 0.0, 0
-        modal = max(set(counts), key=counts.count)
-        consistency = counts.count(modal) / len(counts) if modal > 1 else 0.0
-        return consistency, modal
-
-    best = max(DELIMITERS, key=score)
-    return best if score(best)[1] > 1 else ","
-
-
-def detect_header(rows: list[list[str]]) -> bool:
-    """Guess whether the first row names columns: every value is distinct, non-empty text."""
-    if not rows:
-        return False
-    first = rows[0]
-    if len(set(first)) != len(first):
-        return False
-    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in first)
-
-
-def detect(path: Path, delimiter: str = "auto", header: str = "auto") -> Format:
-    """Return a CSV file's format, from its first 64 KiB and the options that override it."""
-    with open(path, "rb") as f:
-        head = f.read(SAMPLE_BYTES)
-        whole = not f.read(1)
-    encoding = detect_encoding(head, whole)
-    text = head.decode(encoding, errors="ignore")
-    if not whole and "\n" in text:
-        # The sample's last line is probably cut; judge by complete lines only.
-        text = text[: text.rindex("\n") + 1]
-    if delimiter == "auto":
-        delimiter = detect_delimiter(text)
-    if header == "auto":
-        has_header = detect_header(sample_rows(text, delimiter))
-    else:
-        has_header = header == "yes"
-    return Format(encoding=encoding, delimiter=delimiter, header=has_header)
-
-
-def describe(fmt: Format) -> dict:
-    """Return the format as processors report it in their results."""
-    return {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "header": fmt.header}
-
-
-def with_fallback(read: Callable[[Format], T], fmt: Format) -> T:
-    """Call ``read(fmt)``; when the UTF-8 guess proves wrong past the sample, re-read as Latin-1."""
-    try:
-        return read(fmt)
-    except UnicodeDecodeError:
-        if fmt.encoding != "utf-8":
-            raise ProcessorError(
-                "The file starts with a UTF-8 byte order mark, but later bytes are not UTF-8."
-            ) from None
-    # Latin-1 decodes every byte, so the second read cannot fail the same way.
-    return read(replace(fmt, encoding="latin-1"))
+BLOCK_CHARS = 64 * 1024  # text taken at a time by Rows.blocks
 
 
 class CountingReader(io.RawIOBase):
@@ -192,15 +73,37 @@ class CountingReader(io.RawIOBase):
             )
 
 
+def lines_taken(record: list[str]) -> int:
+    """Return the lines a record takes: one, and one more per line break in its fields."""
+    return 1 + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in record)
+
+
+class Block(NamedTuple):
+    """Records read together: the cells of those of the expected width, where the others start."""
+
+    cells: list[str]  # row after row, a row every ``stride`` cells
+    stride: int
+    rows: int
+    malformed: list[int]  # the lines that records of another width start on
+
+    def column(self, i: int, start: int, stop: int) -> list[str]:
+        """Return the cells of column ``i`` in rows ``start`` to ``stop``."""
+        step = self.stride
+        return self.cells[start * step + i : stop * step : step]
+
+
 class Rows:
     """A CSV file's records with their first line number, read with bounded lines and fields.
 
     with Rows(path, fmt, max_columns) as rows:
         for line, record in rows: ...
+
+    or, faster, ``rows.head()`` for the first record and then ``rows.blocks(width)``.
     """
 
     def __init__(self, path: Path, fmt: Format, max_columns: int) -> None:
         self.path, self.fmt, self.max_columns = path, fmt, max_columns
+        self.line = 1  # where the next record starts
 
     def __enter__(self) -> Rows:
         """Open the file for reading through the byte counter and the text decoder."""
@@ -225,21 +128,101 @@ class Rows:
         """Yield each non-blank record with the line it starts on; refuse oversized ones."""
         csv.field_size_limit(MAX_FIELD_CHARS)
         reader = csv.reader(self._text, delimiter=self.fmt.delimiter)
-        start = 1
+        before = self.line - 1
         try:
             for record in reader:
-                if len(record) > self.max_columns:
-                    raise ProcessorError(
-                        f"Line {start:,} has {len(record):,} fields; at most "
-                        f"{self.max_columns:,} columns are supported."
-                    )
+                start, self.line = self.line, before + reader.line_num + 1
+                self._check(record, start)
                 if record:  # csv gives [] for a blank line: not a row at all.
                     yield start, record
-                start = reader.line_num + 1
         except csv.Error as exc:
-            line = reader.line_num
+            line = before + reader.line_num
             if "field larger" in str(exc):
                 raise ProcessorError(
                     f"Line {line:,}: a field is longer than {MAX_FIELD_CHARS:,} characters."
                 ) from None
             raise ProcessorError(f"Line {line:,}: {exc}.") from None
+
+    def _check(self, record: list[str], start: int) -> None:
+        """Refuse a record with more fields than the processor allows."""
+        if len(record) > self.max_columns:
+            raise ProcessorError(
+                f"Line {start:,} has {len(record):,} fields; at most "
+                f"{self.max_columns:,} columns are supported."
+            )
+
+    def head(self) -> tuple[int, list[str]] | None:
+        """Return the first record with its line, or None; :meth:`blocks` reads on after it."""
+        return next(iter(self), None)
+
+    def blocks(self, width: int) -> Iterator[Block]:
+        """Yield the records after :meth:`head` in blocks, rows of ``width`` fields split out."""
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        text = self._text
+        start = self.line
+        try:
+            while chunk := text.read(BLOCK_CHARS):
+                if not chunk.endswith("\n"):
+                    chunk += text.readline()
+                yield self._split(chunk, width) or self._parse(chunk, width)
+                start = self.line
+        except (csv.Error, ProcessorError, UnicodeDecodeError):
+            # Text read ahead of the records may fail before a record ahead of it would: the
+            # error to report is the one a record-by-record read meets first.
+            self._replay(start)
+            raise
+
+    def _split(self, chunk: str, width: int) -> Block | None:
+        """Split text without quotes, NULs or lone CRs into cells in C; None when it needs csv."""
+        if '"' in chunk or "\0" in chunk or len(chunk) > MAX_FIELD_CHARS:
+            return None
+        if "\r" in chunk:
+            if chunk.count("\r") != chunk.count("\r\n"):  # a line ending in a lone CR
+                return None
+            chunk = chunk.replace("\r\n", "\n")
+        if not chunk.endswith("\n"):  # the file's last line
+            chunk += "\n"
+        lines = chunk.count("\n")
+        d = self.fmt.delimiter
+        if width == 1:
+            if d in chunk:
+                return None
+            cells = list(filter(None, chunk.split("\n")))  # a blank line is no record
+            self.line += lines
+            return Block(cells, 1, len(cells), [])
+        # Each line break becomes a cell of its own; they are one row apart in the cells exactly
+        # when every line has ``width`` fields (a blank line has one).
+        cells = chunk.replace("\n", f"{d}\n{d}").split(d)
+        if len(cells) != (width + 1) * lines + 1 or cells[width :: width + 1].count("\n") != lines:
+            return None
+        self.line += lines
+        return Block(cells, width + 1, lines, [])
+
+    def _parse(self, chunk: str, width: int) -> Block:
+        """Parse text with the csv module, reading on from the file while a quoted field is open."""
+        lines = io.StringIO(chunk, newline="")
+        reader = csv.reader(chain(lines, self._text), delimiter=self.fmt.delimiter)
+        records: list[list[str]] = []
+        while lines.tell() < len(chunk):  # the records that start in the chunk, and a few more
+            records += islice(reader, 256)
+        first, self.line = self.line, self.line + reader.line_num
+        if list(map(len, records)).count(width) == len(records):
+            return Block(list(chain.from_iterable(records)), width, len(records), [])
+        # A record takes one line, and one more for each line break in its quoted fields.
+        spans = repeat(1) if reader.line_num == len(records) else map(lines_taken, records)
+        rows, malformed = [], []
+        for start, record in zip(accumulate(spans, initial=first), records, strict=False):
+            self._check(record, start)
+            if len(record) == width:
+                rows.append(record)
+            elif record:
+                malformed.append(start)
+        return Block(list(chain.from_iterable(rows)), width, len(rows), malformed)
+
+    def _replay(self, line: int) -> None:
+        """Read again from ``line`` record by record, so as to raise the first error it meets."""
+        with Rows(self.path, self.fmt, self.max_columns) as again:
+            next(islice(again._text, line - 1, line - 1), None)  # skip the lines before
+            again.line = line
+            for _ in again:
+                pass

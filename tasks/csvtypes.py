@@ -10,6 +10,7 @@ import math
 import re
 from datetime import date
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 NULL, INTEGER, FLOAT, BOOLEAN, DATE, TEXT = "null", "integer", "float", "boolean", "date", "text"
@@ -18,17 +19,21 @@ BOOLEANS = {"true": True, "false": False}
 NUMERIC_START = frozenset("0123456789+-.")
 # No leading zeros (those are codes: "007", zip codes) and at most 18 digits, so every
 # integer fits 64 bits; longer digit strings are identifiers and stay text.
-INTEGER_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]{0,17})")
-FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][+-]?[0-9]+)?")
+# Possessive (never backtracking) quantifiers: the same matches, found sooner.
+INTEGER_RE = re.compile(r"[+-]?+(?:0|[1-9][0-9]{0,17}+)")
+FLOAT_RE = re.compile(
+    r"[+-]?+(?:[0-9]++\.[0-9]*+|\.[0-9]++|[0-9]++(?=[eE]))(?:[eE][+-]?+[0-9]++)?+"
+)
 
 # Whole batches of distinct values joined by newlines, matched in one C call: the common cases
-# (a column of integers, of decimals, of plain words) then skip the cell-by-cell parse. A value
-# holding a newline can only fail these matches (or the int/float call after), never pass wrongly.
-INTEGERS_RE = re.compile(rf"{INTEGER_RE.pattern}(?:\n{INTEGER_RE.pattern})*")
-FLOATS_RE = re.compile(rf"{FLOAT_RE.pattern}(?:\n{FLOAT_RE.pattern})*")
-NOT_PLAIN_TEXT_RE = re.compile(
-    r"(?:^|\n)\s*(?:[0-9+\-.]|(?:null|none|na|n/a|true|false)\s*(?:\n|$)|\n|$)", re.IGNORECASE
-)
+# (a column of integers, of decimals, of dates, of plain words) then skip the cell-by-cell parse.
+# A value holding a newline can only fail these matches (or the conversion after), never pass.
+INTEGERS_RE = re.compile(rf"{INTEGER_RE.pattern}(?:\n{INTEGER_RE.pattern})*+")
+FLOATS_RE = re.compile(rf"{FLOAT_RE.pattern}(?:\n{FLOAT_RE.pattern})*+")
+# Characters that leave a batch to the patterns: what int() and float() skip, and exponents.
+LOOSE = " \t\r\x0b\x0c\x1c\x1d\x1e\x1f_eE"
+LARGE = 10**18  # the first integer of 19 digits
+DATES_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:\n[0-9]{4}-[0-9]{2}-[0-9]{2})*")
 
 
 def parse(raw: str) -> tuple[str, Any]:
@@ -59,6 +64,10 @@ def parse_batch(values: list[str]) -> tuple[str, list[Any]] | None:
     """Return the one kind of every value and their typed values, when it is quick to tell."""
     joined = "\n".join(values)
     try:
+        return plain_numbers(values, joined)
+    except ValueError:
+        pass
+    try:
         if INTEGERS_RE.fullmatch(joined):
             return INTEGER, list(map(int, values))
         if FLOATS_RE.fullmatch(joined):
@@ -66,11 +75,47 @@ def parse_batch(values: list[str]) -> tuple[str, list[Any]] | None:
             if math.isfinite(max(floats)) and math.isfinite(min(floats)):
                 return FLOAT, floats
             return None
+        if DATES_RE.fullmatch(joined):
+            return DATE, list(map(date.fromisoformat, values))
     except ValueError:
         return None
-    if NOT_PLAIN_TEXT_RE.search(joined) is None:
-        return TEXT, values
-    return None
+    return (TEXT, values) if plain_text(values) else None
+
+
+def plain_numbers(values: list[str], joined: str) -> tuple[str, list[Any]]:
+    """Type integers or decimals written plainly by C calls; ValueError when the patterns must."""
+    # In ASCII without spaces, underscores or exponents, a value a line, int() and float() take
+    # just what the patterns do, but for leading zeros, the digits' bound and the point.
+    if (
+        not joined.isascii()
+        or joined.count("\n") != len(values) - 1
+        or any(c in joined for c in LOOSE)
+    ):
+        raise ValueError
+    if "." not in joined:
+        lines = "\n" + joined
+        if "\n0" in lines or "\n-0" in lines or "\n+0" in lines:
+            raise ValueError
+        ints = list(map(int, values))
+        if -LARGE < min(ints) and max(ints) < LARGE:
+            return INTEGER, ints
+    elif joined.count(".") == len(values):  # a point each, as float() takes one at most
+        floats = list(map(float, values))
+        if math.inf not in floats and -math.inf not in floats:
+            return FLOAT, floats
+    raise ValueError
+
+
+def plain_text(values: list[str]) -> bool:
+    """Tell whether every value is text, most of them by their first character alone."""
+    try:
+        firsts = set(map(itemgetter(0), values))
+    except IndexError:  # an empty value is null
+        return False
+    # Only a value that starts with a space, a number's first character, or a letter that
+    # lowercases to one a null or boolean word starts with can be other than text.
+    doubtful = {c for c in firsts if c in NUMERIC_START or c.isspace() or c.lower()[0] in "ntf"}
+    return not doubtful or all(parse(v)[0] == TEXT for v in values if v[0] in doubtful)
 
 
 def parse_date(s: str, raw: str) -> tuple[str, Any]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import heapq
 import sys
-from operator import itemgetter
+from collections.abc import Iterable
+from itertools import repeat
+from operator import add
 
 DISTINCT_K = 1024  # KMV sketch size: about 3% standard error
 EXACT_VALUES = 10_000  # distinct values a column counts exactly
@@ -43,7 +45,7 @@ class DistinctSketch:
         self.kept: set[int] = set()
         self.dropped = False
 
-    def add(self, values: list[str]) -> None:
+    def add(self, values: Iterable[str]) -> None:
         """Take distinct values into the sketch."""
         # str hashes are SipHash: uniform over the 64-bit signed range, and stable within the
         # one process that reads the whole file.
@@ -82,8 +84,11 @@ class TopValues:
         self.counts: dict[str, int] = {}
         self.exact = True
 
-    def add(self, batch: dict[str, int]) -> None:
-        """Merge a batch's value counts into the counters."""
+    def add(self, batch: dict[str, int], short: bool = False) -> None:
+        """Merge a batch's value counts into the counters; ``short`` if none is long."""
+        if len(batch) > self.size and (short or max(map(len, batch)) <= TOP_VALUE_CHARS):
+            self.add_many(batch)
+            return
         merged = dict(batch)
         # Loop over the few counters, not over the batch: the batch is copied in C.
         for value, count in self.counts.items():
@@ -91,17 +96,36 @@ class TopValues:
         if merged and max(map(len, merged)) > TOP_VALUE_CHARS:
             merged = shorten(merged)
         if len(merged) > self.size:
-            # Subtracting the (size+1)-th largest count keeps at most `size` counters, and
-            # undercounts any value by at most rows/(size+1): Misra-Gries summaries merge.
             self.exact = False
-            largest = heapq.nlargest(self.size + 1, merged.items(), key=itemgetter(1))
-            cut_at = largest[-1][1]
-            merged = {v: c - cut_at for v, c in largest if c > cut_at}
-        self.counts = merged
+            self.counts = trimmed(merged, self.size)
+        else:
+            self.counts = merged
+
+    def add_many(self, batch: dict[str, int]) -> None:
+        """Merge a batch of more distinct (short) values than there are counters."""
+        # Past `size` values every count of one is cut away, so only the counters and the
+        # values the batch repeats need merging: the rest only stand for ones in the cut.
+        get = batch.get
+        merged = {value: count + get(value, 0) for value, count in self.counts.items()}
+        if sum(batch.values()) > len(batch):
+            repeated = [value for value, count in batch.items() if count > 1]
+            merged |= {value: batch[value] for value in repeated if value not in merged}
+        self.exact = False
+        self.counts = trimmed(merged, self.size)
 
     def top(self, n: int = TOP_SHOWN) -> list[dict]:
         """Return the ``n`` most frequent values with their counts (lower bounds unless exact)."""
         return ranked(self.counts, n)
+
+
+def trimmed(counts: dict[str, int], size: int) -> dict[str, int]:
+    """Return the counts above the (size+1)-th largest, less it; that is one if there are fewer."""
+    # Subtracting the (size+1)-th largest count keeps at most `size` counters, and undercounts
+    # any value by at most rows/(size+1): Misra-Gries summaries merge. Fewer counts than that
+    # are given only when more counts of one were left out, so the (size+1)-th is one.
+    largest = sorted(counts.values(), reverse=True)
+    cut_at = largest[size] if len(largest) > size else 1
+    return {value: count - cut_at for value, count in counts.items() if count > cut_at}
 
 
 def shorten(counts: dict[str, int]) -> dict[str, int]:
@@ -124,24 +148,24 @@ class ValueCounts:
         self.distinct = DistinctSketch()
         self.top_values = TopValues()
 
-    def add(self, batch: dict[str, int]) -> None:
-        """Take a batch's value counts (nulls left out)."""
+    def add(self, batch: dict[str, int], short: bool = False) -> None:
+        """Take a batch's value counts (nulls left out); ``short`` if none is long."""
         exact = self.exact
         if exact is not None:
             new = batch.keys() - exact.keys()
             size = self.bytes + sum(map(sys.getsizeof, new)) + ENTRY_BYTES * len(new)
             if len(exact) + len(new) <= self.limit and size <= self.budget:
                 self.bytes = size
-                get = exact.get
-                for value, count in batch.items():
-                    exact[value] = get(value, 0) + count
+                # exact[value] += count for every value of the batch, looped over in C.
+                olds = map(exact.get, batch, repeat(0))
+                exact.update(zip(batch, map(add, olds, batch.values()), strict=True))
                 return
             # The table would outgrow its bound: everything seen so far goes to the sketches.
             self.exact = None
-            self.distinct.add(list(exact))
+            self.distinct.add(exact)
             self.top_values.add(exact)
-        self.distinct.add(list(batch))
-        self.top_values.add(batch)
+        self.distinct.add(batch)
+        self.top_values.add(batch, short)
 
     def count(self) -> tuple[int, bool]:
         """Return the distinct count and whether it is exact."""

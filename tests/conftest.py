@@ -14,6 +14,8 @@ import pytest
 import requests
 import socketio
 
+from tasks import csv_profile
+from tasks.progress import Progress
 from webapp import stack as parts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,6 +224,31 @@ class User:
             return next((e for e in self.updates(job_id) if e.get("state") in states), None)
 
         return wait_for(found, timeout)
+
+
+@pytest.fixture
+def stores() -> list[dict]:
+    """Collect the progress updates a work function stores."""
+    return []
+
+
+@pytest.fixture
+def progress(stores) -> Progress:
+    """Make a progress reporter that stores every update and is never cancelled."""
+    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
+
+
+@pytest.fixture
+def profile(tmp_path, progress):
+    """Profile bytes (or text, as UTF-8) with the given options and return the result."""
+
+    def run(content: bytes | str, **options) -> dict:
+        """Write the content as the upload and profile it."""
+        src = tmp_path / "input"
+        src.write_bytes(content.encode() if isinstance(content, str) else content)
+        return csv_profile.work(src, tmp_path, csv_profile.PROCESSOR.validate(options), progress)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -11,19 +11,6 @@ from tasks.progress import Cancelled
 from tasks.progress import Progress
 from tasks.registry import OptionsError
 
-
-@pytest.fixture
-def stores() -> list[dict]:
-    """Collect the progress updates a work function stores."""
-    return []
-
-
-@pytest.fixture
-def progress(stores) -> Progress:
-    """Make a progress reporter that stores every update and is never cancelled."""
-    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
-
-
 CONTENTS = {
     "empty": b"",
     "short": b"hello\n",

@@ -25,31 +25,6 @@ SALES = (
 )
 
 
-@pytest.fixture
-def stores() -> list[dict]:
-    """Collect the progress updates a work function stores."""
-    return []
-
-
-@pytest.fixture
-def progress(stores) -> Progress:
-    """Make a progress reporter that stores every update and is never cancelled."""
-    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
-
-
-@pytest.fixture
-def profile(tmp_path, progress):
-    """Profile bytes (or text, as UTF-8) with the given options and return the result."""
-
-    def run(content: bytes | str, **options) -> dict:
-        """Write the content as the upload and profile it."""
-        src = tmp_path / "input"
-        src.write_bytes(content.encode() if isinstance(content, str) else content)
-        return csv_profile.work(src, tmp_path, csv_profile.PROCESSOR.validate(options), progress)
-
-    return run
-
-
 def column(result: dict, name: str) -> dict:
     """Return one column's profile by name."""
     return next(c for c in result["columns"] if c["name"] == name)
@@ -228,6 +203,14 @@ def test_hostile_files_are_refused_with_a_message(profile, content):
     with pytest.raises(ProcessorError) as caught:
         profile(content)
     assert str(caught.value)[0].isupper()
+
+
+def test_the_first_fault_in_record_order_is_reported(profile):
+    """Report a too-wide row before the bad bytes after it, though the text is read ahead."""
+    wide = b",".join([b"x"] * 600)
+    content = b"\xef\xbb\xbfa,b\n1,2\n" + wide + b"\n" + b"3,4\n" * 5000 + b"\xff\n"
+    with pytest.raises(ProcessorError, match="^Line 3 has 600 fields"):
+        profile(content)
 
 
 @pytest.mark.parametrize(

@@ -22,18 +22,6 @@ PEOPLE = (
 
 
 @pytest.fixture
-def stores() -> list[dict]:
-    """Collect the progress updates a work function stores."""
-    return []
-
-
-@pytest.fixture
-def progress(stores) -> Progress:
-    """Make a progress reporter that stores every update and is never cancelled."""
-    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
-
-
-@pytest.fixture
 def convert(tmp_path, progress):
     """Convert text (or bytes) to a workbook; return the result and the workbook read back."""
 

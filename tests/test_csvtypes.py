@@ -50,6 +50,27 @@ def test_cell_kinds(value, kind):
         ["word", "2024-01-01"],
         ["word", "line\n42"],
         ["007", "8"],
+        ["0", "-0", "+0", "12"],
+        ["00", "1"],
+        ["+5", "-6", "7"],
+        ["999999999999999999", "-999999999999999999"],
+        ["1000000000000000000", "1"],
+        ["1.5", "-.5", "+5.", "0.0"],
+        ["1.5", "2"],
+        ["1.5", "1.5.1"],
+        ["1.5", "1e5", "2E-3"],
+        ["1.5", "inf"],
+        ["1" * 400 + ".5", "1.0"],
+        ["1_000.5", "2.5"],
+        ["1.5 ", "2.5"],
+        ["1.5\x1c", "2.5"],
+        ["2024-01-01", "2023-12-31"],
+        ["2024-01-01", "2024-02-30"],
+        ["2024-01-01", "2024-01-01 10:00"],
+        ["Paris", "Nancy", "Turku", "Fargo"],
+        ["Paris", "None"],
+        ["Paris", "  "],
+        ["Paris", "3 rue Anatole"],
     ],
 )
 def test_batch_parse_agrees_with_cell_parse(values):
@@ -58,3 +79,17 @@ def test_batch_parse_agrees_with_cell_parse(values):
     if batch is not None:
         kind, typed = batch
         assert [csvtypes.parse(v) for v in values] == [(kind, t) for t in typed]
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["1", "-2", "30"], "integer"),
+        (["1.5", "-2.25", "30.0"], "float"),
+        (["2024-01-01", "2023-12-31"], "date"),
+        (["Paris", "Nancy", "Turku"], "text"),
+    ],
+)
+def test_batch_parse_decides_the_common_cases(values, kind):
+    """Type a batch of integers, decimals, dates or words at once."""
+    assert csvtypes.parse_batch(values)[0] == kind

@@ -17,18 +17,6 @@ from tasks.progress import Progress
 from tasks.registry import ProcessorError
 
 
-@pytest.fixture
-def stores() -> list[dict]:
-    """Collect the progress updates a work function stores."""
-    return []
-
-
-@pytest.fixture
-def progress(stores) -> Progress:
-    """Make a progress reporter that stores every update and is never cancelled."""
-    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
-
-
 def image_bytes(size=(400, 200), fmt="PNG", orientation: int | None = None) -> bytes:
     """Return an image whose left half is red and right half blue."""
     image = Image.new("RGB", size, "blue")

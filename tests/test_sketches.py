@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+
 import pytest
 
 from tasks import sketches
@@ -78,3 +81,25 @@ def test_long_values_are_shown_cut():
     values.add({"x" * 1000: 1})
     (top,), _ = values.top()
     assert top["value"] == "x" * sketches.TOP_VALUE_CHARS + "…"
+
+
+def misra_gries(counters: dict[str, int], batch: dict[str, int], size: int) -> dict[str, int]:
+    """Merge a batch into the counters as Misra-Gries summaries merge, plainly."""
+    merged = Counter(counters) + Counter(batch)
+    if len(merged) <= size:
+        return dict(merged)
+    cut_at = sorted(merged.values(), reverse=True)[size]
+    return {value: count - cut_at for value, count in merged.items() if count > cut_at}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_values_merge_batches_as_misra_gries_does(seed):
+    """Keep the counters the plain merge keeps, for batches of few or many values."""
+    rng = random.Random(seed)
+    top, expected = sketches.TopValues(size=8), {}
+    for _ in range(60):
+        spread = rng.choice([4, 40, 4000])
+        batch = Counter(f"v{rng.randrange(spread)}" for _ in range(rng.randrange(1, 300)))
+        top.add(batch, short=rng.random() < 0.5)
+        expected = misra_gries(expected, batch, 8)
+        assert top.counts == expected
