@@ -7,11 +7,15 @@ sweeper (``tasks/maintenance.py``) must forget jobs exactly as a user's delete d
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import redis
+from celery.signals import task_prerun
 
 from tasks import files
 from tasks import settings
@@ -32,6 +36,21 @@ class Stalled(Exception):
 def client() -> redis.Redis:
     """Return this process's Redis client for the job records (worker side)."""
     return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+
+
+def now_iso(ts: float | None = None) -> str:
+    """Return a Unix time as ISO 8601 UTC."""
+    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).isoformat()
+
+
+@task_prerun.connect
+def record_start(task_id: str | None = None, **kwargs: Any) -> None:
+    """Record on the worker's clock when a job first starts, before Celery stores STARTED: the
+    web side then shows start and end times from one clock."""
+    key = JOB_KEY.format(task_id)
+    r = client()
+    if task_id and r.exists(key):
+        r.hsetnx(key, "started_at", now_iso())
 
 
 def give_up(r: redis.Redis, job_id: str) -> None:

@@ -119,3 +119,12 @@ def test_tracker_forgets_the_oldest_jobs():
     for job in ("a", "b", "c"):
         tracker.observe(job, {"current": 1, "ts": 1.0})
     assert tracker.get("a") is None and tracker.get("c") is not None
+
+
+def test_start_read_after_the_end_is_the_end():
+    """A start recorded on another clock a moment after the end is shown as the end."""
+    record = {"id": "j", "created_at": "2026-01-01T00:00:00+00:00"}
+    record["started_at"] = "2026-01-01T00:00:01.500000+00:00"
+    meta = {"status": "SUCCESS", "result": {}, "date_done": "2026-01-01T00:00:01.400000"}
+    snapshot = build(record, meta)
+    assert snapshot["started_at"] == snapshot["finished_at"] == meta["date_done"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC
-from datetime import datetime
 
 import redis
 
@@ -18,6 +16,7 @@ from tasks.jobstore import JOB_KEY
 from tasks.jobstore import META_KEY
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import USER_KEY
+from tasks.jobstore import now_iso
 from tasks.jobstore import parse_meta
 from tasks.jobstore import remove
 
@@ -35,16 +34,12 @@ __all__ = [
     "get",
     "get_with_meta",
     "mark_started",
+    "now_iso",
     "owned",
     "page",
     "parse_meta",
     "remove",
 ]
-
-
-def now_iso(ts: float | None = None) -> str:
-    """Return a Unix time as ISO 8601 UTC."""
-    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).isoformat()
 
 
 def create(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 
 from tasks import registry
@@ -111,9 +112,27 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "result": result if state == "SUCCESS" and isinstance(result, dict) else None,
         "error": _error(state, result),
         "created_at": record.get("created_at"),
-        "started_at": record.get("started_at") or _started(state, seen),
-        "finished_at": (meta or {}).get("date_done") if state in TERMINAL else None,
+        **_times(record, meta, state, seen),
     }
+
+
+def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:
+    """Return when the job started and finished; a start read on another clock than the end
+    never comes after it."""
+    started = record.get("started_at") or _started(state, seen)
+    finished = (meta or {}).get("date_done") if state in TERMINAL else None
+    try:
+        if started and finished and _when(started) > _when(finished):
+            started = finished
+    except ValueError:
+        pass
+    return {"started_at": started, "finished_at": finished}
+
+
+def _when(text: str) -> datetime:
+    """Parse an ISO 8601 time; one without a zone is UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _recorded(record: dict) -> Seen | None:

@@ -65,7 +65,10 @@ def main(url: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        light = browser.new_context(base_url=url, viewport={"width": 1280, "height": 860})
+        # Reduced motion: no bar caught halfway through its width transition.
+        light = browser.new_context(
+            base_url=url, viewport={"width": 1280, "height": 860}, reduced_motion="reduce"
+        )
         page = open_dashboard(light)
         page.screenshot(path=OUT / "dashboard-empty.png")
 
@@ -89,6 +92,7 @@ def main(url: str) -> None:
             base_url=url,
             viewport={"width": 1280, "height": 860},
             color_scheme="dark",
+            reduced_motion="reduce",
             storage_state=light.storage_state(),
         )
         dark_page = open_dashboard(dark)
@@ -98,6 +102,7 @@ def main(url: str) -> None:
         phone = browser.new_context(
             base_url=url,
             viewport={"width": 390, "height": 844},
+            reduced_motion="reduce",
             device_scale_factor=2,
             is_mobile=True,
             has_touch=True,
