@@ -6,29 +6,28 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# Builder: compile every requirement into a wheel, with the build tools that may need.
+# Builder: install every requirement into a virtualenv, with the build tools that may need.
 FROM ${PYTHON_IMAGE} AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /build
-COPY requirements.txt .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
 
-# Final: the wheels and the code, no compiler, run as an unprivileged user.
+# Final: the installed virtualenv and the code (no compiler, no wheels left in any layer), run
+# as an unprivileged user.
 FROM ${PYTHON_IMAGE}
-ENV PYTHONUNBUFFERED=1 \
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TASKBOARD_ENV=production \
     HOST=0.0.0.0 \
     PORT=5000 \
     UPLOAD_DIR=/data/uploads
-COPY --from=builder /wheels /wheels
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir --no-index --find-links=/wheels -r /tmp/requirements.txt \
-    && rm -rf /wheels /tmp/requirements.txt
+COPY --from=builder /opt/venv /opt/venv
 # A fixed uid, so a shared upload volume (NFS on other hosts too) has one owner everywhere.
 # The folders exist in the image so that new named volumes mounted there inherit the owner.
 RUN groupadd --system --gid 10001 taskboard \

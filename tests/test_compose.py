@@ -263,7 +263,7 @@ def test_nginx_config_passes_nginx_syntax_check(tmp_path: Path) -> None:
 
 
 def test_dockerfile_runs_as_non_root_without_build_tools() -> None:
-    """Build wheels in a builder stage and run the final stage as an unprivileged user."""
+    """Install in a builder stage, copy only the virtualenv, and run as an unprivileged user."""
     text = (ROOT / "Dockerfile").read_text()
     stages = re.split(r"^FROM\s", text, flags=re.MULTILINE)
     assert len(stages) >= 3, "expected a builder stage and a final stage"
@@ -271,7 +271,9 @@ def test_dockerfile_runs_as_non_root_without_build_tools() -> None:
     users = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert "build-essential" not in final and "gcc" not in final
-    assert re.search(r"pip install --no-cache-dir", final)
+    assert re.search(r"pip install --no-cache-dir", stages[-2])
+    assert re.search(r"^COPY --from=builder /opt/venv /opt/venv$", final, re.MULTILINE)
+    assert "pip install" not in final and "/wheels" not in final
     assert "PYTHONUNBUFFERED=1" in final
 
 
