@@ -268,6 +268,16 @@ def stack(redis_server, tmp_path_factory) -> Stack:
 
 
 @pytest.fixture
+def second_web(redis_server, stack, tmp_path_factory) -> Stack:
+    """Start a second web process on the stack's Redis, without a worker of its own."""
+    web = Stack(
+        redis_server, tmp_path_factory.mktemp("web-b"), upload_dir=stack.upload_dir, worker=False
+    )
+    yield web
+    web.stop()
+
+
+@pytest.fixture
 def user(stack) -> User:
     """Return a new user of the shared stack, connected live."""
     u = User(stack.url)

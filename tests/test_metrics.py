@@ -8,7 +8,6 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Stack
 from tests.conftest import User
 from tests.conftest import wait_for
 
@@ -92,19 +91,6 @@ def test_connections_gauge_follows_open_sockets(stack):
     for u in users:
         u.close()
     wait_for(lambda: value(scrape(stack.url), gauge) == base, timeout=10, interval=0.1)
-
-
-@pytest.fixture
-def second_web(redis_server, stack, tmp_path_factory):
-    """Start a second web process on the stack's Redis, without a worker of its own."""
-    web = Stack(
-        redis_server,
-        tmp_path_factory.mktemp("metrics-web-b"),
-        upload_dir=stack.upload_dir,
-        worker=False,
-    )
-    yield web
-    web.stop()
 
 
 def test_each_job_end_is_counted_by_one_web_process(stack, second_web, user):

@@ -86,19 +86,6 @@ def test_watchers_get_pushes_until_they_stop_watching(stack, user):
     assert len(pushed) <= seen + 1, "refreshes went on after the page stopped watching"
 
 
-@pytest.fixture
-def second_web(redis_server, stack, tmp_path_factory):
-    """Start a second web process on the stack's Redis, without a worker of its own."""
-    web = Stack(
-        redis_server,
-        tmp_path_factory.mktemp("ops-web-b"),
-        upload_dir=stack.upload_dir,
-        worker=False,
-    )
-    yield web
-    web.stop()
-
-
 def test_one_web_process_refreshes_for_watchers_on_every_process(stack, second_web):
     """Watchers on two web processes get the same refreshes, made once per interval."""
     seen: dict[str, list[str]] = {}
