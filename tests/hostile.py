@@ -11,7 +11,7 @@ from collections.abc import Callable
 import requests
 from PIL import Image
 
-from tests.conftest import User
+from tests.parts import User
 
 CSV = b"name,count\nada,1\nbob,2\n"
 

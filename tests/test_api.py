@@ -8,10 +8,10 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import MAX_UPLOAD_BYTES
-from tests.conftest import RedisServer
-from tests.conftest import Stack
-from tests.conftest import User
+from tests.parts import MAX_UPLOAD_BYTES
+from tests.parts import RedisServer
+from tests.parts import Stack
+from tests.parts import User
 from webapp import stack as parts
 
 

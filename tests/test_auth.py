@@ -9,9 +9,9 @@ import pytest
 import requests
 import socketio
 
-from tests.conftest import Stack
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
 from webapp import auth
 
 PASSWORD = "correct horse battery"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import wait_for
+from tests.parts import wait_for
 
 LONG = {"steps": 400, "interval_ms": 50}
 

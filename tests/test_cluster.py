@@ -12,10 +12,10 @@ import pytest
 import redis
 from celery import Celery
 
-from tests.conftest import RedisServer
-from tests.conftest import Stack
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import RedisServer
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
 
 
 @pytest.fixture(scope="module")

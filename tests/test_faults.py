@@ -13,12 +13,12 @@ import pytest
 from celery import Celery
 
 from tasks.jobstore import STALLED
-from tests.conftest import MAX_UPLOAD_BYTES
-from tests.conftest import ROOT
-from tests.conftest import RedisServer
-from tests.conftest import Stack
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import MAX_UPLOAD_BYTES
+from tests.parts import ROOT
+from tests.parts import RedisServer
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
 from webapp import stack as parts
 
 SWEEP = "tasks.maintenance.sweep_stalled"

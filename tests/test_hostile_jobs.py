@@ -12,14 +12,14 @@ import uuid
 import pytest
 import socketio
 
-from tests.conftest import User
-from tests.conftest import wait_for
 from tests.hostile import CSV
 from tests.hostile import multipart
 from tests.hostile import png
 from tests.hostile import png_claiming
 from tests.hostile import raw
 from tests.hostile import zipped
+from tests.parts import User
+from tests.parts import wait_for
 
 FAILED = {
     "zip bomb": (zipped({"a.png": b"\0" * (200 * 1024 * 1024)}), "image-thumbnails", "unpacks to"),

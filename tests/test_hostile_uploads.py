@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.conftest import HOSTILE_LIMIT as LIMIT
-from tests.conftest import User
 from tests.hostile import CSV
 from tests.hostile import multipart
 from tests.hostile import png
 from tests.hostile import raw
+from tests.parts import HOSTILE_LIMIT as LIMIT
+from tests.parts import User
 
 
 @dataclass

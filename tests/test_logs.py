@@ -13,10 +13,10 @@ from tasks import events
 from tasks.logs import LogFormatter
 from tasks.registry import ProcessorError
 from tasks.simulate import simulate
-from tests.conftest import RedisServer
-from tests.conftest import Stack
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import RedisServer
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
 
 JOB_ID = "0b7a3c9e-5d1f-4c2a-9e8b-7f6a5d4c3b2a"
 SECRET = "TOPSECRET-7f3a"

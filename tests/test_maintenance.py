@@ -11,8 +11,8 @@ from celery import Celery
 
 from tasks import settings
 from tasks.maintenance import heartbeat
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import User
+from tests.parts import wait_for
 
 PURGE = "tasks.maintenance.purge_expired"
 EIGHT_DAYS = 8 * 24 * 3600

@@ -8,8 +8,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import User
+from tests.parts import wait_for
 
 QUICK = {"steps": 5, "interval_ms": 20}
 Samples = dict[tuple[str, frozenset], float]

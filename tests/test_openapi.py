@@ -17,8 +17,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import ignored_auth
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import RedisServer
-from tests.conftest import Stack
+from tests.parts import RedisServer
+from tests.parts import Stack
 from webapp import create_app
 from webapp.openapi import document
 

@@ -7,9 +7,9 @@ import statistics
 
 import pytest
 
-from tests.conftest import Stack
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
 
 STATES = ["PENDING", "STARTED", "PROGRESS", "SUCCESS"]
 

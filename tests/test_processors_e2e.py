@@ -14,7 +14,7 @@ from PIL import Image
 
 from tasks import csv_profile
 from tasks.progress import Progress
-from tests.conftest import User
+from tests.parts import User
 
 SALES = (
     "id,city,amount,paid,day,note\n"

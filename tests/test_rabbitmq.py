@@ -16,8 +16,8 @@ import uuid
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import Stack
-from tests.conftest import User
+from tests.parts import Stack
+from tests.parts import User
 
 AMQP = ("127.0.0.1", 5672)
 

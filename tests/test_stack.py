@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from tests.conftest import ROOT
+from tests.parts import ROOT
 from webapp import stack as parts
 
 

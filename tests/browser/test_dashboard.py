@@ -14,8 +14,8 @@ from tests.browser.conftest import intermediate_values
 from tests.browser.conftest import newest_row
 from tests.browser.conftest import record_bar_values
 from tests.browser.conftest import upload
-from tests.conftest import User
-from tests.conftest import wait_for
+from tests.parts import User
+from tests.parts import wait_for
 from webapp import stack as parts
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import User
+from tests.parts import User
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import Stack
+from tests.parts import Stack
 from webapp import auth
 
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import intermediate_values
 from tests.browser.conftest import record_bar_values
 from tests.browser.conftest import upload
-from tests.conftest import MAX_UPLOAD_BYTES
+from tests.parts import MAX_UPLOAD_BYTES
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,223 @@
+"""Real parts for the tests: a Redis server of their own, a Celery worker, the web server, and a
+browser-like user with a live Socket.IO connection. The fixtures in conftest.py start them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+import socketio
+
+from webapp import stack as parts
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MAX_UPLOAD_BYTES = 1024 * 1024
+# The hostile-input tests' limit: room for big hostile files.
+HOSTILE_LIMIT = 8 * 1024 * 1024
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10, interval: float = 0.02):
+    """Wait until ``condition()`` is truthy and return it, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class RedisServer:
+    """A Redis server of the tests' own, on a free port, that can be restarted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = parts.free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        # Every stack on this Redis shares its queues, so it must share the files too, as the
+        # web processes and workers of one cluster do.
+        self.uploads = folder / "uploads"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the server on its port."""
+        self.process = parts.start_redis(
+            self.port, self.folder, start_new_session=True, stdout=subprocess.DEVNULL
+        )
+
+    def stop(self) -> None:
+        """Stop the server."""
+        parts.stop([self.process])
+
+    def restart(self, down_s: float = 1.0) -> None:
+        """Stop the server, leave it down a while, start it again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+
+class Stack:
+    """A web server and a worker on one Redis, started as ``make run`` would; ``healthy=False``
+    does not wait for /healthz (a stack meant to be broken)."""
+
+    def __init__(
+        self,
+        redis: RedisServer,
+        folder: Path,
+        async_mode: str = "eventlet",
+        concurrency: int = 2,
+        upload_dir: Path | None = None,
+        worker: bool = True,
+        healthy: bool = True,
+        **settings: str,
+    ) -> None:
+        self.redis = redis
+        self.folder = folder
+        self.port = parts.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.upload_dir = upload_dir or redis.uploads
+        defaults = {
+            "REDIS_URL": redis.url,
+            "UPLOAD_DIR": str(self.upload_dir),
+            "SECRET_KEY": "test-secret",
+            "PORT": str(self.port),
+            "ASYNC_MODE": async_mode,
+            "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+            "WORKER_CONCURRENCY": str(concurrency),
+        }
+        self.env = parts.child_env(**(defaults | settings))
+        self.worker = self.start_worker() if worker else None
+        self.web = self.start_web()
+        if healthy:
+            parts.wait_healthy(self.url, [p for p in (self.worker, self.web) if p])
+
+    def spawn(self, command: list[str], name: str) -> subprocess.Popen:
+        """Start a child with its output in a log file of the test run."""
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen:
+        """Start a Celery worker (prefork) on both queues."""
+        command = [
+            str(BIN / "celery"),
+            "-A",
+            "tasks",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"{name}-{self.port}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        return self.spawn(command, name)
+
+    def start_web(self) -> subprocess.Popen:
+        """Start the web server and wait until it listens."""
+        web = self.spawn([sys.executable, "-m", "webapp"], "web")
+        parts.wait_for_port(self.port, web)
+        return web
+
+    def restart_web(self) -> None:
+        """Stop the web server and start it again on the same port."""
+        parts.stop([self.web])
+        self.web = self.start_web()
+
+    def stop(self) -> None:
+        """Stop the worker and the web server."""
+        parts.stop([p for p in (self.worker, self.web) if p])
+
+    def log(self, name: str) -> str:
+        """Return what a child wrote so far."""
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+
+class User:
+    """A browser-like API user: a cookie jar, its CSRF token, and a live Socket.IO connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        info = self.http.get(url + "/api/session").json()
+        self.id, self.csrf = info["user"], info["csrf_token"]
+        self.http.headers["X-CSRFToken"] = self.csrf
+        self.events: list[dict] = []
+        self.received: list[float] = []
+        self.sio: socketio.Client | None = None
+        self._lock = threading.Lock()
+
+    def connect(self) -> socketio.Client:
+        """Open a Socket.IO connection with the session cookie and record every ``job`` event."""
+        sio = socketio.Client(reconnection_delay=0.2, reconnection_delay_max=1)
+
+        @sio.on("job")
+        def on_job(data):
+            with self._lock:
+                self.received.append(time.time())
+                self.events.append(data)
+
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        sio.connect(self.url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=10)
+        self.sio = sio
+        return sio
+
+    def close(self) -> None:
+        """Close the live connection."""
+        if self.sio is not None:
+            self.sio.disconnect()
+
+    def upload(
+        self,
+        processor: str,
+        content: bytes = b"hello\n",
+        options: dict | None = None,
+        filename: str = "hello.txt",
+        **kwargs,
+    ) -> requests.Response:
+        """Send a file to a processor."""
+        import json
+
+        data = {"processor": processor}
+        if options is not None:
+            data["options"] = json.dumps(options)
+        return self.http.post(
+            self.url + "/api/jobs", files={"file": (filename, content)}, data=data, **kwargs
+        )
+
+    def submit(self, processor: str, **kwargs) -> str:
+        """Send a file and return the new job's id."""
+        response = self.upload(processor, **kwargs)
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def job(self, job_id: str) -> dict:
+        """Return a job's snapshot over HTTP."""
+        return self.http.get(f"{self.url}/api/jobs/{job_id}").json()
+
+    def updates(self, job_id: str) -> list[dict]:
+        """Return the pushed snapshots of one job, in the order they came."""
+        with self._lock:
+            return [e for e in self.events if e.get("id") == job_id]
+
+    def wait_pushed(self, job_id: str, states: set[str], timeout: float = 15) -> dict:
+        """Wait for a pushed snapshot of the job in one of ``states``."""
+
+        def found():
+            return next((e for e in self.updates(job_id) if e.get("state") in states), None)
+
+        return wait_for(found, timeout)
