@@ -12,13 +12,13 @@ from flask import request
 from flask import send_file
 from flask_wtf.csrf import generate_csrf
 
-from tasks import app as celery_app
 from tasks import files
 from tasks import registry
 from webapp import auth
 from webapp import cancel
 from webapp import jobs
 from webapp import live
+from webapp import overview
 from webapp import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
@@ -245,8 +245,11 @@ def healthz():
 
 
 def count_workers() -> int:
-    """Return how many workers answer a ping."""
+    """Return how many workers answered the latest status check (at most ``OPS_REFRESH_S``
+    old): the operations page's one broadcast, so health checks add none of their own (two
+    broadcasts close together on the Redis broker can lose each other's replies)."""
     try:
-        return len(celery_app.control.ping(timeout=0.5) or [])
+        view = overview.workers_view(current_app._get_current_object())
     except Exception:  # a broker that does not answer means no worker we can count
         return 0
+    return sum(1 for worker in view["workers"] if worker["online"])
