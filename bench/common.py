@@ -90,15 +90,7 @@ class Stack:
 
     def spawn(self, command: list[str], name: str) -> subprocess.Popen:
         """Start a child with its output in a log file of the stack's folder."""
-        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = parts.spawn(command, self.env, self.folder / f"{name}.log")
         self.processes.append(process)
         return process
 

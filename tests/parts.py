@@ -101,15 +101,7 @@ class Stack:
 
     def spawn(self, command: list[str], name: str) -> subprocess.Popen:
         """Start a child with its output in a log file of the test run."""
-        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        return parts.spawn(command, self.env, self.folder / f"{name}.log")
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen:
         """Start a Celery worker (prefork) on both queues."""

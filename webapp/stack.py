@@ -127,6 +127,24 @@ def stop(processes: list[subprocess.Popen], timeout: float = 10) -> None:
         p.wait()
 
 
+def spawn(command: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    """Start a child in the project folder, in a session of its own (so that ``stop`` reaches
+    its whole process group), its output appended to ``log`` when one is given."""
+    output = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+    finally:
+        if output:
+            output.close()  # the child has its own copy
+
+
 def child_env(**settings: str) -> dict[str, str]:
     """Return the environment of a child process with the given settings."""
     env = dict(os.environ)
@@ -157,15 +175,15 @@ def main() -> None:
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
             print(f"embedded Redis on 127.0.0.1:{redis_port}, data in {DATA / 'redis'}", flush=True)
         celery = [str(bin_dir / "celery"), "-A", "tasks"]
-        worker = [*celery, "worker", "--loglevel", "INFO", "-n", f"worker-{os.getpid()}@%h"]
-        beat = [*celery, "beat", "--loglevel", "INFO", "-s", str(DATA / "celerybeat-schedule")]
-        web = [sys.executable, "-m", "webapp"]
+        schedule = str(DATA / "celerybeat-schedule")
+        commands = {
+            "worker": [*celery, "worker", "--loglevel", "INFO", "-n", f"worker-{os.getpid()}@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO", "-s", schedule],
+            "web": [sys.executable, "-m", "webapp"],
+        }
         DATA.mkdir(exist_ok=True)
 
-        def spawn(command: list[str]) -> subprocess.Popen:
-            return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-
-        children = {"worker": spawn(worker), "beat": spawn(beat), "web": spawn(web)}
+        children = {name: spawn(command, env) for name, command in commands.items()}
         processes.extend(children.values())
         url = f"http://{host}:{port}"
         wait_healthy(url, processes)
@@ -177,7 +195,7 @@ def main() -> None:
                 raise SystemExit("Redis exited; stopping Taskboard")
             if children["web"].poll() is not None:
                 raise SystemExit("the web server exited; stopping Taskboard")
-            for name, command in (("worker", worker), ("beat", beat)):
+            for name in ("worker", "beat"):
                 if children[name].poll() is None:
                     continue
                 # A worker can die when Redis goes away under it; bring it back, within reason.
@@ -187,7 +205,7 @@ def main() -> None:
                 print(f"the {name} exited ({children[name].returncode}); restarting it", flush=True)
                 stop([children[name]])  # whatever of its process group is left, pool included
                 processes.remove(children[name])
-                children[name] = spawn(command)
+                children[name] = spawn(commands[name], env)
                 processes.append(children[name])
     except KeyboardInterrupt:
         print("stopping Taskboard", flush=True)
