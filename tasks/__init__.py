@@ -1,4 +1,8 @@
-"""The Celery app: `celery -A tasks worker` starts a worker, `celery -A tasks beat` beat."""
+"""The Celery app: `celery -A tasks worker` starts a worker, `celery -A tasks beat` beat.
+
+The parts are wired here by name: the worker's signals, logs and status command, the periodic
+jobs, then the processors (each module's ``@processor`` makes its task on this app).
+"""
 
 from celery import Celery
 
@@ -9,9 +13,11 @@ app.conf.update(settings.celery_config())
 # shared_task binds to the current app, which is per thread; green threads and the web's
 # request threads must all find this one.
 app.set_default()
-# Processor modules are found by the registry; importing it binds their tasks to this app.
-from tasks import registry  # noqa: E402
 
-registry.load()
+from tasks import maintenance  # noqa: E402
+from tasks import processors  # noqa: E402
+from tasks import worker  # noqa: E402
 
-__all__ = ["app"]
+processors.load()
+
+__all__ = ["app", "maintenance", "worker"]

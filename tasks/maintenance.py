@@ -26,7 +26,7 @@ from celery.signals import worker_ready
 from tasks import files
 from tasks import jobstore
 from tasks import settings
-from tasks import status
+from tasks.worker import status
 
 log = logging.getLogger(__name__)
 RUNNING = ("STARTED", "PROGRESS", "RETRY")
@@ -47,8 +47,8 @@ def held_by_workers() -> set[str] | None:
     """Return the ids of the jobs live workers are running or hold (a retry waiting out its
     countdown included), or None if none answered.
 
-    One broadcast (``tasks.status``): with the Redis broker, a second one sent right after the
-    first can lose its replies, and a job missed here would be sent twice.
+    One broadcast (``tasks.worker.status``): with the Redis broker, a second one sent right
+    after the first can lose its replies, and a job missed here would be sent twice.
     """
     replies = current_app.control.broadcast(status.COMMAND, reply=True, timeout=2.0) or []
     if not replies:

@@ -1,16 +1,18 @@
-"""Processors by name: each module of this package that defines ``PROCESSOR`` is one.
+"""Processors by name, each declared once with :func:`processor` (in the style of ``@app.task``).
 
-The web side reads this registry for ``GET /api/processors``, option checks and content sniffing;
-the worker runs each processor's task through :func:`run`, which owns what every processor shares:
-where files are, cancellation, retries of transient I/O errors, and messages a person can read.
+    @processor("checksum", title="Checksum", unit="bytes", options={...})
+    def compute(src: Path, out: Path, options: dict, progress: Progress) -> dict: ...
+
+The decorator registers the description and makes the Celery task that runs the plain work
+function through :func:`run`, which owns what every processor shares: where files are,
+cancellation, retries of transient I/O errors, and messages a person can read. The web side reads
+this registry for ``GET /api/processors``, option checks and content sniffing. Which modules
+declare processors is said by name in :mod:`tasks.processors`, never found by a scan.
 """
 
 from __future__ import annotations
 
-import errno
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -18,21 +20,25 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from celery import shared_task
 from celery.exceptions import Ignore
 
 from tasks import files
 from tasks import jobstore
+from tasks.formats import FormatError
+from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
 
 log = logging.getLogger(__name__)
 
 PROCESSORS: dict[str, Processor] = {}
-TRANSIENT_ERRNOS = {errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
+# A processor's work: (input file, output folder, options, progress) -> its JSON result.
+Work = Callable[[Path, Path, dict, Progress], dict]
 MAX_RETRIES = 3
 
 
-class ProcessorError(Exception):
+class ProcessorError(FormatError):
     """A file the processor cannot work on; the message is shown to the person who sent it."""
 
 
@@ -84,25 +90,52 @@ class Processor:
         return self.sniff(head)
 
 
-def load() -> dict[str, Processor]:
-    """Import every module of this package and register the ``PROCESSOR`` of those that have one."""
-    package = importlib.import_module("tasks")
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"tasks.{info.name}")
-        processor = getattr(module, "PROCESSOR", None)
-        if processor is not None:
-            PROCESSORS[processor.name] = processor
-    return PROCESSORS
+def processor(
+    name: str,
+    *,
+    title: str,
+    unit: str,
+    accepts: list[str] | None = None,
+    options: dict[str, dict] | None = None,
+    sniff: Callable[[bytes], str | None] | None = None,
+    output_name: Callable[[str], str] | None = None,
+    task_name: str | None = None,
+) -> Callable[[Work], Work]:
+    """Declare a processor: register its description and make the Celery task that runs the
+    decorated work function; return the function unchanged (testable without Celery).
+
+    ``task_name`` defaults to ``tasks.<name with _>.<name with _>``, the names tasks have always
+    had, so that messages queued by an older version still find their task after a deploy.
+    """
+
+    def declare(work: Work) -> Work:
+        """Register the processor whose work this is."""
+        snake = name.replace("-", "_")
+
+        def run_job(self: Any, options: dict) -> dict:
+            return run(self, work, options, unit=unit)
+
+        run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
+        run_job.__name__ = run_job.__qualname__ = snake
+        task = shared_task(bind=True, name=task_name or f"tasks.{snake}.{snake}")(run_job)
+        PROCESSORS[name] = Processor(
+            name=name,
+            title=title,
+            task=task,
+            unit=unit,
+            accepts=accepts or ["*"],
+            options=options or {},
+            sniff=sniff or (lambda head: None),
+            output_name=output_name,
+        )
+        return work
+
+    return declare
 
 
 def get(name: str) -> Processor | None:
     """Return the processor of that name, or None."""
     return PROCESSORS.get(name)
-
-
-Work = Callable[[Path, Path, dict, Progress], dict]
 
 
 def run(task: Any, work: Work, options: dict, unit: str) -> dict:
@@ -132,6 +165,10 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
     except ProcessorError:
         files.clear_outputs(job_id)
         raise
+    except FormatError as exc:
+        # The formats know nothing of processors; their refusals are processors' errors.
+        files.clear_outputs(job_id)
+        raise ProcessorError(*exc.args) from exc
     except OSError as exc:
         files.clear_outputs(job_id)
         if is_transient(exc) and task.request.retries < MAX_RETRIES:
@@ -153,8 +190,3 @@ def finished(task: Any, job_id: str) -> bool:
         task.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
         return True
     return False
-
-
-def is_transient(exc: OSError) -> bool:
-    """Tell whether an I/O error may go away when tried again."""
-    return isinstance(exc, TimeoutError | ConnectionError) or exc.errno in TRANSIENT_ERRNOS

@@ -56,8 +56,6 @@ def celery_config() -> dict:
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
         "redis_backend_health_check_interval": 10,
-        # The periodic jobs; processors are found by the registry.
-        "include": ["tasks.maintenance"],
         "task_default_queue": "default",
         "task_queues": [Queue("default"), Queue("heavy")],
         "task_routes": {

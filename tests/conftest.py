@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from tasks import csv_profile
+from tasks import registry
+from tasks.processors import csv_profile
 from tasks.progress import Progress
 from tests.parts import HOSTILE_LIMIT
 from tests.parts import RedisServer
@@ -35,7 +36,9 @@ def profile(tmp_path, progress):
         """Write the content as the upload and profile it."""
         src = tmp_path / "input"
         src.write_bytes(content.encode() if isinstance(content, str) else content)
-        return csv_profile.work(src, tmp_path, csv_profile.PROCESSOR.validate(options), progress)
+        return csv_profile.work(
+            src, tmp_path, registry.get("csv-profile").validate(options), progress
+        )
 
     return run
 

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from tasks import archives
-from tasks.registry import ProcessorError
+from tasks.formats import FormatError
+from tasks.formats import archives
 
 
 @pytest.fixture
@@ -42,13 +42,13 @@ def test_entry_that_unpacks_to_more_than_it_declares_is_refused(tmp_path):
     src = tmp_path / "lying.zip"
     src.write_bytes(lying)
     archive, (info,) = archives.open_zip(src)
-    with archive, pytest.raises(ProcessorError, match="'big.png'"):
+    with archive, pytest.raises(FormatError, match="'big.png'"):
         archives.unpack(archive, info, io.BytesIO(), budget=archives.MAX_TOTAL_BYTES)
 
 
 def test_actual_bytes_are_counted_against_the_budget(archive):
     """Count the bytes really unpacked against the budget."""
-    with pytest.raises(ProcessorError, match="more than it declares"):
+    with pytest.raises(FormatError, match="more than it declares"):
         archives.unpack(archive, archive.getinfo("a.png"), io.BytesIO(), budget=10)
 
 
@@ -57,8 +57,8 @@ def test_actual_bytes_are_counted_against_the_budget(archive):
     [
         (OSError(errno.EIO, "Input/output error"), OSError),
         (OSError(errno.ESTALE, "Stale file handle"), OSError),
-        (OSError("bad data"), ProcessorError),
-        (zipfile.BadZipFile("Bad CRC-32"), ProcessorError),
+        (OSError("bad data"), FormatError),
+        (zipfile.BadZipFile("Bad CRC-32"), FormatError),
     ],
 )
 def test_transient_errors_pass_through_and_damage_fails(archive, monkeypatch, error, raised):
@@ -71,7 +71,7 @@ def test_transient_errors_pass_through_and_damage_fails(archive, monkeypatch, er
     monkeypatch.setattr(archive, "open", fail)
     with pytest.raises(raised) as caught:
         archives.unpack(archive, archive.getinfo("a.png"), io.BytesIO(), budget=10_000)
-    if raised is ProcessorError:
+    if raised is FormatError:
         assert "'a.png' is damaged" in str(caught.value)
     else:
         assert caught.value is error

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from tasks import checksum
+from tasks import registry
+from tasks.processors import checksum
 from tasks.progress import Cancelled
 from tasks.progress import Progress
 from tasks.registry import OptionsError
@@ -36,7 +37,7 @@ def test_default_algorithm_is_sha256(tmp_path, progress):
     """Use SHA-256 when no algorithm is asked for."""
     src = tmp_path / "input"
     src.write_bytes(b"abc")
-    options = checksum.PROCESSOR.validate({})
+    options = registry.get("checksum").validate({})
     result = checksum.compute(src, tmp_path, options, progress)
     assert result["digests"] == {"sha256": hashlib.sha256(b"abc").hexdigest()}
 
@@ -73,4 +74,4 @@ def test_cancel_stops_hashing(tmp_path):
 def test_bad_algorithms_are_refused(options):
     """Refuse unknown, empty, repeated or mistyped algorithm options."""
     with pytest.raises(OptionsError):
-        checksum.PROCESSOR.validate(options)
+        registry.get("checksum").validate(options)

@@ -8,12 +8,12 @@ from collections import Counter
 
 import pytest
 
-from tasks import csv_profile
-from tasks import csvio
-from tasks import sketches
+from tasks.formats import FormatError
+from tasks.formats import csvio
+from tasks.formats import sketches
+from tasks.processors import csv_profile
 from tasks.progress import Cancelled
 from tasks.progress import Progress
-from tasks.registry import ProcessorError
 
 SALES = (
     "id,city,amount,paid,day,note\n"
@@ -200,7 +200,7 @@ HOSTILE = {
 @pytest.mark.parametrize("content", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_files_are_refused_with_a_message(profile, content):
     """Refuse hostile files with a readable message."""
-    with pytest.raises(ProcessorError) as caught:
+    with pytest.raises(FormatError) as caught:
         profile(content)
     assert str(caught.value)[0].isupper()
 
@@ -209,7 +209,7 @@ def test_the_first_fault_in_record_order_is_reported(profile):
     """Report a too-wide row before the bad bytes after it, though the text is read ahead."""
     wide = b",".join([b"x"] * 600)
     content = b"\xef\xbb\xbfa,b\n1,2\n" + wide + b"\n" + b"3,4\n" * 5000 + b"\xff\n"
-    with pytest.raises(ProcessorError, match="^Line 3 has 600 fields"):
+    with pytest.raises(FormatError, match="^Line 3 has 600 fields"):
         profile(content)
 
 

@@ -8,10 +8,11 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from tasks import csv_to_xlsx
+from tasks import registry
+from tasks.formats import FormatError
+from tasks.processors import csv_to_xlsx
 from tasks.progress import Cancelled
 from tasks.progress import Progress
-from tasks.registry import ProcessorError
 
 PEOPLE = (
     "name;age;height;member;joined;zip\n"
@@ -31,7 +32,7 @@ def convert(tmp_path, progress):
         src.write_bytes(content.encode() if isinstance(content, str) else content)
         out = tmp_path / "output"
         out.mkdir()
-        options = csv_to_xlsx.PROCESSOR.validate(options)
+        options = registry.get("csv-to-xlsx").validate(options)
         result = csv_to_xlsx.work(src, out, options, progress)
         assert sorted(p.name for p in out.iterdir()) == [result["output"]]
         return result, openpyxl.load_workbook(out / result["output"])
@@ -156,7 +157,7 @@ def test_cancel_stops_converting(tmp_path):
 
 def test_too_many_columns_are_refused(convert):
     """Refuse more columns than Excel holds."""
-    with pytest.raises(ProcessorError, match="16,384 columns"):
+    with pytest.raises(FormatError, match="16,384 columns"):
         convert(",".join("x" * (csv_to_xlsx.MAX_COLUMNS + 1)) + "\n")
 
 

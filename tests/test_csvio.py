@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from tasks import csv_profile
-from tasks import csvformat
-from tasks import csvio
-from tasks import csvtypes
+from tasks.formats import csvformat
+from tasks.formats import csvio
+from tasks.formats import csvtypes
+from tasks.processors import csv_profile
 
 READ_IN_BLOCKS = {
     "plain": "a,b\n1,x\n2,y\n3,z\n",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import csvtypes
+from tasks.formats import csvtypes
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,12 @@ from unittest.mock import Mock
 import pytest
 from PIL import Image
 
-from tasks import image_thumbnails
 from tasks import registry
+from tasks.formats import FormatError
+from tasks.formats import binary
+from tasks.processors import image_thumbnails
 from tasks.progress import Cancelled
 from tasks.progress import Progress
-from tasks.registry import ProcessorError
 
 
 def image_bytes(size=(400, 200), fmt="PNG", orientation: int | None = None) -> bytes:
@@ -50,7 +51,7 @@ def thumbnails(tmp_path, progress):
         src.write_bytes(content)
         out = tmp_path / "output"
         out.mkdir(exist_ok=True)
-        options = image_thumbnails.PROCESSOR.validate(options)
+        options = registry.get("image-thumbnails").validate(options)
         result = image_thumbnails.work(src, out, options, progress)
         assert sorted(p.name for p in out.iterdir()) == [result["output"]]
         with zipfile.ZipFile(out / result["output"]) as archive:
@@ -166,22 +167,22 @@ HOSTILE = {
     "gzip inside": (zip_bytes({"x.png": b"\x1f\x8b\x08\x00rest"}), {}, "nested"),
     "too many entries": (
         zip_bytes({f"{i}.png": PNG for i in range(4)}),
-        {"tasks.archives.MAX_ENTRIES": 3},
+        {"tasks.formats.archives.MAX_ENTRIES": 3},
         "too many entries",
     ),
     "too large declared total": (
         zip_bytes({"a.png": PNG, "b.png": PNG}),
-        {"tasks.archives.MAX_TOTAL_BYTES": len(PNG) + 1},
+        {"tasks.formats.archives.MAX_TOTAL_BYTES": len(PNG) + 1},
         "unpacks to more than",
     ),
     "too large entry": (
         zip_bytes({"a.png": PNG}),
-        {"tasks.archives.MAX_ENTRY_BYTES": 10},
+        {"tasks.formats.archives.MAX_ENTRY_BYTES": 10},
         "unpacks to more",
     ),
     "decompression bomb": (
         zip_bytes({"a.png": image_bytes((100, 100))}),
-        {"tasks.image_thumbnails.MAX_PIXELS": 9999},
+        {"tasks.processors.image_thumbnails.MAX_PIXELS": 9999},
         "pixels",
     ),
     "damaged archive": (b"PK\x03\x04" + b"\x00" * 100, {}, "zip"),
@@ -195,7 +196,7 @@ def test_hostile_uploads_are_refused(thumbnails, monkeypatch, content, limits, m
     """Refuse hostile archives and images with a message naming the problem."""
     for target, value in limits.items():
         monkeypatch.setattr(target, value)
-    with pytest.raises(ProcessorError, match=message):
+    with pytest.raises(FormatError, match=message):
         thumbnails(content)
 
 
@@ -203,7 +204,7 @@ def test_pillow_bomb_warning_is_an_error(thumbnails, monkeypatch):
     """Refuse an image between Pillow's pixel limit and twice it."""
     # Between Pillow's limit and twice it, Pillow only warns; that must not slip through.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)
-    with pytest.raises(ProcessorError, match="too many pixels"):
+    with pytest.raises(FormatError, match="too many pixels"):
         thumbnails(image_bytes((100, 100)))
 
 
@@ -212,7 +213,7 @@ def test_cancel_stops_between_images(tmp_path):
     src = tmp_path / "input"
     src.write_bytes(zip_bytes({"a.png": PNG, "b.png": PNG}))
     progress = Progress(store=lambda meta: None, is_cancelled=lambda: True, interval=0)
-    options = image_thumbnails.PROCESSOR.validate({})
+    options = registry.get("image-thumbnails").validate({})
     with pytest.raises(Cancelled):
         image_thumbnails.work(src, tmp_path, options, progress)
 
@@ -274,9 +275,9 @@ EIO = OSError(errno.EIO, "Input/output error")
 def test_transient_error_is_raised_for_a_retry(thumbnails, monkeypatch, content, error, raised):
     """Let a transient I/O error through, so the registry retries; a lasting one is a message."""
     monkeypatch.setattr(image_thumbnails.Image, "open", Mock(side_effect=error))
-    with pytest.raises(raised or ProcessorError) as caught:
+    with pytest.raises(raised or FormatError) as caught:
         thumbnails(content)
     if raised:
-        assert caught.value is error and registry.is_transient(caught.value)
+        assert caught.value is error and binary.is_transient(caught.value)
     else:
         assert "not a usable image: the image could not be decoded (bad)" in str(caught.value)

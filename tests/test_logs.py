@@ -9,14 +9,16 @@ import sys
 
 import pytest
 
-from tasks import events
-from tasks.logs import LogFormatter
+from tasks import registry
 from tasks.registry import ProcessorError
-from tasks.simulate import simulate
+from tasks.worker import events
+from tasks.worker.logs import LogFormatter
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
+
+simulate = registry.get("simulate").task
 
 JOB_ID = "0b7a3c9e-5d1f-4c2a-9e8b-7f6a5d4c3b2a"
 SECRET = "TOPSECRET-7f3a"
@@ -71,7 +73,7 @@ def test_unexpected_failure_is_logged_with_its_place_but_not_its_message(caplog)
         float(SECRET)
     except ValueError as exc:
         error, traceback = exc, exc.__traceback__
-    with caplog.at_level(logging.INFO, logger="tasks.events"):
+    with caplog.at_level(logging.INFO, logger="tasks.worker.events"):
         events.log_failed(sender=simulate, task_id=JOB_ID, exception=error, traceback=traceback)
         events.log_failed(
             sender=simulate, task_id=JOB_ID, exception=ProcessorError("Not a CSV file.")

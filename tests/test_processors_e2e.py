@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from tasks import csv_profile
+from tasks.processors import csv_profile
 from tasks.progress import Progress
 from tests.parts import User
 

@@ -12,11 +12,10 @@ import pytest
 from celery.exceptions import Retry
 from PIL import Image
 
+import tasks
 from tasks import registry
 from tasks import settings
 from tasks.registry import OptionsError
-
-registry.load()
 
 NAMES = ["checksum", "csv-profile", "csv-to-xlsx", "image-thumbnails", "simulate"]
 
@@ -51,8 +50,41 @@ def webp() -> bytes:
 
 
 def test_every_processor_is_registered():
-    """Find every processor module through the registry."""
+    """Register every built-in processor when the Celery app is imported."""
     assert sorted(registry.PROCESSORS) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_task_names_stay_what_queued_messages_name(name):
+    """Keep each task's explicit name, so messages queued before a deploy still find it."""
+    snake = name.replace("-", "_")
+    task = registry.get(name).task
+    assert task.name == f"tasks.{snake}.{snake}"
+    assert tasks.app.tasks[task.name].name == task.name
+
+
+def test_worker_parts_are_wired_by_name():
+    """Connect the worker's signals whatever else is imported: sent-at stamps, job logs."""
+    from celery.signals import before_task_publish
+    from celery.signals import task_prerun
+
+    from tasks.worker import events
+
+    receivers = [ref() for _, ref in before_task_publish.receivers]
+    assert events.stamp_sent_time in receivers
+    assert events.log_started in [ref() for _, ref in task_prerun.receivers]
+
+
+def test_processor_decorator_returns_the_plain_work_function(tmp_path):
+    """Leave the decorated work function callable without Celery."""
+    from tasks.processors import checksum
+    from tasks.progress import Progress
+
+    src = tmp_path / "input"
+    src.write_bytes(b"abc")
+    progress = Progress(store=lambda meta: None, is_cancelled=lambda: False, interval=0)
+    result = checksum.compute(src, tmp_path, {"algorithms": ["md5"]}, progress)
+    assert result["digests"]["md5"] == "900150983cd24fb0d6963f7d28e17f72"
 
 
 @pytest.mark.parametrize("name", NAMES)

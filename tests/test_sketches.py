@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tasks import sketches
+from tasks.formats import sketches
 
 
 def words(n: int, start: int = 0) -> list[str]:

@@ -29,7 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create the app: settings, extensions, blueprints, Socket.IO events, the relay."""
     from flask import Flask
 
-    from tasks import logs
+    from tasks.worker import logs
     from webapp import api
     from webapp import auth
     from webapp import errors

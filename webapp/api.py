@@ -14,6 +14,7 @@ from flask_wtf.csrf import generate_csrf
 
 from tasks import files
 from tasks import registry
+from tasks.formats import binary
 from webapp import auth
 from webapp import cancel
 from webapp import jobs
@@ -85,7 +86,7 @@ def create_job():
     if stream.size == 0:
         raise ApiError(400, "empty_file", "The file is empty.")
     stream.seek(0)
-    reason = processor.check_content(stream.read(files.SNIFF_BYTES))
+    reason = processor.check_content(stream.read(binary.SNIFF_BYTES))
     if reason:
         raise ApiError(
             415, "unsupported_file", f"{processor.title} cannot take this file: {reason}"

@@ -146,7 +146,7 @@ class Refresher:
             began = time.monotonic()
             self.refresh(app, interval)
             # A broadcast from this task within a second of the last one could lose its
-            # replies (see tasks.status), whatever the interval.
+            # replies (see tasks.worker.status), whatever the interval.
             socketio.sleep(max(interval - (time.monotonic() - began), 1.0))
 
     def refresh(self, app: Flask, interval: float) -> bool:

@@ -1,11 +1,11 @@
 """What the operations page shows: workers, queues and jobs per state.
 
-- Workers answer one remote-control broadcast (``tasks.status``); the last answer of each is
+- Workers answer one remote-control broadcast (``tasks.worker.status``); the last answer of each is
   kept in Redis, so a worker that stops answering is shown with its last heartbeat for a while
   (``WORKER_FORGOTTEN_S``) before it leaves the list.
 - Queues are read from the broker: with Redis, LLEN of each queue's lists and, from the message
-  at the head, the time it was sent (``tasks.events`` stamps every message; older messages have
-  no such time and their age is unknown). With another broker, the length only.
+  at the head, the time it was sent (``tasks.worker.events`` stamps every message; older
+  messages have no such time and their age is unknown). With another broker, the length only.
 - Jobs per state: the unfinished jobs are kept in a sorted set (added when the API creates one,
   removed when the relay sees it end) and their states read from the result backend; finished
   jobs are counted over the last hour from one sorted set per final state.
@@ -24,12 +24,12 @@ from flask import Flask
 
 from tasks import app as celery_app
 from tasks import registry
-from tasks import status
-from tasks.events import SENT_AT
 from tasks.jobstore import JOB_KEY
 from tasks.jobstore import META_KEY
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import parse_meta
+from tasks.worker import status
+from tasks.worker.events import SENT_AT
 
 STATES = ("PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
 OPEN_KEY = "taskboard:ops:open"
@@ -190,7 +190,7 @@ def queues(app: Flask) -> list[dict]:
 
 
 def sent_at(raw: str) -> float | None:
-    """Return when a task message was sent, from the header ``tasks.events`` gives it."""
+    """Return when a task message was sent, from the header ``tasks.worker.events`` gives it."""
     try:
         value = json.loads(raw).get("headers", {}).get(SENT_AT)
     except (ValueError, AttributeError):

@@ -1,11 +1,12 @@
 """Profile a CSV/TSV file in one streamed pass: per-column types, nulls, distincts, stats, tops.
 
 Memory stays flat whatever the file's size: every column counts its values exactly up to a
-bound, then in fixed-size sketches (:mod:`tasks.sketches`), and keeps running moments (Welford,
-merged batch by batch as Chan et al. do) for its mean and deviation. Rows come in blocks split
-in C (:meth:`tasks.csvio.Rows.blocks`) and each column's cells are counted block by block in C
-(``Counter``); batch by batch, each distinct value is then typed once, and the numbers summed,
-by C calls over whole lists (``map``, ``math.fsum``), not value by value in Python.
+bound, then in fixed-size sketches (:mod:`tasks.formats.sketches`), and keeps running moments
+(Welford, merged batch by batch as Chan et al. do) for its mean and deviation. Rows come in
+blocks split in C (:meth:`tasks.formats.csvio.Rows.blocks`) and each column's cells are counted
+block by block in C (``Counter``); batch by batch, each distinct value is then typed once,
+and the numbers summed, by C calls over whole lists (``map``, ``math.fsum``), not value by
+value in Python.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from operator import sub
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
-
-from tasks import csvformat
-from tasks import csvio
-from tasks import csvtypes
 from tasks import registry
-from tasks import sketches
+from tasks.formats import csvformat
+from tasks.formats import csvio
+from tasks.formats import csvtypes
+from tasks.formats import sketches
 from tasks.progress import Progress
 
 MAX_COLUMNS = 512
@@ -241,24 +240,15 @@ class Batch:
         self.progress.update(self.start, message=f"{self.rows:,} rows")
 
 
-def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Detect the file's format, then profile every column."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    return csvformat.with_fallback(lambda f: profile(src, f, progress), fmt)
-
-
-@shared_task(bind=True)
-def csv_profile(self, options: dict) -> dict:
-    """Profile the job's uploaded CSV file."""
-    return registry.run(self, work, options, unit="bytes")
-
-
-PROCESSOR = registry.Processor(
-    name="csv-profile",
+@registry.processor(
+    "csv-profile",
     title="CSV profile",
-    task=csv_profile,
     unit="bytes",
     accepts=[".csv", ".tsv", ".txt"],
     options=csvformat.OPTIONS,
     sniff=csvformat.sniff,
 )
+def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
+    """Detect the file's format, then profile every column."""
+    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    return csvformat.with_fallback(lambda f: profile(src, f, progress), fmt)

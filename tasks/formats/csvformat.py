@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from tasks import csvtypes
-from tasks import files
-from tasks.registry import ProcessorError
+from tasks.formats import FormatError
+from tasks.formats import binary
+from tasks.formats import csvtypes
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SAMPLE_BYTES = 64 * 1024
@@ -47,9 +47,9 @@ class Format:
 
 def sniff(head: bytes) -> str | None:
     """Return why bytes cannot be a CSV/TSV text file, or None when they can."""
-    if files.image_kind(head) or files.is_zip(head):
+    if binary.image_kind(head) or binary.is_zip(head):
         return "it is an image or an archive, not CSV text."
-    if not files.looks_like_text(head):
+    if not binary.looks_like_text(head):
         return "it does not look like CSV text (binary content)."
     return None
 
@@ -133,7 +133,7 @@ def with_fallback(read: Callable[[Format], T], fmt: Format) -> T:
         return read(fmt)
     except UnicodeDecodeError:
         if fmt.encoding != "utf-8":
-            raise ProcessorError(
+            raise FormatError(
                 "The file starts with a UTF-8 byte order mark, but later bytes are not UTF-8."
             ) from None
     # Latin-1 decodes every byte, so the second read cannot fail the same way.

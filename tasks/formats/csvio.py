@@ -3,8 +3,8 @@
 Everything here streams: a file is read through a byte counter (for progress in bytes), with
 bounds on line length, field length and column count so that one hostile line cannot take the
 worker's memory; record by record, or in blocks of text split in C where no quote needs the
-csv module. How the file is written is :mod:`tasks.csvformat`; what a cell's text means is
-:mod:`tasks.csvtypes`.
+csv module. How the file is written is :mod:`tasks.formats.csvformat`; what a cell's text means is
+:mod:`tasks.formats.csvtypes`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 from typing import BinaryIO
 from typing import NamedTuple
 
-from tasks import files
-from tasks.csvformat import Format
-from tasks.registry import ProcessorError
+from tasks.formats import FormatError
+from tasks.formats import binary
+from tasks.formats.csvformat import Format
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
@@ -68,7 +68,7 @@ class CountingReader(io.RawIOBase):
     def _check(self, length: int) -> None:
         """Refuse a line longer than the bound, naming about where it is."""
         if length > MAX_LINE_BYTES:
-            raise ProcessorError(
+            raise FormatError(
                 f"Line {self.lines + 1:,} or near it is longer than {MAX_LINE_BYTES:,} bytes."
             )
 
@@ -110,7 +110,7 @@ class Rows:
         self._raw = open(self.path, "rb")
         self._counter = CountingReader(self._raw)
         self._text = io.TextIOWrapper(
-            io.BufferedReader(self._counter, files.CHUNK), encoding=self.fmt.encoding, newline=""
+            io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
         )
         return self
 
@@ -138,15 +138,15 @@ class Rows:
         except csv.Error as exc:
             line = before + reader.line_num
             if "field larger" in str(exc):
-                raise ProcessorError(
+                raise FormatError(
                     f"Line {line:,}: a field is longer than {MAX_FIELD_CHARS:,} characters."
                 ) from None
-            raise ProcessorError(f"Line {line:,}: {exc}.") from None
+            raise FormatError(f"Line {line:,}: {exc}.") from None
 
     def _check(self, record: list[str], start: int) -> None:
         """Refuse a record with more fields than the processor allows."""
         if len(record) > self.max_columns:
-            raise ProcessorError(
+            raise FormatError(
                 f"Line {start:,} has {len(record):,} fields; at most "
                 f"{self.max_columns:,} columns are supported."
             )
@@ -166,7 +166,7 @@ class Rows:
                     chunk += text.readline()
                 yield self._split(chunk, width) or self._parse(chunk, width)
                 start = self.line
-        except (csv.Error, ProcessorError, UnicodeDecodeError):
+        except (csv.Error, FormatError, UnicodeDecodeError):
             # Text read ahead of the records may fail before a record ahead of it would: the
             # error to report is the one a record-by-record read meets first.
             self._replay(start)

@@ -2,9 +2,9 @@
 
 Hostile input is refused before it costs much: decompression bombs (too many pixels) here;
 too many zip entries, too large a declared or actual unpacked size, unsafe entry paths and
-nested archives in :mod:`tasks.archives`. Each fails the job. Entries that are not images (or
-that will not decode) are skipped and listed in the result, so one stray README does not fail
-a folder of photos.
+nested archives in :mod:`tasks.formats.archives`. Each fails the job. Entries that are not
+images (or that will not decode) are skipped and listed in the result, so one stray README
+does not fail a folder of photos.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from pathlib import Path
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from celery import shared_task
 from PIL import Image
 from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
-from tasks import archives
-from tasks import files
 from tasks import registry
+from tasks.formats import archives
+from tasks.formats import binary
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
 
@@ -45,7 +44,7 @@ class Skip(Exception):
 
 def sniff(head: bytes) -> str | None:
     """Return why bytes are neither an image nor a zip, or None when they are one."""
-    if files.image_kind(head) or files.is_zip(head):
+    if binary.image_kind(head) or binary.is_zip(head):
         return None
     return "it is not a PNG, JPEG or WebP image, nor a .zip of them."
 
@@ -97,7 +96,7 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
         except UnidentifiedImageError:
             raise Skip("it is not a PNG, JPEG or WebP image Pillow can read") from None
         except OSError as exc:
-            if registry.is_transient(exc):
+            if binary.is_transient(exc):
                 raise  # the registry retries the job with backoff
             raise Skip(f"the image could not be decoded ({exc})") from None
         except (SyntaxError, ValueError) as exc:
@@ -164,7 +163,7 @@ def from_zip(
                         raise Skip("it is encrypted")
                     budget = archives.MAX_TOTAL_BYTES - unpacked
                     unpacked += archives.unpack(archive, info, spool, budget)
-                    if files.image_kind(spool.read(16)) is None:
+                    if binary.image_kind(spool.read(16)) is None:
                         raise Skip("it is not a PNG, JPEG or WebP image")
                     spool.seek(0)
                     stem = unique(str(PurePosixPath(info.filename).with_suffix("")), stems)
@@ -193,40 +192,9 @@ def unique(stem: str, taken: set[str]) -> str:
     return candidate
 
 
-def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Write thumbnails of the uploaded image, or of each image in the uploaded zip."""
-    options = {"sizes": [128, 512], "format": "keep"} | options
-    head = files.read_head(src)
-    with zipfile.ZipFile(out / OUTPUT, "w", zipfile.ZIP_STORED) as dest:
-        # Stored, not deflated: PNG, JPEG and WebP are compressed already.
-        if files.is_zip(head):
-            counts = from_zip(src, out, options, progress, dest)
-        else:
-            progress.total = 1
-            with open(src, "rb") as f:
-                try:
-                    thumbnails = write_thumbnails(f, "image", "The image", options, dest)
-                except Skip as why:
-                    raise ProcessorError(f"The file is not a usable image: {why}.") from None
-            counts = {"images": 1, "thumbnails": thumbnails, "skipped_count": 0, "skipped": []}
-            progress.advance(1, message="done")
-    return {
-        "output": OUTPUT,
-        "sizes": sorted(set(options["sizes"])),
-        "format": options["format"],
-    } | counts
-
-
-@shared_task(bind=True)
-def image_thumbnails(self, options: dict) -> dict:
-    """Make thumbnails of the job's uploaded image or zip of images."""
-    return registry.run(self, work, options, unit="images")
-
-
-PROCESSOR = registry.Processor(
-    name="image-thumbnails",
+@registry.processor(
+    "image-thumbnails",
     title="Image thumbnails",
-    task=image_thumbnails,
     unit="images",
     accepts=[".png", ".jpg", ".jpeg", ".webp", ".zip"],
     options={
@@ -248,3 +216,25 @@ PROCESSOR = registry.Processor(
     sniff=sniff,
     output_name=lambda stem: f"{stem}-thumbnails.zip",
 )
+def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
+    """Write thumbnails of the uploaded image, or of each image in the uploaded zip."""
+    options = {"sizes": [128, 512], "format": "keep"} | options
+    head = binary.read_head(src)
+    with zipfile.ZipFile(out / OUTPUT, "w", zipfile.ZIP_STORED) as dest:
+        # Stored, not deflated: PNG, JPEG and WebP are compressed already.
+        if binary.is_zip(head):
+            counts = from_zip(src, out, options, progress, dest)
+        else:
+            progress.total = 1
+            with open(src, "rb") as f:
+                try:
+                    thumbnails = write_thumbnails(f, "image", "The image", options, dest)
+                except Skip as why:
+                    raise ProcessorError(f"The file is not a usable image: {why}.") from None
+            counts = {"images": 1, "thumbnails": thumbnails, "skipped_count": 0, "skipped": []}
+            progress.advance(1, message="done")
+    return {
+        "output": OUTPUT,
+        "sizes": sorted(set(options["sizes"])),
+        "format": options["format"],
+    } | counts

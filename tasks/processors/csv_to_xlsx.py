@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
@@ -21,11 +20,11 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from tasks import csvformat
-from tasks import csvio
-from tasks import csvtypes
-from tasks import files
 from tasks import registry
+from tasks.formats import binary
+from tasks.formats import csvformat
+from tasks.formats import csvio
+from tasks.formats import csvtypes
 from tasks.progress import Progress
 
 OUTPUT = "workbook.xlsx"
@@ -158,30 +157,21 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     return result
 
 
-def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Detect the file's format, count its lines for progress, then write the workbook."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    # A first pass for the total costs a few percent (counting newlines runs at disk speed,
-    # writing cells far slower) and gives an honest percentage and ETA from the start.
-    with open(src, "rb") as f:
-        lines = files.count_lines(f, lambda n: progress.update(0, message="counting rows"))
-    progress.total = max(lines - (1 if fmt.header else 0), 1)
-    return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
-
-
-@shared_task(bind=True)
-def csv_to_xlsx(self, options: dict) -> dict:
-    """Convert the job's uploaded CSV file to an .xlsx workbook."""
-    return registry.run(self, work, options, unit="rows")
-
-
-PROCESSOR = registry.Processor(
-    name="csv-to-xlsx",
+@registry.processor(
+    "csv-to-xlsx",
     title="CSV to Excel",
-    task=csv_to_xlsx,
     unit="rows",
     accepts=[".csv", ".tsv", ".txt"],
     options=csvformat.OPTIONS,
     sniff=csvformat.sniff,
     output_name=lambda stem: f"{stem}.xlsx",
 )
+def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
+    """Detect the file's format, count its lines for progress, then write the workbook."""
+    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    # A first pass for the total costs a few percent (counting newlines runs at disk speed,
+    # writing cells far slower) and gives an honest percentage and ETA from the start.
+    with open(src, "rb") as f:
+        lines = binary.count_lines(f, lambda n: progress.update(0, message="counting rows"))
+    progress.total = max(lines - (1 if fmt.header else 0), 1)
+    return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)

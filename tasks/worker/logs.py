@@ -30,7 +30,7 @@ JOB_IN_MESSAGE = re.compile(
 )
 # Celery's own lines on each task: "succeeded" quotes the task's result, and failures and
 # retries quote the exception, both of which can hold a user's data (a CSV cell, say).
-# tasks.events logs those events without them.
+# tasks.worker.events logs those events without them.
 CELERY_TRACE = "celery.app.trace"
 
 
