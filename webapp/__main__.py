@@ -3,8 +3,9 @@
 import os
 import warnings
 
+# Green modes patch the standard library before anything else imports it, the settings module
+# (pydantic, kombu) included: so this one setting is read here, as tasks.settings reads it.
 ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
-# Green modes patch the standard library before anything else imports it.
 if ASYNC_MODE == "eventlet":
     # eventlet is in maintenance mode and says so on import; the setting is the user's choice.
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

@@ -26,6 +26,7 @@ from flask import session
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from tasks import settings
 from webapp.errors import ApiError
 from webapp.extensions import limiter
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     add = commands.add_parser("add", help="add a user, or set a user's password")
     add.add_argument("name")
     add.add_argument("--admin", action="store_true", help="may see the operations page")
-    add.add_argument("--file", default=os.environ.get("USERS_FILE", "users.json"))
+    add.add_argument("--file", default=str(settings.USERS_FILE))
     args = parser.parse_args(argv)
     password = os.environ.get("TASKBOARD_PASSWORD") or getpass.getpass(
         f"Password for {args.name}: "
