@@ -16,7 +16,7 @@ import uuid
 
 import redis
 
-from webapp import jobs
+from tasks import jobstore
 
 TICK_S = 0.002
 
@@ -27,7 +27,7 @@ def create_jobs(redis_url: str, owners: list[str]) -> list[str]:
     ids = []
     for owner in owners:
         job_id = str(uuid.uuid4())
-        jobs.create(r, job_id, owner, "bench.bin", 1024, "simulate", {})
+        jobstore.create(r, job_id, owner, "bench.bin", 1024, "simulate", {})
         ids.append(job_id)
     r.close()
     return ids
@@ -86,8 +86,8 @@ def publish(redis_url: str, job_ids: list[str], rate: float, seconds: float, out
                     ts = time.time()
                     made.append((job_id, ts))
                     value = meta(job_id, done[i], total, ts)
-                    pipe.set(jobs.META_KEY.format(job_id), value)
-                    pipe.publish(jobs.META_KEY.format(job_id), value)
+                    pipe.set(jobstore.META_KEY.format(job_id), value)
+                    pipe.publish(jobstore.META_KEY.format(job_id), value)
                     due[i] += interval
                     sent += 1
             if pipe.command_stack:

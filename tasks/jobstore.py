@@ -1,7 +1,9 @@
-"""What the web side and the worker's periodic jobs both know of a job's records in Redis.
+"""The job contract, owned here and used by the web side and the workers alike: states, every
+Redis key, the shared reads and writes of job records, the cancel flag, and time helpers.
 
-The web side's registry (``webapp/jobs.py``) creates and reads them; retention and the stall
-sweeper (``tasks/maintenance.py``) must forget jobs exactly as a user's delete does.
+A job is a hash ``taskboard:job:<id>`` (owner, file, processor, options, times) beside Celery's
+result entry ``celery-task-meta-<id>``; each user has a sorted set of their job ids scored by
+creation time (their history, newest first) and a set of those queued or running.
 """
 
 from __future__ import annotations
@@ -15,16 +17,44 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from celery.signals import task_prerun
+from celery import states
 
 from tasks import files
 from tasks import settings
 
+# States: Celery's, and the one Taskboard's progress reports add.
+PENDING = states.PENDING
+STARTED = states.STARTED
+PROGRESS = "PROGRESS"
+RETRY = states.RETRY
+SUCCESS = states.SUCCESS
+FAILURE = states.FAILURE
+REVOKED = states.REVOKED
+# Every state a snapshot may show, in the order a job goes through them.
+STATES = (PENDING, STARTED, PROGRESS, RETRY, SUCCESS, FAILURE, REVOKED)
+TERMINAL = frozenset(states.READY_STATES)
+RUNNING = frozenset({STARTED, PROGRESS, RETRY})
+
+# Keys: a job's record, its backend entry (Celery's name), a user's history and open jobs.
 JOB_KEY = "taskboard:job:{}"
-USER_KEY = "taskboard:user:{}"
 META_KEY = "celery-task-meta-{}"
+USER_KEY = "taskboard:user:{}"
+ACTIVE_KEY = "taskboard:active:{}"
+# Set by a cancel, read by the job's progress reports.
+CANCEL_KEY = "taskboard:cancel:{}"
+# Job events from the worker side that the backend does not publish (deleted by retention).
 EVENTS_CHANNEL = "taskboard:events"
-TERMINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+# The operations page: unfinished jobs, finished ones per state, workers' last answers.
+OPEN_KEY = "taskboard:ops:open"
+DONE_KEY = "taskboard:ops:done:{}"
+SEEDED_KEY = "taskboard:ops:seeded"
+WORKERS_KEY = "taskboard:ops:workers"
+WORKERS_VIEW_KEY = "taskboard:ops:workers-view"
+OPS_TURN_KEY = "taskboard:ops:turn"
+# One stall sweep at a time across beat processes.
+SWEEP_LOCK = "taskboard:sweep-lock"
+
+CANCEL_FLAG_TTL_S = 24 * 3600
 STALLED = "The worker running this job stopped and the job could not be finished."
 
 
@@ -39,28 +69,25 @@ def client() -> redis.Redis:
 
 
 def now_iso(ts: float | None = None) -> str:
-    """Return a Unix time as ISO 8601 UTC."""
+    """Return a Unix time (now by default) as ISO 8601 UTC."""
     return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).isoformat()
 
 
-@task_prerun.connect
-def record_start(task_id: str | None = None, **kwargs: Any) -> None:
-    """Record on the worker's clock when a job first starts, before Celery stores STARTED: the
-    web side then shows start and end times from one clock."""
-    key = JOB_KEY.format(task_id)
-    r = client()
-    if task_id and r.exists(key):
-        r.hsetnx(key, "started_at", now_iso())
+def parse_time(value: object) -> datetime | None:
+    """Return an ISO 8601 time as an aware datetime (naive means UTC), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def give_up(r: redis.Redis, job_id: str) -> None:
-    """Remember that a job was failed for good, whatever message of it comes back later."""
-    r.hset(JOB_KEY.format(job_id), "gave_up", "1")
-
-
-def given_up(r: redis.Redis, job_id: str) -> bool:
-    """Tell whether a job was failed for good."""
-    return bool(r.hget(JOB_KEY.format(job_id), "gave_up"))
+def timestamp(value: object) -> float | None:
+    """Return an ISO 8601 time as Unix time, or None."""
+    moment = parse_time(value)
+    return moment.timestamp() if moment else None
 
 
 def parse_meta(raw: str | bytes | None) -> dict | None:
@@ -72,6 +99,118 @@ def parse_meta(raw: str | bytes | None) -> dict | None:
     except ValueError:
         return None
     return meta if isinstance(meta, dict) else None
+
+
+def state_of(meta: dict | None) -> str:
+    """Return a job's state from its backend entry; a job with none yet is queued."""
+    return (meta or {}).get("status") or PENDING
+
+
+def request_cancel(r: redis.Redis, job_id: str) -> None:
+    """Set the job's cancel flag, which its next progress report reads."""
+    r.set(CANCEL_KEY.format(job_id), "1", ex=CANCEL_FLAG_TTL_S)
+
+
+def cancel_requested(r: Any, job_id: str) -> bool:
+    """Tell whether someone asked to cancel the job."""
+    return bool(r.exists(CANCEL_KEY.format(job_id)))
+
+
+def create(
+    r: redis.Redis, job_id: str, owner: str, filename: str, size: int, processor: str, options: dict
+) -> dict:
+    """Record a new job and return its record."""
+    created = time.time()
+    record = {
+        "id": job_id,
+        "owner": owner,
+        "filename": filename,
+        "size": size,
+        "processor": processor,
+        "options": json.dumps(options),
+        "created_at": now_iso(created),
+    }
+    with r.pipeline() as pipe:
+        pipe.hset(JOB_KEY.format(job_id), mapping=record)
+        pipe.zadd(USER_KEY.format(owner), {job_id: created})
+        pipe.sadd(ACTIVE_KEY.format(owner), job_id)
+        pipe.execute()
+    return record
+
+
+def active_count(r: redis.Redis, owner: str) -> int:
+    """Return how many of a user's jobs are queued or running, forgetting those that ended."""
+    key = ACTIVE_KEY.format(owner)
+    ids = list(r.smembers(key))
+    if not ids:
+        return 0
+    open_ids = {
+        record["id"]
+        for record, meta in get_with_meta(r, ids)
+        if (meta or {}).get("status") not in TERMINAL
+    }
+    ended = [job_id for job_id in ids if job_id not in open_ids]
+    if ended:
+        r.srem(key, *ended)
+    return len(open_ids)
+
+
+def get(r: redis.Redis, job_id: str) -> dict | None:
+    """Return a job's record, or None when there is no such job."""
+    return r.hgetall(JOB_KEY.format(job_id)) or None
+
+
+def get_with_meta(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, dict | None]]:
+    """Return records and backend metas of several jobs in one round trip, skipping gone ones."""
+    with r.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hgetall(JOB_KEY.format(job_id))
+            pipe.get(META_KEY.format(job_id))
+        replies = pipe.execute()
+    found = []
+    for record, raw in zip(replies[::2], replies[1::2], strict=True):
+        if record:
+            found.append((record, parse_meta(raw)))
+    return found
+
+
+def owned(r: redis.Redis, job_id: str, owner: str) -> tuple[dict, dict | None] | None:
+    """Return a job's record and backend entry when ``owner`` owns it; None for unknown and
+    foreign jobs alike."""
+    found = get_with_meta(r, [job_id])
+    if not found or found[0][0].get("owner") != owner:
+        return None
+    return found[0]
+
+
+def page(r: redis.Redis, owner: str, limit: int, before: str | None = None) -> list[str] | None:
+    """Return the ids of a user's jobs, newest first, older than ``before``; None if unknown."""
+    key = USER_KEY.format(owner)
+    if before is None:
+        return r.zrevrange(key, 0, limit - 1)
+    rank = r.zrevrank(key, before)
+    if rank is None:
+        return None
+    return r.zrevrange(key, rank + 1, rank + limit)
+
+
+def mark_started(r: redis.Redis, job_id: str, when: str) -> str:
+    """Record when a job started, once (the first web process to see it wins); return what
+    is recorded."""
+    with r.pipeline(transaction=False) as pipe:
+        pipe.hsetnx(JOB_KEY.format(job_id), "started_at", when)
+        pipe.hget(JOB_KEY.format(job_id), "started_at")
+        return pipe.execute()[1] or when
+
+
+def give_up(r: redis.Redis, job_id: str) -> None:
+    """Remember that a job was failed for good, whatever message of it comes back later."""
+    r.hset(JOB_KEY.format(job_id), "gave_up", "1")
+
+
+def given_up(r: redis.Redis, job_id: str) -> bool:
+    """Tell whether a job was failed for good."""
+    return bool(r.hget(JOB_KEY.format(job_id), "gave_up"))
 
 
 def announce(r: redis.Redis, owner: str, payload: dict[str, Any]) -> None:

@@ -29,7 +29,6 @@ from tasks import settings
 from tasks.worker import status
 
 log = logging.getLogger(__name__)
-RUNNING = ("STARTED", "PROGRESS", "RETRY")
 
 
 def heartbeat(meta: dict, record: dict) -> float | None:
@@ -68,7 +67,7 @@ def running_jobs(r: redis.Redis) -> Iterator[tuple[dict, dict]]:
         if not record.get("id"):
             continue
         meta = jobstore.parse_meta(r.get(jobstore.META_KEY.format(record["id"])))
-        if meta and meta.get("status") in RUNNING:
+        if meta and meta.get("status") in jobstore.RUNNING:
             yield record, meta
 
 
@@ -121,7 +120,6 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
             redeliver(r, record["id"], meta)
 
 
-SWEEP_LOCK = "taskboard:sweep-lock"
 # How old a half-received upload may get before it is removed.
 INCOMING_MAX_AGE_S = 24 * 3600
 
@@ -131,12 +129,12 @@ def sweep_stalled() -> dict:
     """Send again, or fail, the running jobs that no live worker holds any more."""
     r = jobstore.client()
     # One sweep at a time: two would both count a redelivery and fail the job.
-    if not r.set(SWEEP_LOCK, "1", nx=True, ex=max(60, int(settings.STALL_SWEEP_S))):
+    if not r.set(jobstore.SWEEP_LOCK, "1", nx=True, ex=max(60, int(settings.STALL_SWEEP_S))):
         return {"redelivered": 0, "failed": 0, "skipped": True}
     try:
         return sweep(r)
     finally:
-        r.delete(SWEEP_LOCK)
+        r.delete(jobstore.SWEEP_LOCK)
 
 
 def sweep(r: redis.Redis) -> dict:

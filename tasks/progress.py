@@ -17,16 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tasks import jobstore
 from tasks import settings
 
 
 class Cancelled(Exception):
     """The job's cancel flag was set: stop now, the caller cleans up."""
-
-
-def cancel_requested(client: Any, job_id: str) -> bool:
-    """Tell whether someone asked to cancel the job."""
-    return bool(client.exists(settings.CANCEL_KEY.format(job_id)))
 
 
 class Progress:
@@ -55,7 +51,7 @@ class Progress:
             client = getattr(task.backend, "client", None)
             store = store or (lambda meta: task.update_state(state="PROGRESS", meta=meta))
             if is_cancelled is None and client is not None:
-                is_cancelled = lambda: cancel_requested(client, job_id)  # noqa: E731
+                is_cancelled = lambda: jobstore.cancel_requested(client, job_id)  # noqa: E731
         self._store = store
         self._is_cancelled = is_cancelled
 

@@ -26,7 +26,6 @@ from pydantic_settings import SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_S = 24 * 3600
-CANCEL_KEY = "taskboard:cancel:{}"
 
 
 class SettingsError(SystemExit):

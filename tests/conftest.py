@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# Before anything reads the settings (they are read once): the in-process app needs a secret.
+os.environ.setdefault("SECRET_KEY", "test-secret")
+
+import pytest  # noqa: E402
 
 from tasks import registry
 from tasks.processors import csv_profile
@@ -105,6 +108,3 @@ def other_user(stack) -> User:
     u.connect()
     yield u
     u.close()
-
-
-os.environ.setdefault("SECRET_KEY", "test-secret")

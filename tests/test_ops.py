@@ -8,6 +8,7 @@ import pytest
 import requests
 import socketio
 
+from tasks import jobstore
 from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
@@ -106,7 +107,7 @@ def test_one_web_process_refreshes_for_watchers_on_every_process(stack, second_w
     assert len(both) >= 2, seen
     every = sorted(set(seen["a"]) | set(seen["b"]))
     gaps = [
-        overview.timestamp(later) - overview.timestamp(earlier)
+        jobstore.timestamp(later) - jobstore.timestamp(earlier)
         for earlier, later in zip(every, every[1:], strict=False)
     ]
     assert min(gaps) > 0.8 * REFRESH_S, f"two processes refreshed in one interval: {gaps}"

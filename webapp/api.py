@@ -13,11 +13,13 @@ from flask import send_file
 from flask_wtf.csrf import generate_csrf
 
 from tasks import files
+from tasks import jobstore
 from tasks import registry
 from tasks.formats import binary
+from tasks.jobstore import TERMINAL
+from tasks.jobstore import state_of
 from webapp import auth
 from webapp import cancel
-from webapp import jobs
 from webapp import live
 from webapp import overview
 from webapp import uploads
@@ -27,8 +29,6 @@ from webapp.extensions import limiter
 from webapp.extensions import store
 from webapp.live import canonical_id
 from webapp.live import snapshot_of
-from webapp.snapshot import TERMINAL
-from webapp.snapshot import state_of
 
 bp = Blueprint("api", __name__)
 
@@ -43,7 +43,7 @@ def job_id_arg(job_id: str) -> str:
 
 def owned(job_id: str) -> tuple[dict, dict | None]:
     """Return the user's job and its backend entry, or answer 404 alike for unknown and foreign."""
-    found = jobs.owned(store(), job_id_arg(job_id), current_user())
+    found = jobstore.owned(store(), job_id_arg(job_id), current_user())
     if found is None:
         raise ApiError(404, "not_found", "No such job.")
     return found
@@ -68,7 +68,7 @@ def create_job():
     user = current_user()
     cap = current_app.config["MAX_ACTIVE_JOBS"]
     # Checked before the file is read, so a refused upload costs nothing.
-    if jobs.active_count(store(), user) >= cap:
+    if jobstore.active_count(store(), user) >= cap:
         raise ApiError(
             429,
             "too_many_jobs",
@@ -94,7 +94,7 @@ def create_job():
     job_id = str(uuid.uuid4())
     filename = uploads.clean_filename(uploaded.filename)
     uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
-    record = jobs.create(store(), job_id, user, filename, stream.size, processor.name, options)
+    record = jobstore.create(store(), job_id, user, filename, stream.size, processor.name, options)
     snapshot = snapshot_of(record, None)
     # Told before it is sent, so that no tab hears of the job starting before it exists.
     live.push(user, snapshot)
@@ -136,7 +136,7 @@ def read_upload():
 
 def remove_job(record: dict) -> None:
     """Delete a job and its files, and tell its owner's tabs."""
-    jobs.remove(store(), record, current_app.config["UPLOAD_DIR"])
+    jobstore.remove(store(), record, current_app.config["UPLOAD_DIR"])
     live.push(record["owner"], {"id": record["id"], "deleted": True})
 
 
@@ -170,10 +170,10 @@ def list_jobs():
             400, "bad_limit", f"limit must be 1 to {current_app.config['JOBS_PAGE_MAX']}."
         )
     before = request.args.get("before")
-    ids = jobs.page(store(), current_user(), limit, job_id_arg(before) if before else None)
+    ids = jobstore.page(store(), current_user(), limit, job_id_arg(before) if before else None)
     if ids is None:
         raise ApiError(404, "not_found", "No such job to page from.")
-    return {"jobs": [snapshot_of(r, m) for r, m in jobs.get_with_meta(store(), ids)]}
+    return {"jobs": [snapshot_of(r, m) for r, m in jobstore.get_with_meta(store(), ids)]}
 
 
 @bp.get("/api/jobs/<job_id>")

@@ -16,25 +16,24 @@ from flask import current_app
 
 from tasks import app as celery_app
 from tasks import files
-from tasks import settings as task_settings
-from webapp import jobs
+from tasks import jobstore
 from webapp.extensions import socketio
-from webapp.snapshot import TERMINAL
 
 log = logging.getLogger(__name__)
-FLAG_TTL_S = 24 * 3600
 POLL_S = 0.05
 
 
 def request_cancel(r: redis.Redis, job_id: str, state: str) -> dict | None:
     """Ask a job to stop; return its backend entry when it is already REVOKED."""
-    r.set(task_settings.CANCEL_KEY.format(job_id), "1", ex=FLAG_TTL_S)
+    jobstore.request_cancel(r, job_id)
     celery_app.control.revoke(job_id)
     app = current_app._get_current_object()
     if state == "PENDING":
         celery_app.backend.mark_as_revoked(job_id, "cancelled")
     socketio.start_background_task(enforce, app, job_id)
-    return jobs.parse_meta(r.get(jobs.META_KEY.format(job_id))) if state == "PENDING" else None
+    return (
+        jobstore.parse_meta(r.get(jobstore.META_KEY.format(job_id))) if state == "PENDING" else None
+    )
 
 
 def enforce(app: Flask, job_id: str) -> None:
@@ -56,8 +55,8 @@ def wait_terminal(r: redis.Redis, job_id: str, seconds: float) -> bool:
     """Wait up to ``seconds`` for a job to finish; tell whether it did."""
     deadline = time.monotonic() + seconds
     while True:
-        meta = jobs.parse_meta(r.get(jobs.META_KEY.format(job_id)))
-        if meta and meta.get("status") in TERMINAL:
+        meta = jobstore.parse_meta(r.get(jobstore.META_KEY.format(job_id)))
+        if meta and meta.get("status") in jobstore.TERMINAL:
             return True
         if time.monotonic() >= deadline:
             return False

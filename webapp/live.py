@@ -24,16 +24,16 @@ from flask import session
 from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 
-from webapp import jobs
+from tasks import jobstore
+from tasks.jobstore import RUNNING
+from tasks.jobstore import TERMINAL
+from tasks.jobstore import state_of
 from webapp.extensions import socketio
-from webapp.snapshot import RUNNING
-from webapp.snapshot import TERMINAL
 from webapp.snapshot import Tracker
 from webapp.snapshot import build
-from webapp.snapshot import state_of
 
 log = logging.getLogger(__name__)
-META_PREFIX = jobs.META_KEY.format("")
+META_PREFIX = jobstore.META_KEY.format("")
 BACKOFF_MAX_S = 5.0
 # After an outage, how many of each connected user's newest jobs are sent again.
 RESYNC_NEWEST = 50
@@ -75,7 +75,7 @@ class Relay:
             pubsub = r.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.psubscribe(META_PREFIX + "*")
-                pubsub.subscribe(jobs.EVENTS_CHANNEL)
+                pubsub.subscribe(jobstore.EVENTS_CHANNEL)
                 if self.reconnects:
                     log.info("relay reconnected to Redis after %d attempt(s)", self.reconnects)
                     self.resync(r)
@@ -101,7 +101,7 @@ class Relay:
     def handle(self, r: redis.Redis, message: dict) -> None:
         """Turn one pub/sub message into pushes to the owner's connections."""
         channel, data = message["channel"], message["data"]
-        if channel == jobs.EVENTS_CHANNEL:
+        if channel == jobstore.EVENTS_CHANNEL:
             event = json.loads(data)
             job = event["job"]
             if job.get("deleted"):
@@ -110,7 +110,7 @@ class Relay:
             return
         job_id = channel[len(META_PREFIX) :]
         record = self.record(r, job_id)
-        meta = jobs.parse_meta(data)
+        meta = jobstore.parse_meta(data)
         if record is None or meta is None:
             return
         state = state_of(meta)
@@ -131,8 +131,8 @@ class Relay:
         if state in RUNNING:
             self.running[job_id] = record["owner"]
             if not record.get("started_at"):
-                when = snapshot["started_at"] or jobs.now_iso()
-                record["started_at"] = jobs.mark_started(r, job_id, when)
+                when = snapshot["started_at"] or jobstore.now_iso()
+                record["started_at"] = jobstore.mark_started(r, job_id, when)
                 snapshot["started_at"] = record["started_at"]
         elif state in TERMINAL:
             record["final"] = state
@@ -141,14 +141,14 @@ class Relay:
             seen = self.tracker.get(job_id)
             if seen is not None:
                 record["progress"] = json.dumps(seen.__dict__)
-                r.hset(jobs.JOB_KEY.format(job_id), "progress", record["progress"])
+                r.hset(jobstore.JOB_KEY.format(job_id), "progress", record["progress"])
 
     def record(self, r: redis.Redis, job_id: str) -> dict | None:
         """Return a job's record from a bounded cache, or None for tasks that are not jobs."""
         if job_id in self.records:
             self.records.move_to_end(job_id)
             return self.records[job_id]
-        record = jobs.get(r, job_id)
+        record = jobstore.get(r, job_id)
         self.records[job_id] = record
         if len(self.records) > 20000:
             self.records.popitem(last=False)
@@ -172,8 +172,8 @@ class Relay:
         connected user's newest jobs (queued ones may have started or ended meanwhile)."""
         ids = dict.fromkeys(self.running)
         for user in connected_users():
-            ids.update(dict.fromkeys(jobs.page(r, user, RESYNC_NEWEST) or []))
-        for record, meta in jobs.get_with_meta(r, list(ids)):
+            ids.update(dict.fromkeys(jobstore.page(r, user, RESYNC_NEWEST) or []))
+        for record, meta in jobstore.get_with_meta(r, list(ids)):
             snapshot = build(record, meta, self.tracker)
             self.remember_times(r, record, snapshot["state"], snapshot)
             self.emit(record["owner"], snapshot)
@@ -226,7 +226,7 @@ def subscribe(data=None):
     if job_id is None:
         return {"error": {"code": "not_found", "message": "No such job."}}
     try:
-        found = jobs.owned(current_app.extensions["redis"], job_id, session.get("user"))
+        found = jobstore.owned(current_app.extensions["redis"], job_id, session.get("user"))
     except redis.RedisError:
         return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
     if found is None:

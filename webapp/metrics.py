@@ -32,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
+from tasks import jobstore
 from webapp import overview
 from webapp.extensions import socketio
 from webapp.live import relay
@@ -101,8 +102,8 @@ def job_finished(snapshot: dict) -> None:
     processor = str(snapshot.get("processor") or "unknown")
     state = snapshot["state"]
     JOBS_FINISHED.labels(processor, state).inc()
-    started = overview.timestamp(snapshot.get("started_at"))
-    finished = overview.timestamp(snapshot.get("finished_at"))
+    started = jobstore.timestamp(snapshot.get("started_at"))
+    finished = jobstore.timestamp(snapshot.get("finished_at"))
     if started is not None and finished is not None and finished >= started:
         JOB_DURATION.labels(processor, state).observe(finished - started)
 

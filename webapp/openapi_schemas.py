@@ -3,7 +3,7 @@ the processors, health, and the operations views; and the helpers that write the
 
 from __future__ import annotations
 
-from webapp.overview import STATES
+from tasks.jobstore import STATES
 
 
 def ref(name: str) -> dict:

@@ -30,6 +30,7 @@ from flask_socketio import join_room
 from flask_socketio import leave_room
 from kombu.exceptions import OperationalError
 
+from tasks.jobstore import OPS_TURN_KEY
 from tasks.jobstore import TERMINAL
 from webapp import auth
 from webapp import metrics
@@ -43,7 +44,6 @@ from webapp.live import relay
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
 OPS_ROOM = "ops"
-TURN_KEY = "taskboard:ops:turn"
 # Redis or the broker cannot be reached: the page says so and tries again next time.
 UNAVAILABLE = (redis.RedisError, OperationalError, OSError)
 
@@ -153,7 +153,7 @@ class Refresher:
         """Read the cluster and push it, if no other web process does this turn; tell if we did."""
         r: redis.Redis = app.extensions["redis"]
         try:
-            if not r.set(TURN_KEY, self.token, nx=True, px=max(1, int(interval * 900))):
+            if not r.set(OPS_TURN_KEY, self.token, nx=True, px=max(1, int(interval * 900))):
                 return False
             with app.app_context():
                 payload = overview.overview(app, fresh=True)

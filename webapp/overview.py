@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import redis
@@ -24,39 +22,25 @@ from flask import Flask
 
 from tasks import app as celery_app
 from tasks import registry
+from tasks.jobstore import DONE_KEY
 from tasks.jobstore import JOB_KEY
 from tasks.jobstore import META_KEY
+from tasks.jobstore import OPEN_KEY
+from tasks.jobstore import SEEDED_KEY
+from tasks.jobstore import STATES
 from tasks.jobstore import TERMINAL
+from tasks.jobstore import WORKERS_KEY
+from tasks.jobstore import WORKERS_VIEW_KEY
+from tasks.jobstore import now_iso
 from tasks.jobstore import parse_meta
+from tasks.jobstore import timestamp
 from tasks.worker import status
 from tasks.worker.events import SENT_AT
 
-STATES = ("PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
-OPEN_KEY = "taskboard:ops:open"
-DONE_KEY = "taskboard:ops:done:{}"
-SEEDED_KEY = "taskboard:ops:seeded"
-WORKERS_KEY = "taskboard:ops:workers"
-WORKERS_VIEW_KEY = "taskboard:ops:workers-view"
 FINISHED_WINDOW_S = 3600
 WORKER_FORGOTTEN_S = 60
 # How kombu's Redis transport names the lists of a queue's priorities above 0.
 PRIORITY_LISTS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def iso(ts: float) -> str:
-    """Return a Unix time as ISO 8601 UTC."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def timestamp(value: object) -> float | None:
-    """Return an ISO 8601 time (naive means UTC) as Unix time, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 # Workers
@@ -99,10 +83,10 @@ def ask_workers(r: redis.Redis, timeout: float) -> dict:
         worker = dict(known[name])
         last = worker.pop("last_heartbeat_ts")
         worker["online"] = name in answered
-        worker["last_heartbeat"] = iso(last)
+        worker["last_heartbeat"] = now_iso(last)
         worker["heartbeat_age_s"] = round(max(0.0, now - last), 1)
         listed.append(worker)
-    return {"workers": listed, "checked_at": iso(now)}
+    return {"workers": listed, "checked_at": now_iso(now)}
 
 
 def describe_worker(name: str, answer: object, now: float) -> dict:
@@ -132,7 +116,7 @@ def describe_task(task: dict) -> dict:
         "id": task.get("id"),
         "processor": names.get(task.get("task")),
         "task": task.get("task"),
-        "started_at": iso(started) if isinstance(started, int | float) else None,
+        "started_at": now_iso(started) if isinstance(started, int | float) else None,
     }
 
 
@@ -271,7 +255,7 @@ def queues_view(app: Flask) -> dict:
         "queues": queues(app),
         "jobs": job_states(app.extensions["redis"]),
         "finished_window_s": FINISHED_WINDOW_S,
-        "checked_at": iso(time.time()),
+        "checked_at": now_iso(time.time()),
     }
 
 

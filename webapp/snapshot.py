@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC
-from datetime import datetime
 
 from tasks import registry
+from tasks.jobstore import RUNNING
 from tasks.jobstore import STALLED
 from tasks.jobstore import TERMINAL
-from webapp.jobs import now_iso
+from tasks.jobstore import now_iso
+from tasks.jobstore import parse_time
+from tasks.jobstore import state_of
+from tasks.jobstore import timestamp
 
-RUNNING = frozenset({"STARTED", "PROGRESS", "RETRY"})
 STATE_MESSAGES = {"PENDING": "queued", "STARTED": "started", "REVOKED": "cancelled"}
 # How much a new rate sample weighs against the running average.
 RATE_SMOOTHING = 0.3
@@ -87,11 +88,6 @@ class Tracker:
         self._seen.pop(job_id, None)
 
 
-def state_of(meta: dict | None) -> str:
-    """Return a job's state from its backend entry; a job with none yet is queued."""
-    return (meta or {}).get("status") or "PENDING"
-
-
 def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> dict:
     """Return the contract's snapshot of a job."""
     job_id = record["id"]
@@ -122,17 +118,11 @@ def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> di
     started = record.get("started_at") or _started(state, seen)
     finished = (meta or {}).get("date_done") if state in TERMINAL else None
     try:
-        if started and finished and _when(started) > _when(finished):
+        if started and finished and parse_time(started) > parse_time(finished):
             started = finished
     except ValueError:
         pass
     return {"started_at": started, "finished_at": finished}
-
-
-def _when(text: str) -> datetime:
-    """Parse an ISO 8601 time; one without a zone is UTC."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _recorded(record: dict) -> Seen | None:
@@ -146,14 +136,6 @@ def _recorded(record: dict) -> Seen | None:
 def _started(state: str, seen: Seen | None) -> str | None:
     """Return when a running job started, as far as its progress tells."""
     return now_iso(seen.ts) if state in RUNNING and seen and seen.ts else None
-
-
-def _created_ts(record: dict) -> float:
-    """Return when a job was created, as Unix time."""
-    try:
-        return datetime.fromisoformat(record["created_at"]).timestamp()
-    except (KeyError, TypeError, ValueError):
-        return 0.0
 
 
 def _unit(record: dict) -> str:
@@ -190,7 +172,7 @@ def _progress(state: str, seen: Seen | None, record: dict) -> dict:
         "message": message,
         "rate": round(rate, 3) if rate is not None else None,
         "eta_s": eta,
-        "ts": seen.ts if seen else _created_ts(record),
+        "ts": seen.ts if seen else timestamp(record.get("created_at")) or 0.0,
     }
 
 

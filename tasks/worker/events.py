@@ -22,6 +22,7 @@ from celery.signals import task_prerun
 from celery.signals import task_retry
 from celery.signals import task_revoked
 
+from tasks import jobstore
 from tasks import registry
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,16 @@ def job_fields(task: Any, job_id: str | None, event: str) -> dict[str, Any]:
     """Return the fields every line about a job carries."""
     worker = getattr(getattr(task, "request", None), "hostname", None)
     return {"job_id": job_id, "event": event, "processor": processor_of(task), "worker": worker}
+
+
+@task_prerun.connect
+def record_start(task_id: str | None = None, **kwargs: Any) -> None:
+    """Record on the worker's clock when a job first starts, before Celery stores STARTED: the
+    web side then shows start and end times from one clock."""
+    key = jobstore.JOB_KEY.format(task_id)
+    r = jobstore.client()
+    if task_id and r.exists(key):
+        r.hsetnx(key, "started_at", jobstore.now_iso())
 
 
 @task_prerun.connect
