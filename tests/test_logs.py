@@ -155,4 +155,4 @@ def test_relay_reconnect_is_one_json_line(json_stack):
         ),
         timeout=20,
     )
-    assert (line["logger"], line["level"]) == ("webapp.live", "INFO")
+    assert (line["logger"], line["level"]) == ("webapp.live.relay", "INFO")

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.parts import RedisServer
 from tests.parts import Stack
 from webapp import create_app
-from webapp.openapi import document
+from webapp.api.openapi import document
 
 # Hypothesis keeps caches in its home directory, by default in the checkout.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "taskboard-hypothesis")
@@ -66,7 +66,7 @@ def described_routes() -> set[tuple[str, str]]:
 def test_every_route_is_described_and_every_description_is_a_route():
     """The description and the app's URL map list the same operations."""
     routes, described = app_routes(), described_routes()
-    assert routes - described == set(), "routes missing from webapp/openapi.py"
+    assert routes - described == set(), "routes missing from webapp/api/openapi.py"
     assert described - routes == set(), "described operations the app does not have"
 
 

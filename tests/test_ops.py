@@ -13,7 +13,7 @@ from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
 from webapp import auth
-from webapp import overview
+from webapp.ops import overview
 
 LONG = {"steps": 400, "interval_ms": 50}
 REFRESH_S = 2.0

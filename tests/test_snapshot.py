@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.snapshot import Tracker
-from webapp.snapshot import build
+from webapp.live.snapshot import Tracker
+from webapp.live.snapshot import build
 
 RECORD = {
     "id": "j1",

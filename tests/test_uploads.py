@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.uploads import clean_filename
-from webapp.uploads import stem
+from webapp.api.uploads import clean_filename
+from webapp.api.uploads import stem
 
 
 @pytest.mark.parametrize(

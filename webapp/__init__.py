@@ -34,17 +34,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp import auth
     from webapp import errors
     from webapp import live
-    from webapp import metrics
-    from webapp import openapi
-    from webapp import ops
     from webapp import pages
-    from webapp import uploads
+    from webapp.api import openapi
+    from webapp.api import uploads
     from webapp.config import ROOT
     from webapp.config import Config
     from webapp.extensions import csrf
     from webapp.extensions import init_redis
     from webapp.extensions import limiter
     from webapp.extensions import socketio
+    from webapp.live import events  # noqa: F401 - the Socket.IO handlers
+    from webapp.ops import metrics
+    from webapp.ops import views as ops
 
     app = Flask(
         __name__,

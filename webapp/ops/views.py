@@ -33,13 +33,13 @@ from kombu.exceptions import OperationalError
 from tasks.jobstore import OPS_TURN_KEY
 from tasks.jobstore import TERMINAL
 from webapp import auth
-from webapp import metrics
-from webapp import overview
 from webapp.auth import current_user
 from webapp.errors import ApiError
 from webapp.extensions import socketio
 from webapp.extensions import store
 from webapp.live import relay
+from webapp.ops import metrics
+from webapp.ops import overview
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)

@@ -33,9 +33,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 from tasks import jobstore
-from webapp import overview
 from webapp.extensions import socketio
 from webapp.live import relay
+from webapp.ops import overview
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)

@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
 import redis
 from flask import Flask
-from flask import current_app
-from flask import session
-from flask_socketio import ConnectionRefusedError
-from flask_socketio import join_room
 
 from tasks import jobstore
 from tasks.jobstore import RUNNING
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
 from webapp.extensions import socketio
-from webapp.snapshot import Tracker
-from webapp.snapshot import build
+from webapp.live.snapshot import Tracker
+from webapp.live.snapshot import build
 
 log = logging.getLogger(__name__)
 META_PREFIX = jobstore.META_KEY.format("")
@@ -195,40 +190,3 @@ def connected_users() -> list[str]:
 def push(owner: str, payload: dict) -> None:
     """Push a job event this process made to the owner's connections on every web process."""
     socketio.emit("job", payload, to=room_of(owner))
-
-
-@socketio.on("connect")
-def connect(auth=None):
-    """A browser connects with its session cookie: put it in its user's room."""
-    user = session.get("user")
-    if not user:
-        raise ConnectionRefusedError("no session: load the page or GET /api/session first")
-    join_room(room_of(user))
-
-
-def snapshot_of(record: dict, meta: dict | None) -> dict:
-    """Return a job's snapshot with the rates this process has seen."""
-    return build(record, meta, relay.tracker)
-
-
-def canonical_id(value: object) -> str | None:
-    """Return a job id in canonical UUID form, or None for anything else."""
-    try:
-        return str(uuid.UUID(value)) if isinstance(value, str) and len(value) <= 64 else None
-    except ValueError:
-        return None
-
-
-@socketio.on("subscribe")
-def subscribe(data=None):
-    """A client asks for a job's current snapshot: answer with it, or an error."""
-    job_id = canonical_id(data.get("job_id") if isinstance(data, dict) else None)
-    if job_id is None:
-        return {"error": {"code": "not_found", "message": "No such job."}}
-    try:
-        found = jobstore.owned(current_app.extensions["redis"], job_id, session.get("user"))
-    except redis.RedisError:
-        return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
-    if found is None:
-        return {"error": {"code": "not_found", "message": "No such job."}}
-    return snapshot_of(*found)

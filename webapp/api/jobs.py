@@ -1,4 +1,4 @@
-"""The JSON API of the contract: session, processors, jobs, and health."""
+"""Jobs over HTTP: create (upload), list, read, cancel, download the result, delete."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import errno
 import json
 import uuid
 
-from flask import Blueprint
 from flask import current_app
 from flask import request
 from flask import send_file
-from flask_wtf.csrf import generate_csrf
 
 from tasks import files
 from tasks import jobstore
@@ -18,19 +16,16 @@ from tasks import registry
 from tasks.formats import binary
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
-from webapp import auth
-from webapp import cancel
 from webapp import live
-from webapp import overview
-from webapp import uploads
+from webapp.api import bp
+from webapp.api import cancel
+from webapp.api import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
 from webapp.extensions import limiter
 from webapp.extensions import store
 from webapp.live import canonical_id
 from webapp.live import snapshot_of
-
-bp = Blueprint("api", __name__)
 
 
 def job_id_arg(job_id: str) -> str:
@@ -47,18 +42,6 @@ def owned(job_id: str) -> tuple[dict, dict | None]:
     if found is None:
         raise ApiError(404, "not_found", "No such job.")
     return found
-
-
-@bp.get("/api/session")
-def get_session():
-    """Return the caller's identity and the CSRF token its writes must carry."""
-    return auth.describe_session() | {"csrf_token": generate_csrf()}
-
-
-@bp.get("/api/processors")
-def list_processors():
-    """List the processors, their accepted types and options."""
-    return [p.describe() for p in sorted(registry.PROCESSORS.values(), key=lambda p: p.name)]
 
 
 @bp.post("/api/jobs")
@@ -230,27 +213,3 @@ def delete_job(job_id: str):
         "job %s deleted", record["id"], extra={"job_id": record["id"], "event": "job.deleted"}
     )
     return "", 204
-
-
-@bp.get("/healthz")
-def healthz():
-    """Tell whether Redis answers and how many workers reply."""
-    try:
-        store().ping()
-        redis_state = "ok"
-    except Exception as exc:  # any failure to reach Redis is "down", whatever its type
-        redis_state = f"error: {type(exc).__name__}"
-    workers = count_workers() if redis_state == "ok" else 0
-    healthy = redis_state == "ok" and workers > 0
-    return {"redis": redis_state, "workers": workers}, 200 if healthy else 503
-
-
-def count_workers() -> int:
-    """Return how many workers answered the latest status check (at most ``OPS_REFRESH_S``
-    old): the operations page's one broadcast, so health checks add none of their own (two
-    broadcasts close together on the Redis broker can lose each other's replies)."""
-    try:
-        view = overview.workers_view(current_app._get_current_object())
-    except Exception:  # a broker that does not answer means no worker we can count
-        return 0
-    return sum(1 for worker in view["workers"] if worker["online"])

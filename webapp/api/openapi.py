@@ -10,12 +10,12 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tasks import registry
-from webapp.openapi_schemas import STRING
-from webapp.openapi_schemas import error
-from webapp.openapi_schemas import json_body
-from webapp.openapi_schemas import object_of
-from webapp.openapi_schemas import ref
-from webapp.openapi_schemas import schemas
+from webapp.api.openapi_schemas import STRING
+from webapp.api.openapi_schemas import error
+from webapp.api.openapi_schemas import json_body
+from webapp.api.openapi_schemas import object_of
+from webapp.api.openapi_schemas import ref
+from webapp.api.openapi_schemas import schemas
 
 bp = Blueprint("openapi", __name__)
 CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")

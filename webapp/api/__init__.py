@@ -1,0 +1,17 @@
+"""The JSON API of the contract, one blueprint: each module adds the routes of one concern.
+
+- :mod:`.session`: who is asking, the CSRF token, the processors
+- :mod:`.jobs`: jobs over HTTP (with :mod:`.uploads` and :mod:`.cancel`)
+- :mod:`.health`: ``/healthz``
+- :mod:`.openapi`: the description of all of it, at ``/api/openapi.json`` (its own blueprint)
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from webapp.api import health  # noqa: E402
+from webapp.api import jobs  # noqa: E402
+from webapp.api import session  # noqa: E402
+
+__all__ = ["bp", "health", "jobs", "session"]

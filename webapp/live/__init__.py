@@ -1,0 +1,11 @@
+"""The live path: the relay that pushes what the Redis backend publishes to the owners' tabs
+(:mod:`.relay`), the one snapshot shape (:mod:`.snapshot`), and the Socket.IO handlers
+(:mod:`.events`)."""
+
+from webapp.live.events import canonical_id
+from webapp.live.events import snapshot_of
+from webapp.live.relay import push
+from webapp.live.relay import relay
+from webapp.live.relay import room_of
+
+__all__ = ["canonical_id", "push", "relay", "room_of", "snapshot_of"]

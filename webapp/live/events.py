@@ -1,0 +1,56 @@
+"""Socket.IO handlers of the live channel: a connection joins its user's room, and
+``subscribe`` answers a job's current snapshot (what a job page, or a reconnecting client, asks
+first)."""
+
+from __future__ import annotations
+
+import uuid
+
+import redis
+from flask import current_app
+from flask import session
+from flask_socketio import ConnectionRefusedError
+from flask_socketio import join_room
+
+from tasks import jobstore
+from webapp.extensions import socketio
+from webapp.live.relay import relay
+from webapp.live.relay import room_of
+from webapp.live.snapshot import build
+
+
+@socketio.on("connect")
+def connect(auth=None):
+    """A browser connects with its session cookie: put it in its user's room."""
+    user = session.get("user")
+    if not user:
+        raise ConnectionRefusedError("no session: load the page or GET /api/session first")
+    join_room(room_of(user))
+
+
+def snapshot_of(record: dict, meta: dict | None) -> dict:
+    """Return a job's snapshot with the rates this process has seen."""
+    return build(record, meta, relay.tracker)
+
+
+def canonical_id(value: object) -> str | None:
+    """Return a job id in canonical UUID form, or None for anything else."""
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:
+        return None
+
+
+@socketio.on("subscribe")
+def subscribe(data=None):
+    """A client asks for a job's current snapshot: answer with it, or an error."""
+    job_id = canonical_id(data.get("job_id") if isinstance(data, dict) else None)
+    if job_id is None:
+        return {"error": {"code": "not_found", "message": "No such job."}}
+    try:
+        found = jobstore.owned(current_app.extensions["redis"], job_id, session.get("user"))
+    except redis.RedisError:
+        return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
+    if found is None:
+        return {"error": {"code": "not_found", "message": "No such job."}}
+    return snapshot_of(*found)
