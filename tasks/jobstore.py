@@ -117,9 +117,16 @@ def cancel_requested(r: Any, job_id: str) -> bool:
 
 
 def create(
-    r: redis.Redis, job_id: str, owner: str, filename: str, size: int, processor: str, options: dict
+    r: redis.Redis,
+    job_id: str,
+    owner: str,
+    filename: str,
+    size: int,
+    processor: str,
+    options: dict,
+    **fields: str,
 ) -> dict:
-    """Record a new job and return its record."""
+    """Record a new job and return its record; ``fields`` are extra strings to keep in it."""
     created = time.time()
     record = {
         "id": job_id,
@@ -129,6 +136,7 @@ def create(
         "processor": processor,
         "options": json.dumps(options),
         "created_at": now_iso(created),
+        **fields,
     }
     with r.pipeline() as pipe:
         pipe.hset(JOB_KEY.format(job_id), mapping=record)

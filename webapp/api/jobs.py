@@ -49,15 +49,8 @@ def owned(job_id: str) -> tuple[dict, dict | None]:
 def create_job():
     """Take an uploaded file and queue it for its processor."""
     user = current_user()
-    cap = current_app.config["MAX_ACTIVE_JOBS"]
     # Checked before the file is read, so a refused upload costs nothing.
-    if jobstore.active_count(store(), user) >= cap:
-        raise ApiError(
-            429,
-            "too_many_jobs",
-            f"You have {cap} jobs queued or running, the most allowed: "
-            "wait for some to finish, or cancel some.",
-        )
+    check_active_cap(user)
     form, uploaded = read_upload()
     processor = registry.get(form.get("processor", ""))
     if processor is None:
@@ -77,7 +70,36 @@ def create_job():
     job_id = str(uuid.uuid4())
     filename = uploads.clean_filename(uploaded.filename)
     uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
-    record = jobstore.create(store(), job_id, user, filename, stream.size, processor.name, options)
+    snapshot = queue_job(job_id, user, processor, options, filename, stream.size)
+    return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
+
+
+def check_active_cap(user: str, adding: int = 1) -> None:
+    """Answer 429 when ``adding`` more jobs would take the user past ``MAX_ACTIVE_JOBS``."""
+    cap = current_app.config["MAX_ACTIVE_JOBS"]
+    if jobstore.active_count(store(), user) + adding > cap:
+        raise ApiError(
+            429,
+            "too_many_jobs",
+            f"You have {cap} jobs queued or running, the most allowed: "
+            "wait for some to finish, or cancel some.",
+        )
+
+
+def queue_job(
+    job_id: str,
+    user: str,
+    processor: registry.Processor,
+    options: dict,
+    filename: str,
+    size: int,
+    **fields: str,
+) -> dict:
+    """Record a job whose input is already at its place, tell the owner's tabs, send its task;
+    return its snapshot. Extra ``fields`` go into the job's record. Answer 503 (and leave
+    nothing behind) when the broker cannot take it."""
+    r = store()
+    record = jobstore.create(r, job_id, user, filename, size, processor.name, options, **fields)
     snapshot = snapshot_of(record, None)
     # Told before it is sent, so that no tab hears of the job starting before it exists.
     live.push(user, snapshot)
@@ -93,10 +115,10 @@ def create_job():
         "job %s created: %s, %d bytes",
         job_id,
         processor.name,
-        stream.size,
+        size,
         extra={"job_id": job_id, "event": "job.created", "processor": processor.name},
     )
-    return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
+    return snapshot
 
 
 def read_upload():
