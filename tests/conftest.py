@@ -1,5 +1,5 @@
-"""The tests' fixtures: real parts (tests/parts.py) started once per run or per module, and
-what the processors' unit tests share."""
+"""The fixtures every tier shares: a Redis server of the tests' own, and the real parts
+(tests/parts.py: worker and web processes) started once per run or per module."""
 
 from __future__ import annotations
 
@@ -8,42 +8,14 @@ import os
 # Before anything reads the settings (they are read once): the in-process app needs a secret.
 os.environ.setdefault("SECRET_KEY", "test-secret")
 
+from collections.abc import Iterator  # noqa: E402
+
 import pytest  # noqa: E402
 
-from tasks import registry
-from tasks.processors import csv_profile
-from tasks.progress import Progress
 from tests.parts import HOSTILE_LIMIT
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
-
-
-@pytest.fixture
-def stores() -> list[dict]:
-    """Collect the progress updates a work function stores."""
-    return []
-
-
-@pytest.fixture
-def progress(stores) -> Progress:
-    """Make a progress reporter that stores every update and is never cancelled."""
-    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
-
-
-@pytest.fixture
-def profile(tmp_path, progress):
-    """Profile bytes (or text, as UTF-8) with the given options and return the result."""
-
-    def run(content: bytes | str, **options) -> dict:
-        """Write the content as the upload and profile it."""
-        src = tmp_path / "input"
-        src.write_bytes(content.encode() if isinstance(content, str) else content)
-        return csv_profile.work(
-            src, tmp_path, registry.get("csv-profile").validate(options), progress
-        )
-
-    return run
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +47,7 @@ def second_web(redis_server, stack, tmp_path_factory) -> Stack:
 @pytest.fixture
 def user(stack) -> User:
     """Return a new user of the shared stack, connected live."""
-    u = User(stack.url)
-    u.connect()
-    yield u
-    u.close()
+    yield from live_user(stack.url)
 
 
 @pytest.fixture(scope="module")
@@ -95,16 +64,18 @@ def hostile_stack(redis_server, tmp_path_factory) -> Stack:
 @pytest.fixture
 def victim(hostile_stack) -> User:
     """Return a live user of the hostile-input stack."""
-    u = User(hostile_stack.url)
-    u.connect()
-    yield u
-    u.close()
+    yield from live_user(hostile_stack.url)
 
 
 @pytest.fixture
 def other_user(stack) -> User:
     """Return a second user, to check that users cannot see each other's jobs."""
-    u = User(stack.url)
+    yield from live_user(stack.url)
+
+
+def live_user(url: str) -> Iterator[User]:
+    """Yield a new user of the web server at ``url``, connected live, and close it after."""
+    u = User(url)
     u.connect()
     yield u
     u.close()

@@ -54,6 +54,10 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# What a processor of CSV/TSV text declares: ``@registry.processor(..., **CSV_INPUT)``.
+CSV_INPUT = {"accepts": [".csv", ".tsv", ".txt"], "options": OPTIONS, "sniff": sniff}
+
+
 def detect_encoding(head: bytes, whole: bool) -> str:
     """Return 'utf-8-sig' (a BOM), 'utf-8' or 'latin-1' for a file's first bytes."""
     if head.startswith(codecs.BOM_UTF8):

@@ -244,9 +244,7 @@ class Batch:
     "csv-profile",
     title="CSV profile",
     unit="bytes",
-    accepts=[".csv", ".tsv", ".txt"],
-    options=csvformat.OPTIONS,
-    sniff=csvformat.sniff,
+    **csvformat.CSV_INPUT,
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format, then profile every column."""

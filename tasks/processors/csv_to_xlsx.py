@@ -161,10 +161,8 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     "csv-to-xlsx",
     title="CSV to Excel",
     unit="rows",
-    accepts=[".csv", ".tsv", ".txt"],
-    options=csvformat.OPTIONS,
-    sniff=csvformat.sniff,
     output_name=lambda stem: f"{stem}.xlsx",
+    **csvformat.CSV_INPUT,
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format, count its lines for progress, then write the workbook."""

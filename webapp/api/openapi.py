@@ -1,6 +1,6 @@
 """The OpenAPI 3 description of the HTTP API, served at ``/api/openapi.json``.
 
-Written by hand next to the routes; ``tests/test_openapi.py`` checks that every route under
+Written by hand next to the routes; ``tests/system/test_openapi.py`` checks that every route under
 ``/api``, ``/healthz`` and ``/metrics`` is described and every described one exists, and runs
 schemathesis against a live server.
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 PROFILES = [(), ("rabbitmq",), ("flower",), ("rabbitmq", "flower")]
 APP_SERVICES = ["web1", "web2", "worker", "beat"]

@@ -20,10 +20,10 @@ from tasks.registry import OptionsError
 NAMES = ["checksum", "csv-profile", "csv-to-xlsx", "image-thumbnails", "simulate"]
 
 
-def png() -> bytes:
-    """Return a tiny PNG."""
+def image(kind: str) -> bytes:
+    """Return a tiny image in Pillow's format ``kind`` (PNG, JPEG, WEBP)."""
     data = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(data, "PNG")
+    Image.new("RGB", (2, 2)).save(data, kind)
     return data.getvalue()
 
 
@@ -31,21 +31,7 @@ def zipped() -> bytes:
     """Return a zip holding a tiny PNG."""
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as archive:
-        archive.writestr("a.png", png())
-    return data.getvalue()
-
-
-def jpeg() -> bytes:
-    """Return a tiny JPEG."""
-    data = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(data, "JPEG")
-    return data.getvalue()
-
-
-def webp() -> bytes:
-    """Return a tiny WebP."""
-    data = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(data, "WEBP")
+        archive.writestr("a.png", image("PNG"))
     return data.getvalue()
 
 
@@ -149,9 +135,9 @@ CONTENT = {
     "tsv": b"a\tb\n1\t2\n",
     "latin-1 csv": "ville\nZürich\n".encode("latin-1"),
     "csv with BOM": b"\xef\xbb\xbf" + CSV,
-    "png": png(),
-    "jpeg": jpeg(),
-    "webp": webp(),
+    "png": image("PNG"),
+    "jpeg": image("JPEG"),
+    "webp": image("WEBP"),
     "zip": zipped(),
     "binary": bytes(range(256)) * 4,
     "empty": b"",

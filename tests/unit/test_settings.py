@@ -12,7 +12,7 @@ from tasks.settings import Settings
 from tasks.settings import SettingsError
 from tasks.settings import load
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def documented_settings() -> set[str]:

@@ -54,7 +54,8 @@ def test_clients_get_updates_after_the_web_server_restarts(own_stack):
     user = User(own_stack.url)
     user.connect()
     try:
-        job_id = user.submit("simulate", options={"steps": 40, "interval_ms": 100})
+        # Long enough to outlast a slow restart of the web server on a loaded machine.
+        job_id = user.submit("simulate", options={"steps": 150, "interval_ms": 100})
         user.wait_pushed(job_id, {"PROGRESS"})
         own_stack.restart_web()
         wait_for(
@@ -64,8 +65,8 @@ def test_clients_get_updates_after_the_web_server_restarts(own_stack):
             ),
             20,
         )
-        final = user.wait_pushed(job_id, {"SUCCESS"}, timeout=30)
-        assert final["progress"]["current"] == 40
+        final = user.wait_pushed(job_id, {"SUCCESS"}, timeout=40)
+        assert final["progress"]["current"] == 150
     finally:
         user.close()
 

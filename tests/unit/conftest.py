@@ -1,0 +1,84 @@
+"""The fast tier's fixtures: the app in this process (flaskr style) on the tests' Redis, with no
+worker and no web server process, and what the processors' unit tests share."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks import registry
+from tasks.processors import csv_profile
+from tasks.progress import Progress
+from tests.parts import MAX_UPLOAD_BYTES
+from webapp import create_app
+
+
+@pytest.fixture(scope="session")
+def app(redis_server, tmp_path_factory):
+    """Create the app in this process, on the tests' Redis, without a relay or message queue."""
+    return create_app(
+        {
+            "TESTING": True,
+            "RELAY": False,
+            "ASYNC_MODE": "threading",
+            "REDIS_URL": redis_server.url,
+            "RATELIMIT_STORAGE_URI": redis_server.url,
+            "SOCKETIO_MESSAGE_QUEUE": None,
+            "UPLOAD_DIR": tmp_path_factory.mktemp("uploads"),
+            "MAX_UPLOAD_BYTES": MAX_UPLOAD_BYTES,
+            "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES + 64 * 1024,
+        }
+    )
+
+
+class Client:
+    """A browser of the in-process app: its own session, and the CSRF token it was given."""
+
+    def __init__(self, app) -> None:
+        self.http = app.test_client()
+        self.csrf = self.http.get("/api/session").get_json()["csrf_token"]
+
+    def post(self, path: str, **kwargs):
+        """POST with the session's CSRF token."""
+        headers = {"X-CSRFToken": self.csrf} | kwargs.pop("headers", {})
+        return self.http.post(path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        """GET as this browser."""
+        return self.http.get(path, **kwargs)
+
+    def job_count(self) -> int:
+        """Return how many jobs this browser's user has."""
+        return len(self.get("/api/jobs?limit=200").get_json()["jobs"])
+
+
+@pytest.fixture
+def client(app) -> Client:
+    """Return a new browser of the in-process app, with a session and its CSRF token."""
+    return Client(app)
+
+
+@pytest.fixture
+def stores() -> list[dict]:
+    """Collect the progress updates a work function stores."""
+    return []
+
+
+@pytest.fixture
+def progress(stores) -> Progress:
+    """Make a progress reporter that stores every update and is never cancelled."""
+    return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
+
+
+@pytest.fixture
+def profile(tmp_path, progress):
+    """Profile bytes (or text, as UTF-8) with the given options and return the result."""
+
+    def run(content: bytes | str, **options) -> dict:
+        """Write the content as the upload and profile it."""
+        src = tmp_path / "input"
+        src.write_bytes(content.encode() if isinstance(content, str) else content)
+        return csv_profile.work(
+            src, tmp_path, registry.get("csv-profile").validate(options), progress
+        )
+
+    return run
