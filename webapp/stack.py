@@ -142,6 +142,7 @@ class Stack:
     def restart_web(self) -> None:
         """Stop the web server and start it again on the same port."""
         stop([self.web])
+        self.children.remove(self.web)
         self.web = self.start_web()
 
     def restart(self, name: str) -> subprocess.Popen:
