@@ -9,6 +9,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from celery import Celery
 
@@ -114,16 +115,10 @@ def test_job_running_while_redis_restarts_is_not_lost(supervised):
 
 def worker_of(stack_pid: int) -> int:
     """Return the pid of the Celery worker a ``make run`` stack started."""
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                command = f.read().split(b"\0")
-        except (OSError, ValueError):
-            continue
-        if parent == stack_pid and b"worker" in command and any(b"celery" in c for c in command):
-            return int(entry)
+    for child in psutil.Process(stack_pid).children():
+        command = child.cmdline()
+        if "worker" in command and any("celery" in c for c in command):
+            return child.pid
     raise AssertionError("the stack has no worker")
 
 

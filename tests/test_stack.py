@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import psutil
 import pytest
 import requests
 
@@ -18,33 +19,21 @@ from tests.parts import wait_for
 from webapp import processes as parts
 
 
-def stat_of(pid: int) -> list[str] | None:
-    """Return a process's /proc stat fields after its name (state first), None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
 def children_of(pid: int) -> list[int]:
     """Return the pids of the processes whose parent is ``pid``."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        fields = stat_of(int(entry))
-        if fields and int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+    return [child.pid for child in psutil.Process(pid).children()]
 
 
 def alive_in_sessions(sessions: list[int]) -> list[int]:
     """Return the live (not zombie) processes of the given sessions: a child and all of its
     own children, a worker's pool included."""
     found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        fields = stat_of(int(entry))
-        if fields and fields[0] != "Z" and int(fields[3]) in sessions:
-            found.append(int(entry))
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getsid(process.pid) in sessions and process.info["status"] != "zombie":
+                found.append(process.pid)
+        except (ProcessLookupError, PermissionError):
+            pass
     return found
 
 
@@ -101,7 +90,7 @@ def test_stack_stops_everything_when_the_web_server_dies(tmp_path):
     try:
         wait_ready(runner, tmp_path / "out.log")
         children = children_of(runner.pid)
-        web = next(p for p in children if b"webapp" in open(f"/proc/{p}/cmdline", "rb").read())
+        web = next(p for p in children if "webapp" in psutil.Process(p).cmdline())
         os.kill(web, signal.SIGKILL)
         runner.wait(30)
     finally:
