@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 .PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "$(PYTHON) -m venv failed: \
+	install Python 3.11 or newer with its venv module (Debian, Ubuntu: apt-get install python3-venv)"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
@@ -20,7 +21,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/python -m webapp.stack
 
+# Every test, none skipped: tests/setup.sh installs the programs they need (as root) or says
+# which to install.
 test: $(VENV)/.installed-dev
+	tests/setup.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

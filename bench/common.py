@@ -17,11 +17,11 @@ from pathlib import Path
 
 import requests
 
-from webapp import stack as parts
+from webapp import stack
+from webapp.processes import redis_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BIN = Path(sys.executable).parent
 PACKAGES = [
     "celery",
     "redis",
@@ -36,7 +36,7 @@ PACKAGES = [
 ]
 
 
-class Stack:
+class Stack(stack.Stack):
     """Redis, optionally a Celery worker, and one web server, on free loopback ports, with their
     data and logs in a temporary folder; a context manager that stops them all."""
 
@@ -47,71 +47,39 @@ class Stack:
         worker_pool: str = "prefork",
         **settings: str,
     ) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
-        self.processes: list[subprocess.Popen] = []
-        redis_port, self.port = parts.free_port(), parts.free_port()
-        self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.upload_dir = self.folder / "uploads"
+        folder = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
+        self.upload_dir = folder / "uploads"
         self.async_mode = async_mode
+        defaults = {
+            "UPLOAD_DIR": str(self.upload_dir),
+            "SECRET_KEY": "bench-secret",
+            "ASYNC_MODE": async_mode,
+            "WORKER_CONCURRENCY": str(worker or 1),
+        }
         try:
-            self.redis = parts.start_redis(
-                redis_port,
-                self.folder / "redis",
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
+            super().__init__(
+                folder,
+                defaults | settings,
+                worker=bool(worker),
+                worker_args=["-P", worker_pool, "--without-mingle", "--without-gossip"],
+                loglevel="WARNING",
+                wait="healthy" if worker else "listening",
             )
-            self.processes.append(self.redis)
-            self.env = parts.child_env(
-                REDIS_URL=self.redis_url,
-                UPLOAD_DIR=str(self.upload_dir),
-                SECRET_KEY="bench-secret",
-                HOST="127.0.0.1",
-                PORT=str(self.port),
-                ASYNC_MODE=async_mode,
-                WORKER_CONCURRENCY=str(worker or 1),
-                **settings,
-            )
-            self.worker = self.start_worker(worker_pool) if worker else None
-            self.web = self.spawn([sys.executable, "-m", "webapp"], "web")
-            parts.wait_for_port(self.port, self.web, timeout=30)
-            if self.worker:
-                parts.wait_healthy(self.url, [self.worker, self.web])
         except BaseException:
             for name in ("web", "worker"):
-                log = self.folder / f"{name}.log"
+                log = folder / f"{name}.log"
                 if log.exists():
                     print(
                         f"--- {name}.log\n{log.read_text(errors='replace')[-3000:]}",
                         file=sys.stderr,
                     )
-            self.stop()
+            shutil.rmtree(folder, ignore_errors=True)
             raise
-
-    def spawn(self, command: list[str], name: str) -> subprocess.Popen:
-        """Start a child with its output in a log file of the stack's folder."""
-        process = parts.spawn(command, self.env, self.folder / f"{name}.log")
-        self.processes.append(process)
-        return process
-
-    def start_worker(self, pool: str) -> subprocess.Popen:
-        """Start a Celery worker on both queues."""
-        command = [
-            str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "WARNING",
-            "-P", pool, "-n", f"bench-{self.port}@%h", "--without-mingle", "--without-gossip",
-        ]  # fmt: skip
-        return self.spawn(command, "worker")
 
     def stop(self) -> None:
         """Stop every child and remove the folder."""
-        parts.stop(self.processes)
+        super().stop()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Stack:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def user(self) -> tuple[requests.Session, str]:
         """Return a new user's HTTP session (CSRF header set) and its id."""
@@ -192,7 +160,7 @@ def machine() -> dict:
 
 def redis_version() -> str | None:
     """Return the version of the redis-server the stacks start."""
-    binary = parts.redis_server_binary()
+    binary = redis_server_binary()
     if binary is None:
         return None
     out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bench.common import ROOT
 from bench.common import table
-from webapp import stack as parts
+from webapp import processes as parts
+from webapp.stack import RedisServer
 
 CALLS = 100_000
 BLOCK = bytes(range(256)) * 16  # 4 KiB
@@ -92,17 +93,16 @@ def run(quick: bool = False) -> dict:
     """Start a Redis, run the loops in a fresh interpreter, return the overheads."""
     rounds = 3 if quick else 9
     folder = Path(tempfile.mkdtemp(prefix="taskboard-bench-"))
-    port = parts.free_port()
-    redis = parts.start_redis(port, folder, start_new_session=True, stdout=subprocess.DEVNULL)
+    redis = RedisServer(folder)
     try:
-        env = parts.child_env(REDIS_URL=f"redis://127.0.0.1:{port}/0", SECRET_KEY="bench")
+        env = parts.child_env(REDIS_URL=redis.url, SECRET_KEY="bench")
         command = [sys.executable, "-m", "bench.overhead", "--child", str(rounds)]
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(done.stderr[-3000:])
         measured = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        parts.stop([redis])
+        redis.stop()
     rows = []
     for body, m in measured.items():
         extra = (m["ratio"] - 1) * m["without_s"]

@@ -3,8 +3,6 @@ browser-like user with a live Socket.IO connection. The fixtures in conftest.py 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,10 +11,11 @@ from pathlib import Path
 import requests
 import socketio
 
-from webapp import stack as parts
+from webapp import stack
+from webapp.processes import ROOT
+from webapp.stack import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+__all__ = ["HOSTILE_LIMIT", "MAX_UPLOAD_BYTES", "ROOT", "RedisServer", "Stack", "User", "wait_for"]
 MAX_UPLOAD_BYTES = 1024 * 1024
 # The hostile-input tests' limit: room for big hostile files.
 HOSTILE_LIMIT = 8 * 1024 * 1024
@@ -34,39 +33,10 @@ def wait_for(condition: Callable[[], object], timeout: float = 10, interval: flo
         time.sleep(interval)
 
 
-class RedisServer:
-    """A Redis server of the tests' own, on a free port, that can be restarted."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = parts.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        # Every stack on this Redis shares its queues, so it must share the files too, as the
-        # web processes and workers of one cluster do.
-        self.uploads = folder / "uploads"
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    def start(self) -> None:
-        """Start the server on its port."""
-        self.process = parts.start_redis(
-            self.port, self.folder, start_new_session=True, stdout=subprocess.DEVNULL
-        )
-
-    def stop(self) -> None:
-        """Stop the server."""
-        parts.stop([self.process])
-
-    def restart(self, down_s: float = 1.0) -> None:
-        """Stop the server, leave it down a while, start it again on the same port."""
-        self.stop()
-        time.sleep(down_s)
-        self.start()
-
-
-class Stack:
-    """A web server and a worker on one Redis, started as ``make run`` would; ``healthy=False``
-    does not wait for /healthz (a stack meant to be broken)."""
+class Stack(stack.Stack):
+    """A web server and a worker on one Redis, started as ``make run`` would, with the tests'
+    settings and a log file per child; ``healthy=False`` waits only until the web server
+    listens (a stack meant to be broken)."""
 
     def __init__(
         self,
@@ -77,66 +47,26 @@ class Stack:
         upload_dir: Path | None = None,
         worker: bool = True,
         healthy: bool = True,
+        web_prefix: list[str] | tuple[str, ...] = (),
         **settings: str,
     ) -> None:
-        self.redis = redis
-        self.folder = folder
-        self.port = parts.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.upload_dir = upload_dir or redis.uploads
         defaults = {
-            "REDIS_URL": redis.url,
             "UPLOAD_DIR": str(self.upload_dir),
             "SECRET_KEY": "test-secret",
-            "PORT": str(self.port),
             "ASYNC_MODE": async_mode,
             "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
             "WORKER_CONCURRENCY": str(concurrency),
         }
-        self.env = parts.child_env(**(defaults | settings))
-        self.worker = self.start_worker() if worker else None
-        self.web = self.start_web()
-        if healthy:
-            parts.wait_healthy(self.url, [p for p in (self.worker, self.web) if p])
-
-    def spawn(self, command: list[str], name: str) -> subprocess.Popen:
-        """Start a child with its output in a log file of the test run."""
-        return parts.spawn(command, self.env, self.folder / f"{name}.log")
-
-    def start_worker(self, name: str = "worker") -> subprocess.Popen:
-        """Start a Celery worker (prefork) on both queues."""
-        command = [
-            str(BIN / "celery"),
-            "-A",
-            "tasks",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "-n",
-            f"{name}-{self.port}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        return self.spawn(command, name)
-
-    def start_web(self) -> subprocess.Popen:
-        """Start the web server and wait until it listens."""
-        web = self.spawn([sys.executable, "-m", "webapp"], "web")
-        parts.wait_for_port(self.port, web)
-        return web
-
-    def restart_web(self) -> None:
-        """Stop the web server and start it again on the same port."""
-        parts.stop([self.web])
-        self.web = self.start_web()
-
-    def stop(self) -> None:
-        """Stop the worker and the web server."""
-        parts.stop([p for p in (self.worker, self.web) if p])
-
-    def log(self, name: str) -> str:
-        """Return what a child wrote so far."""
-        return (self.folder / f"{name}.log").read_text(errors="replace")
+        super().__init__(
+            folder,
+            defaults | settings,
+            redis=redis,
+            worker=worker,
+            worker_args=["--without-mingle", "--without-gossip"],
+            web_prefix=web_prefix,
+            wait="healthy" if healthy else "listening",
+        )
 
 
 class User:

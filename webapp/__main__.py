@@ -20,6 +20,7 @@ elif ASYNC_MODE == "gevent":
 import socket  # noqa: E402
 
 from webapp import create_app  # noqa: E402
+from webapp.processes import INSTANCE_HEADER  # noqa: E402
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -39,6 +40,15 @@ def listener(host: str, port: int) -> socket.socket:
 def main() -> None:
     """Serve the app until stopped."""
     app = create_app()
+    instance = os.environ.get("TASKBOARD_INSTANCE")
+    if instance:
+        # The stack that started this server tells it by this token, not by its port alone:
+        # another server answering on the port is not this one.
+        @app.after_request
+        def tell_instance(response):
+            response.headers[INSTANCE_HEADER] = instance
+            return response
+
     host, port = app.config["HOST"], app.config["PORT"]
     app.logger.info("serving on http://%s:%d (%s)", host, port, ASYNC_MODE)
     if ASYNC_MODE == "eventlet":

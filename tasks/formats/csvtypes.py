@@ -19,17 +19,18 @@ BOOLEANS = {"true": True, "false": False}
 NUMERIC_START = frozenset("0123456789+-.")
 # No leading zeros (those are codes: "007", zip codes) and at most 18 digits, so every
 # integer fits 64 bits; longer digit strings are identifiers and stay text.
-# Possessive (never backtracking) quantifiers: the same matches, found sooner.
-INTEGER_RE = re.compile(r"[+-]?+(?:0|[1-9][0-9]{0,17}+)")
-FLOAT_RE = re.compile(
-    r"[+-]?+(?:[0-9]++\.[0-9]*+|\.[0-9]++|[0-9]++(?=[eE]))(?:[eE][+-]?+[0-9]++)?+"
-)
+# Plain quantifiers only: possessive ones and atomic groups matched wrongly before Python
+# 3.11.5 (a repeated group holding an alternation): results would depend on the patch version.
+INTEGER_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]{0,17})")
+FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][+-]?[0-9]+)?")
 
 # Whole batches of distinct values joined by newlines, matched in one C call: the common cases
 # (a column of integers, of decimals, of dates, of plain words) then skip the cell-by-cell parse.
 # A value holding a newline can only fail these matches (or the conversion after), never pass.
-INTEGERS_RE = re.compile(rf"{INTEGER_RE.pattern}(?:\n{INTEGER_RE.pattern})*+")
-FLOATS_RE = re.compile(rf"{FLOAT_RE.pattern}(?:\n{FLOAT_RE.pattern})*+")
+# A lookahead is matched once, never backtracked into: a failing batch fails fast, as the
+# possessive form did; at worst a batch is left to the cell-by-cell parse, never mistyped.
+INTEGERS_RE = re.compile(rf"(?=({INTEGER_RE.pattern}(?:\n{INTEGER_RE.pattern})*))\1")
+FLOATS_RE = re.compile(rf"(?=({FLOAT_RE.pattern}(?:\n{FLOAT_RE.pattern})*))\1")
 # Characters that leave a batch to the patterns: what int() and float() skip, and exponents.
 LOOSE = " \t\r\x0b\x0c\x1c\x1d\x1e\x1f_eE"
 LARGE = 10**18  # the first integer of 19 digits

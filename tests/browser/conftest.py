@@ -25,7 +25,7 @@ BAD_CONSOLE = ("Refused to", "Uncaught", "Content Security Policy")
 def browser():
     """Start one headless Chromium for the whole run."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -16,7 +16,7 @@ from tests.browser.conftest import record_bar_values
 from tests.browser.conftest import upload
 from tests.parts import User
 from tests.parts import wait_for
-from webapp import stack as parts
+from webapp import processes as parts
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from tests.parts import MAX_UPLOAD_BYTES
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
-from webapp import stack as parts
+from webapp import processes as parts
 
 
 def job_count(user: User) -> int:

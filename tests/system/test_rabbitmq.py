@@ -1,7 +1,7 @@
 """RabbitMQ as the broker, Redis for results and live updates: the same pipeline, end to end.
 
-Runs where a RabbitMQ answers on 127.0.0.1:5672 (`.ci/run` starts one), in a virtual host of
-its own when `rabbitmqctl` can make one; skipped, with that reason, where none answers.
+The tests start a RabbitMQ node of their own on free ports (with an epmd of its own), so no
+system broker is needed or disturbed; `make test` installs the server (Debian: rabbitmq-server).
 """
 
 from __future__ import annotations
@@ -9,49 +9,62 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import socket
-import subprocess
-import uuid
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.parts import Stack
 from tests.parts import User
+from webapp import processes as parts
 
-AMQP = ("127.0.0.1", 5672)
-
-
-def rabbitmq_answers() -> bool:
-    """Tell whether something listens on RabbitMQ's port."""
-    try:
-        socket.create_connection(AMQP, timeout=1).close()
-        return True
-    except OSError:
-        return False
+# Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user; the script it calls does not.
+SERVERS = ("/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/sbin/rabbitmq-server")
 
 
-def rabbitmqctl(*args: str) -> bool:
-    """Run rabbitmqctl; tell whether it worked."""
-    ctl = shutil.which("rabbitmqctl") or shutil.which("rabbitmqctl", path="/usr/sbin")
-    if ctl is None:
-        return False
-    return subprocess.run([ctl, *args], capture_output=True, timeout=60).returncode == 0
+def rabbitmq_server() -> str:
+    """Return the rabbitmq-server script to run, or fail saying what to install."""
+    for path in SERVERS:
+        if Path(path).exists():
+            return path
+    found = shutil.which("rabbitmq-server")
+    if found is None:
+        pytest.fail("no rabbitmq-server: install it (Debian: apt-get install rabbitmq-server)")
+    return found
 
 
 @pytest.fixture(scope="module")
-def amqp_url():
-    """Return a broker URL on the local RabbitMQ, in a fresh virtual host where possible."""
-    if not rabbitmq_answers():
-        pytest.skip("no RabbitMQ answers on 127.0.0.1:5672 (.ci/run starts one)")
-    vhost = f"taskboard-test-{uuid.uuid4().hex[:8]}"
-    if rabbitmqctl("add_vhost", vhost):
-        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-        rabbitmqctl("delete_vhost", vhost)
-    else:
-        # No rights to make a virtual host: share the default one.
-        yield "amqp://guest:guest@127.0.0.1:5672//"
+def amqp_url(tmp_path_factory):
+    """Start a RabbitMQ node of the tests' own on free ports and return its broker URL."""
+    folder = tmp_path_factory.mktemp("rabbitmq")
+    port, dist_port, epmd_port = parts.free_port(), parts.free_port(), parts.free_port()
+    (folder / "enabled_plugins").write_text("[].\n")
+    env = parts.child_env(
+        HOME=str(folder),  # its Erlang cookie
+        ERL_EPMD_PORT=str(epmd_port),
+        RABBITMQ_NODENAME=f"taskboard-test-{port}@localhost",
+        RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+        RABBITMQ_NODE_PORT=str(port),
+        RABBITMQ_DIST_PORT=str(dist_port),
+        RABBITMQ_MNESIA_BASE=str(folder / "mnesia"),
+        RABBITMQ_LOG_BASE=str(folder / "log"),
+        RABBITMQ_LOGS="-",
+        RABBITMQ_PID_FILE=str(folder / "pid"),
+        RABBITMQ_CONFIG_FILE=str(folder / "rabbitmq"),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(folder / "enabled_plugins"),
+    )
+    children = []
+    try:
+        # An epmd in the foreground, so that stopping the node's children stops it too.
+        epmd = shutil.which("epmd")
+        if epmd:
+            command = [epmd, "-port", str(epmd_port), "-address", "127.0.0.1"]
+            children.append(parts.spawn(command, env, folder / "epmd.log"))
+        children.append(parts.spawn([rabbitmq_server()], env, folder / "rabbitmq.log"))
+        parts.wait_for_port(port, children[-1], timeout=120)
+        yield f"amqp://guest:guest@127.0.0.1:{port}//"
+    finally:
+        parts.stop(children)
 
 
 @pytest.fixture(scope="module")

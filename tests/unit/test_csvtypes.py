@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tasks.formats import csvtypes
@@ -93,3 +95,26 @@ def test_batch_parse_agrees_with_cell_parse(values):
 def test_batch_parse_decides_the_common_cases(values, kind):
     """Type a batch of integers, decimals, dates or words at once."""
     assert csvtypes.parse_batch(values)[0] == kind
+
+
+def constructs(parsed) -> set[str]:
+    """Return the names of every regular-expression construct in a parsed pattern."""
+    names = set()
+    for op, arg in parsed:
+        names.add(str(op))
+        for item in arg if isinstance(arg, (tuple, list)) else (arg,):
+            if isinstance(item, re._parser.SubPattern):
+                names |= constructs(item)
+            elif isinstance(item, (tuple, list)):
+                names |= set().union(
+                    *(constructs(s) for s in item if isinstance(s, re._parser.SubPattern))
+                )
+    return names
+
+
+@pytest.mark.parametrize("name", ["INTEGER_RE", "FLOAT_RE", "INTEGERS_RE", "FLOATS_RE", "DATES_RE"])
+def test_patterns_use_no_construct_that_matched_wrongly_before_python_3_11_5(name):
+    """Keep possessive quantifiers and atomic groups out: on Python 3.11.0 to 3.11.4 they
+    matched wrongly around a repeated alternation, so types would depend on the patch version."""
+    found = constructs(re._parser.parse(getattr(csvtypes, name).pattern))
+    assert found.isdisjoint({"POSSESSIVE_REPEAT", "ATOMIC_GROUP"}), found
