@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     LOGIN_RATE_LIMIT: str = "10/minute"
     MAX_ACTIVE_JOBS: int = Field(100, gt=0)
     PROXY_COUNT: int = Field(0, ge=0)
+    MAX_CONNECTIONS_PER_USER: int = Field(20, gt=0)
     OPS_REFRESH_S: float = Field(2.0, gt=0)
     OPS_INSPECT_TIMEOUT_S: float = Field(0.5, gt=0)
     LOG_FORMAT: Literal["text", "json"] = "text"

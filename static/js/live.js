@@ -6,6 +6,7 @@ import { getSession } from "./api.js";
 
 const SUBSCRIBE_TIMEOUT_MS = 10000;
 const RECONNECTED_NOTICE_MS = 4000;
+const FULL_RETRY_MS = 30000;
 
 let socket = null;
 
@@ -16,6 +17,7 @@ function showConnection(state) {
   const texts = {
     down: "Connection lost. Reconnecting… Updates will resume by themselves.",
     failed: "Cannot reach the server. Retrying…",
+    full: "Too many open tabs or clients for your account on this server. Close some; this tab tries again every 30 seconds.",
     back: "Reconnected. Showing the latest state.",
     ok: "",
   };
@@ -72,7 +74,13 @@ export function connectLive({ onJob, onReconnect }) {
     // The server closed this connection on purpose; the client does not retry by itself then.
     if (reason === "io server disconnect") socket.connect();
   });
-  socket.on("connect_error", () => {
+  socket.on("connect_error", (error) => {
+    if (String(error?.message || "").startsWith("too_many_connections")) {
+      // Refused for this user's number of connections: retrying at once would be refused too.
+      showConnection("full");
+      window.setTimeout(() => socket.connect(), FULL_RETRY_MS);
+      return;
+    }
     showConnection(everConnected ? "down" : "failed");
     if (!socket.active) retryWithSession();
   });

@@ -5,9 +5,11 @@ first)."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 import redis
 from flask import current_app
+from flask import request
 from flask import session
 from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
@@ -18,14 +20,41 @@ from webapp.live.relay import relay
 from webapp.live.relay import room_of
 from webapp.live.snapshot import build
 
+# This process's connections per user, and the user of each connection (by Socket.IO sid).
+connections: Counter[str] = Counter()
+users_by_sid: dict[str, str] = {}
+TOO_MANY = "too_many_connections"
+
 
 @socketio.on("connect")
 def connect(auth=None):
-    """A browser connects with its session cookie: put it in its user's room."""
+    """A browser connects with its session cookie: put it in its user's room, unless the user
+    already has ``MAX_CONNECTIONS_PER_USER`` connections to this process."""
     user = session.get("user")
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
+    cap = current_app.config["MAX_CONNECTIONS_PER_USER"]
+    if connections[user] >= cap:
+        current_app.logger.warning(
+            "connection refused: user has %d connections to this process", connections[user]
+        )
+        raise ConnectionRefusedError(
+            f"{TOO_MANY}: you have {cap} live connections to this server (open tabs or "
+            "clients), the most allowed; close some and this one will connect."
+        )
+    connections[user] += 1
+    users_by_sid[request.sid] = user
     join_room(room_of(user))
+
+
+@socketio.on("disconnect")
+def disconnect(*args):
+    """A connection closed: count it out of its user's connections."""
+    user = users_by_sid.pop(request.sid, None)
+    if user is not None:
+        connections[user] -= 1
+        if connections[user] <= 0:
+            del connections[user]
 
 
 def snapshot_of(record: dict, meta: dict | None) -> dict:
