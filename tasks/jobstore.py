@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from functools import cache
@@ -44,10 +45,14 @@ ACTIVE_KEY = "taskboard:active:{}"
 CANCEL_KEY = "taskboard:cancel:{}"
 # Job events from the worker side that the backend does not publish (deleted by retention).
 EVENTS_CHANNEL = "taskboard:events"
-# The operations page: unfinished jobs, finished ones per state, workers' last answers.
+# Indexes, so that periodic work costs what is running, not what is retained: every job by
+# creation time (retention), the unfinished ones (the sweeper, the operations counts), and the
+# finished ones per state by finish time over the last hour (the operations counts).
+JOBS_KEY = "taskboard:jobs"
 OPEN_KEY = "taskboard:ops:open"
 DONE_KEY = "taskboard:ops:done:{}"
-SEEDED_KEY = "taskboard:ops:seeded"
+SEEDED_KEY = "taskboard:indexes-seeded"
+# The operations page: the workers' last answers.
 WORKERS_KEY = "taskboard:ops:workers"
 WORKERS_VIEW_KEY = "taskboard:ops:workers-view"
 OPS_TURN_KEY = "taskboard:ops:turn"
@@ -142,6 +147,8 @@ def create(
         pipe.hset(JOB_KEY.format(job_id), mapping=record)
         pipe.zadd(USER_KEY.format(owner), {job_id: created})
         pipe.sadd(ACTIVE_KEY.format(owner), job_id)
+        pipe.zadd(JOBS_KEY, {job_id: created})
+        pipe.zadd(OPEN_KEY, {job_id: created})
         pipe.execute()
     return record
 
@@ -233,6 +240,8 @@ def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
     with r.pipeline() as pipe:
         pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)
+        pipe.zrem(JOBS_KEY, job_id)
+        pipe.zrem(OPEN_KEY, job_id)
         pipe.execute()
     files.remove_job(job_id, root)
 
@@ -241,3 +250,74 @@ def forget(r: redis.Redis, record: dict, root: Path | None = None) -> None:
     """Delete a job from a worker or beat, and tell the web processes so tabs drop its row."""
     remove(r, record, root)
     announce(r, record["owner"], {"id": record["id"], "deleted": True})
+
+
+def note_finished(r: redis.Redis, job_id: str, state: str, finished_at: str | None) -> bool:
+    """Move a job from the unfinished index to the finished one of its state; tell whether this
+    call did it (the first of the processes that see a job end)."""
+    with r.pipeline() as pipe:
+        pipe.zrem(OPEN_KEY, job_id)
+        pipe.zadd(DONE_KEY.format(state), {job_id: timestamp(finished_at) or time.time()}, nx=True)
+        return bool(pipe.execute()[1])
+
+
+def open_jobs(r: redis.Redis, batch: int = 500) -> Iterator[tuple[dict, dict | None]]:
+    """Yield the record and backend entry of each unfinished job, reading the unfinished index
+    a batch (one round trip) at a time; jobs found ended are moved to the finished index and
+    vanished ones dropped, so the index stays the size of the work in hand."""
+    seed_indexes(r)
+    start = 0
+    while ids := r.zrange(OPEN_KEY, start, start + batch - 1):
+        kept = 0
+        with r.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hgetall(JOB_KEY.format(job_id))
+                pipe.get(META_KEY.format(job_id))
+            replies = pipe.execute()
+        for job_id, record, raw in zip(ids, replies[::2], replies[1::2], strict=True):
+            meta = parse_meta(raw)
+            if not record:
+                r.zrem(OPEN_KEY, job_id)
+            elif state_of(meta) in TERMINAL:
+                note_finished(r, job_id, state_of(meta), (meta or {}).get("date_done"))
+            else:
+                kept += 1
+                yield record, meta
+        start += kept
+
+
+def expired_jobs(r: redis.Redis, cutoff: float, batch: int = 500) -> Iterator[list[dict]]:
+    """Yield, a batch at a time, the records of finished jobs created before ``cutoff`` (Unix
+    time); each batch costs Redis one bounded range read and one pipeline of reads, so retention
+    never holds it up for long. Unfinished old jobs are passed over."""
+    seed_indexes(r)
+    offset = 0
+    while ids := r.zrangebyscore(JOBS_KEY, "-inf", cutoff, start=offset, num=batch):
+        with r.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hgetall(JOB_KEY.format(job_id))
+                pipe.get(META_KEY.format(job_id))
+            replies = pipe.execute()
+        expired, gone = [], []
+        for job_id, record, raw in zip(ids, replies[::2], replies[1::2], strict=True):
+            if not record:
+                gone.append(job_id)
+            elif raw is None or state_of(parse_meta(raw)) in TERMINAL:
+                expired.append(record)
+        if gone:
+            r.zrem(JOBS_KEY, *gone)
+        # What is removed leaves the range; what stays (still running) is stepped over.
+        offset += len(ids) - len(gone) - len(expired)
+        yield expired
+
+
+def seed_indexes(r: redis.Redis) -> None:
+    """Once per Redis, index the jobs recorded before the indexes existed (one SCAN)."""
+    if not r.set(SEEDED_KEY, "1", nx=True):
+        return
+    for key in r.scan_iter(JOB_KEY.format("*"), count=1000):
+        job_id, created_at = r.hmget(key, "id", "created_at")
+        if job_id:
+            created = timestamp(created_at) or time.time()
+            r.zadd(JOBS_KEY, {job_id: created})
+            r.zadd(OPEN_KEY, {job_id: created})

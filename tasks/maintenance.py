@@ -61,12 +61,9 @@ def held_by_workers() -> set[str] | None:
 
 
 def running_jobs(r: redis.Redis) -> Iterator[tuple[dict, dict]]:
-    """Yield the record and backend entry of every job that is running, as far as Redis says."""
-    for key in r.scan_iter(jobstore.JOB_KEY.format("*"), count=1000):
-        record = r.hgetall(key)
-        if not record.get("id"):
-            continue
-        meta = jobstore.parse_meta(r.get(jobstore.META_KEY.format(record["id"])))
+    """Yield the record and backend entry of every job that is running, as far as Redis says
+    (read from the index of unfinished jobs: the cost follows the work in hand, not history)."""
+    for record, meta in jobstore.open_jobs(r):
         if meta and meta.get("status") in jobstore.RUNNING:
             yield record, meta
 
@@ -167,15 +164,10 @@ def purge_expired() -> dict:
     r = jobstore.client()
     cutoff = time.time() - settings.RETENTION_HOURS * 3600
     removed = 0
-    for key in r.scan_iter(jobstore.USER_KEY.format("*"), count=1000):
-        for job_id in r.zrangebyscore(key, 0, cutoff):
-            record = r.hgetall(jobstore.JOB_KEY.format(job_id))
-            meta = jobstore.parse_meta(r.get(jobstore.META_KEY.format(job_id)))
-            if not record:
-                r.zrem(key, job_id)
-            elif meta is None or meta.get("status") in jobstore.TERMINAL:
-                jobstore.forget(r, record)
-                removed += 1
+    for batch in jobstore.expired_jobs(r, cutoff):
+        for record in batch:
+            jobstore.forget(r, record)
+        removed += len(batch)
     orphans = purge_orphan_files(r, cutoff, time.time() - INCOMING_MAX_AGE_S)
     if removed or orphans:
         log.info(

@@ -9,6 +9,7 @@ import pytest
 import redis
 from celery import Celery
 
+from tasks import jobstore
 from tasks import settings
 from tasks.maintenance import heartbeat
 from tests.parts import User
@@ -51,13 +52,19 @@ def sender(redis_server) -> Celery:
     return Celery(broker=redis_server.url, backend=redis_server.url)
 
 
+def backdate(r: redis.Redis, user: User, job_id: str) -> None:
+    """Make a job look created eight days ago, in the user's history and the jobs index."""
+    r.zadd(jobstore.USER_KEY.format(user.id), {job_id: time.time() - EIGHT_DAYS})
+    r.zadd(jobstore.JOBS_KEY, {job_id: time.time() - EIGHT_DAYS})
+
+
 def test_retention_removes_old_finished_jobs_and_tells_their_tabs(stack, user, sender):
     """A finished job older than RETENTION_HOURS is deleted with its files; tabs are told."""
     old, fresh = user.submit("checksum"), user.submit("checksum")
     for job_id in (old, fresh):
         user.wait_pushed(job_id, {"SUCCESS"})
     r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
-    r.zadd(f"taskboard:user:{user.id}", {old: time.time() - EIGHT_DAYS})
+    backdate(r, user, old)
     removed = sender.send_task(PURGE, queue="default").get(timeout=20)
     assert removed["removed"] >= 1
     wait_for(lambda: {"id": old, "deleted": True} in user.updates(old))
@@ -93,7 +100,7 @@ def test_retention_leaves_running_jobs_alone(stack, sender):
         job_id = user.submit("simulate", options={"steps": 100, "interval_ms": 50})
         user.wait_pushed(job_id, {"PROGRESS"})
         r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
-        r.zadd(f"taskboard:user:{user.id}", {job_id: time.time() - EIGHT_DAYS})
+        backdate(r, user, job_id)
         sender.send_task(PURGE, queue="default").get(timeout=20)
         assert user.job(job_id)["state"] in ("STARTED", "PROGRESS")
         user.http.post(f"{user.url}/api/jobs/{job_id}/cancel")

@@ -6,7 +6,7 @@ need the client's multiprocess mode, a shared directory and an HTTP port of thei
 - per process: jobs submitted and upload bytes (where the upload was taken), Socket.IO
   connections, relayed updates and relay lag (what this process's relay does);
 - once for the whole cluster: jobs finished and their durations. Every web process's relay sees
-  every job end; the first to record the end in Redis counts it (``overview.note_finished``),
+  every job end; the first to record the end in Redis counts it (``jobstore.note_finished``),
   so ``sum()`` over the web processes is the cluster's count;
 - read at scrape time from the broker: queue lengths and the age of their oldest messages, the
   same on every process (take ``max()`` across processes, not ``sum()``).

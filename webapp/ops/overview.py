@@ -21,18 +21,14 @@ import redis
 from flask import Flask
 
 from tasks import app as celery_app
+from tasks import jobstore
 from tasks import registry
 from tasks.jobstore import DONE_KEY
-from tasks.jobstore import JOB_KEY
-from tasks.jobstore import META_KEY
-from tasks.jobstore import OPEN_KEY
-from tasks.jobstore import SEEDED_KEY
 from tasks.jobstore import STATES
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import WORKERS_KEY
 from tasks.jobstore import WORKERS_VIEW_KEY
 from tasks.jobstore import now_iso
-from tasks.jobstore import parse_meta
 from tasks.jobstore import timestamp
 from tasks.worker import status
 from tasks.worker.events import SENT_AT
@@ -194,39 +190,13 @@ def other_broker_length(name: str) -> int | None:
 # Jobs per state
 
 
-def note_created(r: redis.Redis, job_id: str, created_at: str | None) -> None:
-    """Count a new job among the unfinished ones."""
-    r.zadd(OPEN_KEY, {job_id: timestamp(created_at) or time.time()})
-
-
-def note_finished(r: redis.Redis, job_id: str, state: str, finished_at: str | None) -> bool:
-    """Count a job among the finished ones; tell whether it is the first time it is counted
-    (every web process's relay sees every job end)."""
-    with r.pipeline() as pipe:
-        pipe.zrem(OPEN_KEY, job_id)
-        pipe.zadd(DONE_KEY.format(state), {job_id: timestamp(finished_at) or time.time()}, nx=True)
-        return bool(pipe.execute()[1])
-
-
 def job_states(r: redis.Redis) -> dict[str, int]:
     """Return how many jobs are in each unfinished state now, and in each final state over the
     last ``FINISHED_WINDOW_S``; jobs that ended or vanished unseen are moved or dropped."""
-    seed_unfinished(r)
     counts = dict.fromkeys(STATES, 0)
-    ids = r.zrange(OPEN_KEY, 0, -1)
-    with r.pipeline(transaction=False) as pipe:
-        for job_id in ids:
-            pipe.exists(JOB_KEY.format(job_id))
-            pipe.get(META_KEY.format(job_id))
-        replies = pipe.execute()
-    for job_id, exists, raw in zip(ids, replies[::2], replies[1::2], strict=True):
-        meta = parse_meta(raw) or {}
-        state = meta.get("status") or "PENDING"
-        if not exists:
-            r.zrem(OPEN_KEY, job_id)
-        elif state in TERMINAL:
-            note_finished(r, job_id, state, meta.get("date_done"))
-        elif state in counts:
+    for _, meta in jobstore.open_jobs(r):
+        state = jobstore.state_of(meta)
+        if state in counts:
             counts[state] += 1
     since = time.time() - FINISHED_WINDOW_S
     with r.pipeline(transaction=False) as pipe:
@@ -237,16 +207,6 @@ def job_states(r: redis.Redis) -> dict[str, int]:
     for state, count in zip(sorted(TERMINAL), replies[1::2], strict=True):
         counts[state] = count
     return counts
-
-
-def seed_unfinished(r: redis.Redis) -> None:
-    """Once per Redis, count the jobs created before this bookkeeping existed."""
-    if not r.set(SEEDED_KEY, "1", nx=True):
-        return
-    for key in r.scan_iter(JOB_KEY.format("*"), count=1000):
-        job_id, created_at = r.hmget(key, "id", "created_at")
-        if job_id:
-            note_created(r, job_id, created_at)
 
 
 def queues_view(app: Flask) -> dict:

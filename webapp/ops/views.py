@@ -30,13 +30,13 @@ from flask_socketio import join_room
 from flask_socketio import leave_room
 from kombu.exceptions import OperationalError
 
+from tasks import jobstore
 from tasks.jobstore import OPS_TURN_KEY
 from tasks.jobstore import TERMINAL
 from webapp import auth
 from webapp.auth import current_user
 from webapp.errors import ApiError
 from webapp.extensions import socketio
-from webapp.extensions import store
 from webapp.live import relay
 from webapp.ops import metrics
 from webapp.ops import overview
@@ -184,10 +184,6 @@ def count_created(response: Response) -> Response:
         metrics.upload_refused(str((body.get("error") or {}).get("code") or response.status_code))
         return response
     metrics.job_created(body)
-    try:
-        overview.note_created(store(), body["id"], body.get("created_at"))
-    except (KeyError, redis.RedisError) as exc:
-        log.warning("job %s not counted as unfinished: %s", body.get("id"), exc)
     return response
 
 
@@ -200,7 +196,7 @@ def relay_listener(r: redis.Redis) -> Callable[[dict], None]:
         try:
             metrics.snapshot_relayed(snapshot)
             state = snapshot.get("state")
-            if state in TERMINAL and overview.note_finished(
+            if state in TERMINAL and jobstore.note_finished(
                 r, snapshot["id"], state, snapshot.get("finished_at")
             ):
                 metrics.job_finished(snapshot)
