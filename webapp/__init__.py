@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp import openapi
     from webapp import ops
     from webapp import pages
+    from webapp import presence
     from webapp import uploads
     from webapp.config import ROOT
     from webapp.config import Config
@@ -92,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
     ops.init_app(app)
+    presence.init_app(app)
     errors.register(app)
     app.teardown_request(uploads.discard_incoming)
 

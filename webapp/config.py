@@ -67,6 +67,12 @@ class Config:
         # long workers have to answer each time.
         self.OPS_REFRESH_S = float(os.environ.get("OPS_REFRESH_S", "2.0"))
         self.OPS_INSPECT_TIMEOUT_S = float(os.environ.get("OPS_INSPECT_TIMEOUT_S", "0.5"))
+        # A worker that missed answers for less than this is still online (a busy moment).
+        self.OPS_ONLINE_GRACE_S = float(
+            os.environ.get(
+                "OPS_ONLINE_GRACE_S", str(2 * self.OPS_REFRESH_S + self.OPS_INSPECT_TIMEOUT_S)
+            )
+        )
 
     def _development_secret(self) -> str | None:
         """Return a per-checkout secret in development; outside it a secret must be given."""

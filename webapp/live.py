@@ -40,6 +40,8 @@ RESYNC_NEWEST = 50
 
 
 ROOM_PREFIX = "user:"
+# Called after a connection joined its user's room (presence.py greets it with the workers).
+connect_hooks: list[Callable[[], None]] = []
 
 
 def room_of(user: str) -> str:
@@ -204,6 +206,8 @@ def connect(auth=None):
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
     join_room(room_of(user))
+    for hook in connect_hooks:
+        hook()
 
 
 def snapshot_of(record: dict, meta: dict | None) -> dict:
