@@ -151,13 +151,17 @@ export class JobList {
     }
   }
 
-  /** Hide a row while its delete is held, or show it again after an undo or a refusal. */
+  /**
+   * Hide a row while its delete is held, or show it again after an undo or a refusal. A held
+   * row keeps its place, empty, so that the row below does not slide its Delete button under
+   * the pointer of a double click.
+   */
   setHeld(jobId, held) {
     const entry = this.jobs.get(jobId);
     if (held) this.held.add(jobId);
     else this.held.delete(jobId);
     if (entry) {
-      entry.row.hidden = held;
+      entry.row.classList.toggle("is-held", held);
       entry.row.deleting = held;
       fillRow(entry.row, entry.job, this.view());
     }

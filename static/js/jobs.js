@@ -140,7 +140,7 @@ export function createRow(template, jobId) {
 export function rowNote(job, view) {
   if (job.state === "FAILURE" && job.error) return { text: job.error, kind: "failure", title: job.error };
   if (job.state === "PENDING" && noWorkerFor(view.workers, job.processor)) {
-    const text = "No worker online for it: it waits until one starts.";
+    const text = "Waiting: no worker online for it.";
     return { text, kind: "waiting", title: null };
   }
   return { text: (job.progress && job.progress.message) || "", kind: null, title: null };

@@ -13,7 +13,7 @@ function errorText(error) {
 export function focusNear(row, title) {
   for (const step of ["nextElementSibling", "previousElementSibling"]) {
     for (let other = row[step]; other; other = other[step]) {
-      if (!other.hidden) return other.querySelector(".job-link");
+      if (!other.hidden && !other.deleting) return other.querySelector(".job-link");
     }
   }
   return title;
@@ -52,7 +52,7 @@ function deleteRow(list, held, row, button, title) {
       list.setHeld(jobId, false);
       showRowError(row, `Not deleted: ${errorText(error)}`);
     },
-    focusAfter: () => (row.isConnected && !row.hidden ? button : focusNear(row, title)),
+    focusAfter: () => (row.isConnected && !row.deleting ? button : focusNear(row, title)),
   });
 }
 

@@ -93,12 +93,17 @@ def test_double_click_on_cancel_of_the_job_page_deletes_nothing(open_page):
 
 
 def test_a_deleted_job_comes_back_with_undo(page):
-    """Delete hides the row and offers Undo; Undo brings it back and nothing is deleted."""
+    """Delete hides the row, leaving its place so that no other Delete slides under the
+    pointer, and offers Undo; Undo brings it back and nothing is deleted."""
+    below = finished_row(page, "below.txt").get_by_role("button", name="Delete")
     row = finished_row(page, "keep.txt")
     job_id = row.get_attribute("data-id")
+    expect(page.locator("#uploads .upload-item")).to_have_count(0)  # no more layout shifts
+    place = below.bounding_box()
 
     row.get_by_role("button", name="Delete").click()
     expect(row).to_be_hidden()
+    assert below.bounding_box() == place
     undo = page.get_by_role("button", name="Undo deleting keep.txt")
     expect(undo).to_be_focused()
     undo.click()

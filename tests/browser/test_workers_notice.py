@@ -58,9 +58,7 @@ def test_no_worker_is_said_until_one_starts(lonely, lonely_page):
     upload(page, "simulate", [("waiting.txt", b"x")], steps=2, interval_ms=10)
     row = newest_row(page)
     expect(row).to_have_attribute("data-state", "PENDING")
-    expect(row.locator(".message")).to_have_text(
-        "No worker online for it: it waits until one starts."
-    )
+    expect(row.locator(".message")).to_have_text("Waiting: no worker online for it.")
     job = lonely_page(f"/jobs/{row.get_attribute('data-id')}")
     expect(job.locator("#job-waiting")).to_be_visible()
     expect(job.locator("#job-waiting")).to_contain_text("No worker is online")
@@ -70,6 +68,6 @@ def test_no_worker_is_said_until_one_starts(lonely, lonely_page):
 
     expect(notice).to_be_hidden(timeout=30000)
     expect(row).to_have_attribute("data-state", "SUCCESS")
-    expect(row.locator(".message")).not_to_contain_text("No worker")
+    expect(row.locator(".message")).not_to_contain_text("no worker")
     expect(job.locator("#job-waiting")).to_be_hidden()
     assert lonely_page.requests[requests_before:] == [], "the page asked instead of being told"
