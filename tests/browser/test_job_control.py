@@ -227,3 +227,20 @@ def test_the_percent_shown_is_the_percent_read(page):
       }"""
     )
     assert shown == [["12%", "12"], ["4.5%", "4.5"], ["99%", "99"]]
+
+
+def test_keyboard_focus_after_dismiss(page):
+    """Dismissing an upload's error by keyboard moves the focus to the next error's Dismiss,
+    then, with none left, to the file picker."""
+    upload(page, "csv-profile", [("a.bin", b"\x00\x01" * 50), ("b.bin", b"\x00\x02" * 50)])
+    dismiss = page.get_by_role("button", name="Dismiss the error about")
+    expect(dismiss).to_have_count(2)
+
+    dismiss.first.focus()
+    page.keyboard.press("Enter")
+    expect(dismiss).to_have_count(1)
+    expect(dismiss).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(dismiss).to_have_count(0)
+    expect(page.locator("#file-input")).to_be_focused()
