@@ -244,3 +244,22 @@ def test_keyboard_focus_after_dismiss(page):
 
     expect(dismiss).to_have_count(0)
     expect(page.locator("#file-input")).to_be_focused()
+
+
+def test_job_page_delete_is_held_and_can_be_undone(page):
+    """On a job's page Delete offers Undo; undone, the job stays; deleted again and left to
+    run out, the page says the job is gone and the focus is on that sentence."""
+    finished_row(page, "page-undo.txt").locator(".job-link").click()
+    page.wait_for_url("**/jobs/*")
+    job_id = page.url.rsplit("/", 1)[1]
+    delete = page.locator("#job-delete")
+
+    delete.click()
+    page.get_by_role("button", name="Undo deleting page-undo.txt").click()
+    expect(delete).to_be_focused()
+    assert status_of(page, job_id) == 200
+    delete.click()
+
+    expect(page.locator("#job-title")).to_have_text("This job was deleted.", timeout=HOLD_MS + 5000)
+    expect(page.locator("#job-title")).to_be_focused()
+    assert status_of(page, job_id) == 404

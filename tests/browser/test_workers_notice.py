@@ -71,3 +71,31 @@ def test_no_worker_is_said_until_one_starts(lonely, lonely_page):
     expect(row.locator(".message")).not_to_contain_text("no worker")
     expect(job.locator("#job-waiting")).to_be_hidden()
     assert lonely_page.requests[requests_before:] == [], "the page asked instead of being told"
+
+
+@pytest.mark.parametrize(
+    ("workers", "notice"),
+    [
+        (None, ""),
+        ({"online": 1, "processors": {"checksum": 1, "csv-to-xlsx": 1}}, ""),
+        (
+            {"online": 1, "processors": {"checksum": 1, "csv-to-xlsx": 0}},
+            "No worker is online for CSV to Excel: those jobs wait in the queue until one starts.",
+        ),
+        (
+            {"online": 0, "processors": {"checksum": 0}},
+            "No worker is online: new jobs wait in the queue until one starts.",
+        ),
+    ],
+)
+def test_the_notice_names_the_processors_without_a_worker(page, workers, notice):
+    """The dashboard's notice names each processor whose queue has no worker, by its title."""
+    text = page.evaluate(
+        """async (workers) => {
+        const { workersNotice } = await import("/static/js/presence.js");
+        const titles = new Map([["csv-to-xlsx", {title: "CSV to Excel"}]]);
+        return workersNotice(workers, titles);
+      }""",
+        workers,
+    )
+    assert text == notice
