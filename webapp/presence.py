@@ -1,9 +1,10 @@
 """Which queues have a worker online, pushed to every page so it can say when a job will wait.
 
 Each web process with connections checks the workers every ``OPS_REFRESH_S`` (the operations
-overview's status check, shared through Redis, so this adds no broadcast while someone watches
-/ops) and emits ``workers`` to all its connections when the counts change; a new connection gets
-the counts known at once. The page never asks: it is told. Payload::
+overview's status check, whose answer is shared through Redis: web processes and the /ops
+refresh mostly reuse one another's) and emits ``workers`` to all its connections when the counts
+change; a new connection gets the counts known at once. The page never asks: it is told.
+Payload::
 
     {"online": 1, "queues": {"default": 1, "heavy": 0},
      "processors": {"checksum": 1, "csv-to-xlsx": 0, ...}}
