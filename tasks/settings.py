@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     MAX_CONNECTIONS_PER_USER: int = Field(20, gt=0)
     OPS_REFRESH_S: float = Field(2.0, gt=0)
     OPS_INSPECT_TIMEOUT_S: float = Field(0.5, gt=0)
+    OPS_ONLINE_GRACE_S: float | None = Field(None, gt=0)
     LOG_FORMAT: Literal["text", "json"] = "text"
     # The workers.
     WORKER_CONCURRENCY: int = Field(0, ge=0)
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
             "UPLOAD_DIR": self.UPLOAD_DIR or self.TASKBOARD_DATA / "uploads",
             "WORKER_CONCURRENCY": self.WORKER_CONCURRENCY or os.cpu_count() or 1,
         }
+        if self.OPS_ONLINE_GRACE_S is None:
+            # Two refreshes and the timeout: one missed answer does not make a worker offline.
+            derived["OPS_ONLINE_GRACE_S"] = 2 * self.OPS_REFRESH_S + self.OPS_INSPECT_TIMEOUT_S
         if self.SOCKETIO_MESSAGE_QUEUE is None:
             derived["SOCKETIO_MESSAGE_QUEUE"] = self.REDIS_URL
         for name, value in derived.items():

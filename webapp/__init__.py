@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.extensions import limiter
     from webapp.extensions import socketio
     from webapp.live import events  # noqa: F401 - the Socket.IO handlers
+    from webapp.live import presence
     from webapp.ops import metrics
     from webapp.ops import views as ops
 
@@ -93,6 +94,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
     ops.init_app(app)
+    presence.init_app(app)
     errors.register(app)
     app.teardown_request(uploads.discard_incoming)
 

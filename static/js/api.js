@@ -2,6 +2,7 @@
 
 const API = document.body.dataset.api;
 let sessionPromise = null;
+let sessionKnown = null;
 
 /** An error the API answered with ({"error": {"code", "message"}}), or a network failure. */
 export class ApiError extends Error {
@@ -26,10 +27,16 @@ export function resultUrl(jobId) {
 /** Return the session ({user, csrf_token}), asking the server once per page. */
 export function getSession() {
   if (!sessionPromise) {
-    sessionPromise = request("GET", "/session").catch((error) => {
-      sessionPromise = null;
-      throw error;
-    });
+    sessionPromise = request("GET", "/session").then(
+      (session) => {
+        sessionKnown = session;
+        return session;
+      },
+      (error) => {
+        sessionPromise = null;
+        throw error;
+      },
+    );
   }
   return sessionPromise;
 }
@@ -102,6 +109,24 @@ export function cancelJob(jobId) {
 /** Delete a finished job. */
 export function deleteJob(jobId) {
   return request("DELETE", `/jobs/${encodeURIComponent(jobId)}`);
+}
+
+/**
+ * Delete a finished job from a page that is being left: no waiting for the session (it must be
+ * known already, see getSession), and `keepalive` so the request outlives the page. Tell
+ * whether it could be sent.
+ */
+export function deleteJobOnLeave(jobId) {
+  if (!sessionKnown) return false;
+  fetch(apiUrl(`/jobs/${encodeURIComponent(jobId)}`), {
+    method: "DELETE",
+    headers: { Accept: "application/json", "X-CSRFToken": sessionKnown.csrf_token },
+    credentials: "same-origin",
+    keepalive: true,
+  }).catch(() => {
+    // The page is gone; the job stays, shown again on the next visit.
+  });
+  return true;
 }
 
 /**

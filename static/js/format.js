@@ -69,10 +69,19 @@ export function formatDuration(seconds) {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
-/** Return a percent as "42%" or "42.5%"; empty when unknown. */
+/**
+ * Return the percent a person is shown (and a screen reader hears): whole below 100 from 10 up,
+ * one decimal below 10, always rounded down so that nothing reads 100 before it is done.
+ */
+export function roundPercent(percent) {
+  if (percent == null || !Number.isFinite(percent)) return null;
+  return percent >= 10 ? Math.floor(percent) : Math.floor(percent * 10) / 10;
+}
+
+/** Return a percent as "42%" or "4.5%" (see roundPercent); empty when unknown. */
 export function formatPercent(percent) {
-  if (percent == null || !Number.isFinite(percent)) return "";
-  return `${percent >= 10 || Number.isInteger(percent) ? Math.floor(percent) : oneDecimal.format(percent)}%`;
+  const shown = roundPercent(percent);
+  return shown == null ? "" : `${oneDecimal.format(shown)}%`;
 }
 
 /** Return a number with digit grouping, or the value itself when it is not a number. */

@@ -3,6 +3,9 @@
 import { listJobs, listProcessors } from "./api.js";
 import { JobList } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
+import { showNotice, workersNotice } from "./presence.js";
+import { bindRowActions } from "./rowactions.js";
+import { HeldDeletes } from "./undo.js";
 import { Uploader } from "./upload.js";
 import { byId } from "./dom.js";
 
@@ -23,6 +26,7 @@ async function inPool(items, limit, work) {
  * newest page in case jobs were created or deleted while the connection was down.
  */
 async function resync(list) {
+  list.clearActionErrors();
   await inPool(list.idsToResubscribe(), RESYNC_PARALLEL, async (id) => {
     try {
       list.push(await subscribe(id));
@@ -71,8 +75,22 @@ async function main() {
     },
     processors,
   );
+  const held = new HeldDeletes(byId("toasts"));
+  bindRowActions(list, held, byId("jobs-title"));
+  const onWorkers = (workers) => {
+    list.setWorkers(workers);
+    showNotice(byId("workers-notice"), workersNotice(workers, processors));
+  };
   // Connect first: events that arrive while the first page loads are kept and drawn after it.
-  connectLive({ onJob: (payload) => list.push(payload), onReconnect: () => resync(list) });
+  connectLive({
+    onJob: (payload) => {
+      if (payload.deleted) held.drop(payload.id);
+      list.push(payload);
+    },
+    onReconnect: () => resync(list),
+    onConnection: (online) => list.setOffline(!online),
+    onWorkers,
+  });
   const uploader = new Uploader(
     {
       select: byId("processor"),
@@ -90,6 +108,7 @@ async function main() {
     const found = await listProcessors();
     for (const [name, info] of processorMap(found)) processors.set(name, info);
     uploader.setProcessors(found);
+    if (list.workers) onWorkers(list.workers); // titles for a notice that came first
   } catch (error) {
     byId("upload-error").textContent = `Could not load the processors: ${error.message}`;
   }

@@ -1,6 +1,6 @@
 // One job's page: details, live progress, the result for a person, the error, the timeline.
 
-import { cancelJob, deleteJob, getJob, listProcessors, resultUrl } from "./api.js";
+import { cancelJob, getJob, listProcessors, resultUrl } from "./api.js";
 import {
   STATE_LABELS,
   elapsedSeconds,
@@ -11,14 +11,28 @@ import {
   isActive,
   isFinished,
 } from "./format.js";
-import { barPercent, etaText, fillBadge, fillBar, rateText, setText } from "./jobs.js";
+import {
+  ARM_DELETE_MS,
+  barPercent,
+  deleteArmed,
+  etaText,
+  fillBadge,
+  fillBar,
+  noWorkerFor,
+  rateText,
+  setHidden,
+  setText,
+} from "./jobs.js";
 import { isStale } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
+import { showNotice } from "./presence.js";
 import { renderResult } from "./result.js";
+import { HeldDeletes } from "./undo.js";
 import { byId, make } from "./dom.js";
 
 const jobId = document.body.dataset.jobId;
 const processors = new Map();
+const page = { offline: false, workers: null, deleting: false, cancelClicked: false };
 let shown = null;
 let renderedResultOf = null;
 
@@ -66,12 +80,21 @@ function renderTimeline(job) {
   byId("job-timeline").replaceChildren(...items);
 }
 
-/** Show or hide the actions that fit the job's state. */
+/**
+ * Show or hide the actions that fit the job's state. A Delete that appears as a job the user
+ * cancelled ends takes no click for a moment, and a focused Cancel that goes hands the focus
+ * to the title.
+ */
 function renderActions(job) {
   const processor = processors.get(job.processor);
   const output = job.state === "SUCCESS" && (processor ? processor.output : Boolean(job.result && job.result.output));
-  byId("job-cancel").hidden = !isActive(job.state);
-  byId("job-delete").hidden = !isFinished(job.state);
+  const remove = byId("job-delete");
+  if (page.cancelClicked && remove.hidden && shown && isActive(shown.state) && isFinished(job.state)) {
+    remove.dataset.armAt = String(performance.now() + ARM_DELETE_MS);
+  }
+  setHidden(byId("job-cancel"), !isActive(job.state), byId("job-title"));
+  if (!isActive(job.state)) byId("job-cancel").removeAttribute("aria-disabled");
+  setHidden(remove, !isFinished(job.state) || page.deleting);
   const download = byId("job-download");
   download.hidden = !output;
   if (output) download.href = resultUrl(job.id);
@@ -87,9 +110,22 @@ function renderResultOnce(job) {
   }
 }
 
+/** Show the live figures: offline, speed and time left are unknown rather than frozen. */
+function renderFigures(job) {
+  const offline = page.offline && isActive(job.state);
+  setText(byId("job-rate"), rateText(job, offline));
+  setText(byId("job-eta"), etaText(job, offline));
+  byId("job-rate").classList.toggle("is-stale", offline);
+  byId("job-eta").classList.toggle("is-stale", offline);
+  const waiting = job.state === "PENDING" && noWorkerFor(page.workers, job.processor);
+  const text = "No worker is online to run this job: it waits in the queue until one starts.";
+  showNotice(byId("job-waiting"), waiting ? text : "");
+}
+
 /** Show a snapshot, unless an older one arrived late. */
 function render(job) {
   if (isStale(shown, job)) return;
+  renderActions(job);
   shown = job;
   document.title = `${job.filename} · ${STATE_LABELS[job.state] || job.state} · Taskboard`;
   setText(byId("job-title"), job.filename || "(unnamed file)");
@@ -100,14 +136,12 @@ function render(job) {
   fillBar(byId("job-bar"), job);
   setText(byId("job-percent"), formatPercent(barPercent(job)));
   setText(byId("job-message"), (job.progress && job.progress.message) || "");
-  setText(byId("job-rate"), rateText(job));
-  setText(byId("job-eta"), etaText(job));
+  renderFigures(job);
   const error = byId("job-error");
   error.hidden = !job.error;
   setText(error, job.error || "");
   renderDetails(job);
   renderTimeline(job);
-  renderActions(job);
   renderResultOnce(job);
   byId("job").setAttribute("aria-busy", "false");
 }
@@ -117,7 +151,7 @@ function renderGone(message) {
   shown = null;
   document.title = "Job gone · Taskboard";
   setText(byId("job-title"), message);
-  const hide = ["job-state", "job-bar", "job-cancel", "job-delete", "job-download", "job-error", "job-result"];
+  const hide = ["job-state", "job-bar", "job-cancel", "job-delete", "job-download", "job-error", "job-result", "job-waiting"];
   for (const id of hide) byId(id).hidden = true;
   for (const id of ["job-percent", "job-message", "job-rate", "job-eta", "job-error", "job-action-error"]) {
     setText(byId(id), "");
@@ -147,33 +181,73 @@ async function refresh() {
 function bindAction(id, action) {
   const button = byId(id);
   button.addEventListener("click", async () => {
-    button.disabled = true;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     setText(byId("job-action-error"), "");
     try {
       await action();
     } catch (error) {
       setText(byId("job-action-error"), error.message);
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
+  });
+}
+
+/** Hold the job's delete behind an Undo toast; once sent, the page says the job is gone. */
+function holdDelete(held) {
+  const remove = byId("job-delete");
+  if (!shown || !deleteArmed(remove)) return;
+  const label = shown.filename || "the job";
+  page.deleting = true;
+  setText(byId("job-action-error"), "");
+  renderActions(shown);
+  held.hold(jobId, label, {
+    onUndo: () => {
+      page.deleting = false;
+      if (shown) renderActions(shown);
+      return remove;
+    },
+    onDone: () => renderGone("This job was deleted."),
+    onError: (error) => {
+      page.deleting = false;
+      if (shown) renderActions(shown);
+      setText(byId("job-action-error"), `Not deleted: ${error.message}`);
+    },
+    focusAfter: () => byId("job-title"),
   });
 }
 
 /** Start the job page. */
 async function main() {
+  const held = new HeldDeletes(byId("toasts"));
   connectLive({
     onJob: (payload) => {
       if (payload.id !== jobId) return;
-      if (payload.deleted) renderGone("This job was deleted.");
-      else render(payload);
+      if (payload.deleted) {
+        held.drop(jobId);
+        renderGone("This job was deleted.");
+      } else render(payload);
     },
-    onReconnect: refresh,
+    onReconnect: () => {
+      setText(byId("job-action-error"), ""); // about a moment gone by
+      refresh();
+    },
+    onConnection: (online) => {
+      page.offline = !online;
+      if (shown) renderFigures(shown);
+    },
+    onWorkers: (workers) => {
+      page.workers = workers;
+      if (shown) renderFigures(shown);
+    },
   });
-  bindAction("job-cancel", async () => render(await cancelJob(jobId)));
-  bindAction("job-delete", async () => {
-    await deleteJob(jobId);
-    window.location.assign(document.body.dataset.indexUrl);
+  bindAction("job-cancel", async () => {
+    page.cancelClicked = true; // arms the Delete that will come up (see renderActions)
+    render(await cancelJob(jobId));
   });
+  byId("job-delete").addEventListener("click", () => holdDelete(held));
   window.setInterval(() => {
     if (shown && isActive(shown.state) && shown.started_at) renderTimeline(shown);
   }, 1000);

@@ -1,7 +1,7 @@
 // The jobs list: rows by id in a Map, newest first, loaded a page at a time and kept live by
 // job events, which are batched into one DOM write per animation frame.
 
-import { ApiError, cancelJob, deleteJob, listJobs } from "./api.js";
+import { listJobs } from "./api.js";
 import { isActive, isFinished, parseTime } from "./format.js";
 import { createRow, fillRow, showRowError, tickRow } from "./jobs.js";
 
@@ -33,14 +33,16 @@ export class JobList {
     this.template = template;
     this.elements = { empty, count, more, end, error };
     this.processors = processors;
+    this.offline = false;
+    this.workers = null; // the server's last `workers` event
     this.jobs = new Map(); // id -> {job, row}
     this.deleted = new Set(); // ids of jobs deleted while this page was open
+    this.held = new Set(); // ids of jobs whose delete waits for its Undo to run out
     this.pending = new Map(); // id -> latest payload not yet drawn
     this.flushScheduled = false;
     this.ready = false;
     this.loading = false;
     this.reachedEnd = false;
-    this.body.addEventListener("click", (event) => this.onClick(event));
     window.setInterval(() => this.tick(), 1000);
   }
 
@@ -86,13 +88,13 @@ export class JobList {
     if (entry) {
       if (isStale(entry.job, job)) return;
       entry.job = job;
-      fillRow(entry.row, job, this.processors);
+      fillRow(entry.row, job, this.view());
       return;
     }
     const before = this.insertionPoint(job);
     if (before === undefined) return; // older than anything loaded: a later page brings it
     const row = createRow(this.template, job.id);
-    fillRow(row, job, this.processors);
+    fillRow(row, job, this.view());
     this.body.insertBefore(row, before);
     this.jobs.set(job.id, { job, row });
   }
@@ -116,8 +118,59 @@ export class JobList {
     return (entry && parseTime(entry.job.created_at)) ?? 0;
   }
 
+  /** Return what rows are filled with besides their job (see fillRow). */
+  view() {
+    return { processors: this.processors, offline: this.offline, workers: this.workers };
+  }
+
+  /** Fill every row again, after something they all show changed. */
+  refill() {
+    const view = this.view();
+    for (const { job, row } of this.jobs.values()) fillRow(row, job, view);
+  }
+
+  /** Say whether the connection is down: running rows' speed and time left are unknown then. */
+  setOffline(offline) {
+    if (this.offline === offline) return;
+    this.offline = offline;
+    this.refill();
+  }
+
+  /** Take the server's `workers` event: queued rows say when no worker can take them. */
+  setWorkers(workers) {
+    this.workers = workers;
+    this.refill();
+  }
+
+  /** Clear every row's action error: after a reconnection they describe a moment gone by. */
+  clearActionErrors() {
+    for (const { job, row } of this.jobs.values()) {
+      if (!row.actionError) continue;
+      showRowError(row, "");
+      fillRow(row, job, this.view());
+    }
+  }
+
+  /**
+   * Hide a row while its delete is held, or show it again after an undo or a refusal. A held
+   * row keeps its place, empty, so that the row below does not slide its Delete button under
+   * the pointer of a double click.
+   */
+  setHeld(jobId, held) {
+    const entry = this.jobs.get(jobId);
+    if (held) this.held.add(jobId);
+    else this.held.delete(jobId);
+    if (entry) {
+      entry.row.classList.toggle("is-held", held);
+      entry.row.deleting = held;
+      fillRow(entry.row, entry.job, this.view());
+    }
+    this.updateSummary();
+  }
+
   /** Remove a job's row. */
   remove(jobId) {
+    this.held.delete(jobId);
     this.deleted.add(jobId);
     const entry = this.jobs.get(jobId);
     if (!entry) return;
@@ -172,7 +225,7 @@ export class JobList {
     for (const job of jobs) {
       if (this.jobs.has(job.id)) continue;
       const row = createRow(this.template, job.id);
-      fillRow(row, job, this.processors);
+      fillRow(row, job, this.view());
       fragment.append(row);
       this.jobs.set(job.id, { job, row });
     }
@@ -182,7 +235,7 @@ export class JobList {
   /** Show the count, the empty notice and the "Load more" button as the list stands. */
   updateSummary() {
     const { empty, count, more, end } = this.elements;
-    const size = this.jobs.size;
+    const size = this.jobs.size - this.held.size;
     empty.hidden = !(this.ready && size === 0);
     more.hidden = !this.ready || this.reachedEnd;
     end.hidden = !(this.reachedEnd && size > PAGE_SIZE);
@@ -211,28 +264,5 @@ export class JobList {
       if (box.bottom >= 0 && box.top <= height) ids.push(id);
     }
     return ids;
-  }
-
-  /** Run a row's action button: cancel or delete. */
-  async onClick(event) {
-    const button = event.target.closest("button[data-action]");
-    if (!button) return;
-    const row = button.closest("[data-id]");
-    const jobId = row.dataset.id;
-    // Stays disabled after a cancel: the row's next state (REVOKED) hides the button.
-    button.disabled = true;
-    showRowError(row, "");
-    try {
-      if (button.dataset.action === "cancel") {
-        this.push(await cancelJob(jobId));
-      } else if (button.dataset.action === "delete") {
-        await deleteJob(jobId);
-        this.push({ id: jobId, deleted: true });
-      }
-    } catch (error) {
-      button.disabled = false;
-      showRowError(row, error instanceof ApiError ? error.message : "Something went wrong.");
-      if (error.status === 404) this.push({ id: jobId, deleted: true });
-    }
   }
 }

@@ -11,7 +11,12 @@ import {
   formatRate,
   isActive,
   isFinished,
+  roundPercent,
 } from "./format.js";
+
+// A Delete button that appears as a job the user cancelled ends takes no click for this long:
+// the second click of a double click meant for Cancel must not land on it.
+export const ARM_DELETE_MS = 1000;
 
 /** Set an element's text only when it differs, to spare the browser needless work. */
 export function setText(element, text) {
@@ -28,9 +33,18 @@ export function setAttr(element, name, value) {
   }
 }
 
-/** Show or hide an element. */
-function setHidden(element, hidden) {
-  if (element.hidden !== hidden) element.hidden = hidden;
+/** Show or hide an element; a focused element that hides hands the focus to `fallback`. */
+export function setHidden(element, hidden, fallback = null) {
+  if (element.hidden === hidden) return;
+  const hadFocus = hidden && element.contains(document.activeElement);
+  element.hidden = hidden;
+  if (hadFocus && fallback) fallback.focus();
+}
+
+/** Tell whether no worker is online for a processor's queue (false while unknown). */
+export function noWorkerFor(workers, processor) {
+  const count = workers && workers.processors ? workers.processors[processor] : undefined;
+  return count === 0;
 }
 
 // The page gives a job's URL with JOB_ID where the id goes.
@@ -63,20 +77,25 @@ export function fillBar(bar, job) {
   if (fill.style.width !== width) fill.style.width = width;
   bar.dataset.state = job.state;
   bar.classList.toggle("is-indeterminate", percent == null && isActive(job.state) && job.state !== "PENDING");
-  setAttr(bar, "aria-valuenow", percent == null ? null : Math.round(percent));
+  setAttr(bar, "aria-valuenow", roundPercent(percent));
   const message = (job.progress && job.progress.message) || STATE_LABELS[job.state] || job.state;
   setAttr(bar, "aria-valuetext", percent == null ? message : `${formatPercent(percent)}, ${message}`);
 }
 
-/** Return the "12 s left" text of a running job, or "". */
-export function etaText(job) {
+/**
+ * Return the "12 s left" text of a running job, or "". Offline, the last figure would freeze
+ * while the job goes on: it is unknown then.
+ */
+export function etaText(job, offline = false) {
   const eta = job.progress && job.progress.eta_s;
-  return isActive(job.state) && eta != null ? `${formatDuration(eta)} left` : "";
+  if (!isActive(job.state) || (eta == null && !offline)) return "";
+  return offline ? "time left unknown" : `${formatDuration(eta)} left`;
 }
 
-/** Return the speed of a running job in its unit, a finished job's average, or "". */
-export function rateText(job) {
+/** Return the speed of a running job in its unit ("unknown" offline), a finished job's average, or "". */
+export function rateText(job, offline = false) {
   const progress = job.progress || {};
+  if (isActive(job.state) && offline && job.state !== "PENDING") return "unknown";
   if (isActive(job.state)) return formatRate(progress.rate, progress.unit);
   const seconds = elapsedSeconds(job);
   if (job.state !== "SUCCESS" || !progress.current || !(seconds >= 0.5)) return "";
@@ -114,10 +133,60 @@ export function createRow(template, jobId) {
   return row;
 }
 
-/** Fill a row from a job snapshot; `processors` maps names to {title, output}. */
-export function fillRow(row, job, processors) {
+/**
+ * Return the line under a row's bar: why it failed, that no worker will take it, or the job's
+ * own message. `kind` styles it; `title` holds the full text of an ellipsized reason.
+ */
+export function rowNote(job, view) {
+  if (job.state === "FAILURE" && job.error) return { text: job.error, kind: "failure", title: job.error };
+  if (job.state === "PENDING" && noWorkerFor(view.workers, job.processor)) {
+    const text = "Waiting: no worker online for it.";
+    return { text, kind: "waiting", title: null };
+  }
+  return { text: (job.progress && job.progress.message) || "", kind: null, title: null };
+}
+
+/** Fill the line under a row's bar, unless an action's error holds it. */
+function fillNote(row, job, view) {
+  const { message } = row.parts;
+  if (row.actionError && row.actionError.state !== job.state) showRowError(row, "");
+  if (row.actionError) return;
+  const note = rowNote(job, view);
+  setText(message, note.text);
+  setAttr(message, "title", note.title);
+  setAttr(message, "data-kind", note.kind);
+}
+
+/** Show or hide a row's actions; a Delete that appears now is armed a moment later. */
+function fillActions(row, job, processor) {
   const parts = row.parts;
-  const processor = processors.get(job.processor);
+  const output = job.state === "SUCCESS" && (processor ? processor.output : Boolean(job.result && job.result.output));
+  const appearing = row.filled && parts.remove.hidden && isFinished(job.state);
+  if (appearing && row.cancelClicked) parts.remove.dataset.armAt = String(performance.now() + ARM_DELETE_MS);
+  // Focus on a Cancel that goes away stays in the row, on its link, never on Delete.
+  setHidden(parts.cancel, !isActive(job.state), parts.link);
+  setHidden(parts.remove, !isFinished(job.state) || Boolean(row.deleting));
+  setHidden(parts.download, !output);
+  if (!isActive(job.state)) parts.cancel.removeAttribute("aria-disabled");
+  setAttr(parts.cancel, "aria-label", `Cancel ${job.filename}`);
+  setAttr(parts.remove, "aria-label", `Delete ${job.filename}`);
+  setAttr(parts.download, "aria-label", `Download the result of ${job.filename}`);
+}
+
+/** Tell whether a row's Delete button may take a click now (see ARM_DELETE_MS). */
+export function deleteArmed(button) {
+  return !(Number(button.dataset.armAt) > performance.now());
+}
+
+/**
+ * Fill a row from a job snapshot. `view` is what the list knows besides the job: `processors`
+ * maps names to {title, output}, `offline` says the connection is down, `workers` is the
+ * server's last `workers` event (or null).
+ */
+export function fillRow(row, job, view) {
+  const parts = row.parts;
+  const processor = view.processors.get(job.processor);
+  const offline = Boolean(view.offline) && isActive(job.state);
   row.dataset.state = job.state;
   setText(parts.link, job.filename || "(unnamed file)");
   setAttr(parts.link, "title", job.filename || null);
@@ -127,19 +196,14 @@ export function fillRow(row, job, processors) {
   fillBar(parts.bar, job);
   setAttr(parts.bar, "aria-label", `Progress of ${job.filename || "job"}`);
   setText(parts.percent, formatPercent(barPercent(job)));
-  if (!row.actionError) setText(parts.message, (job.progress && job.progress.message) || "");
-  setText(parts.rate, rateText(job));
+  fillNote(row, job, view);
+  setText(parts.rate, rateText(job, offline));
   tickRow(row, job);
-  setText(parts.eta, etaText(job));
-  const finished = isFinished(job.state);
-  const output = job.state === "SUCCESS" && (processor ? processor.output : Boolean(job.result && job.result.output));
-  setHidden(parts.cancel, !isActive(job.state));
-  setHidden(parts.remove, !finished);
-  setHidden(parts.download, !output);
-  if (!isActive(job.state)) parts.cancel.disabled = false;
-  setAttr(parts.cancel, "aria-label", `Cancel ${job.filename}`);
-  setAttr(parts.remove, "aria-label", `Delete ${job.filename}`);
-  setAttr(parts.download, "aria-label", `Download the result of ${job.filename}`);
+  setText(parts.eta, etaText(job, offline));
+  parts.rate.classList.toggle("is-stale", offline);
+  parts.eta.classList.toggle("is-stale", offline);
+  fillActions(row, job, processor);
+  row.filled = true;
 }
 
 /** Update a row's elapsed time: called on each snapshot and once a second while it runs. */
@@ -149,9 +213,17 @@ export function tickRow(row, job, nowMs = Date.now()) {
   setText(row.parts.elapsed, seconds == null ? unknown : formatDuration(seconds));
 }
 
-/** Show an error about an action (cancel, delete) in the row until the next action. */
-export function showRowError(row, message) {
-  row.actionError = Boolean(message);
-  row.parts.message.classList.toggle("is-error", Boolean(message));
-  setText(row.parts.message, message || "");
+/**
+ * Show an error about an action (cancel, delete) in the row, until the next action or until
+ * the job moves to another state than `state` (then the error no longer holds).
+ */
+export function showRowError(row, message, state = row.dataset.state) {
+  const { message: line } = row.parts;
+  row.actionError = message ? { message, state } : null;
+  line.classList.toggle("is-error", Boolean(message));
+  if (message) {
+    setAttr(line, "title", null);
+    setAttr(line, "data-kind", null);
+  }
+  setText(line, message || "");
 }

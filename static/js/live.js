@@ -44,9 +44,11 @@ function fadeReconnectedNotice() {
  * Open the page's Socket.IO connection.
  *
  * onJob(payload) gets every `job` event (a snapshot, or {id, deleted: true}); onReconnect()
- * runs after each reconnection, when the page must re-subscribe what it shows.
+ * runs after each reconnection, when the page must re-subscribe what it shows; onConnection
+ * (online) on every connect and disconnect; onWorkers(counts) gets every `workers` event (see
+ * presence.js).
  */
-export function connectLive({ onJob, onReconnect }) {
+export function connectLive({ onJob, onReconnect, onConnection, onWorkers }) {
   if (socket) return socket;
   let everConnected = false;
   // WebSocket only: every async mode of the server takes it (eventlet, gevent, and threading
@@ -59,7 +61,9 @@ export function connectLive({ onJob, onReconnect }) {
   socket.on("job", (payload) => {
     if (payload && typeof payload.id === "string") onJob(payload);
   });
+  if (onWorkers) socket.on("workers", (counts) => counts && onWorkers(counts));
   socket.on("connect", () => {
+    if (onConnection) onConnection(true);
     if (everConnected) {
       showConnection("back");
       fadeReconnectedNotice();
@@ -71,6 +75,7 @@ export function connectLive({ onJob, onReconnect }) {
   });
   socket.on("disconnect", (reason) => {
     showConnection("down");
+    if (onConnection) onConnection(false);
     // The server closed this connection on purpose; the client does not retry by itself then.
     if (reason === "io server disconnect") socket.connect();
   });

@@ -2,7 +2,7 @@
 // file go up with its own percentage; API errors stay next to the file they belong to.
 
 import { uploadJob } from "./api.js";
-import { formatBytes, formatPercent } from "./format.js";
+import { formatBytes, formatPercent, roundPercent } from "./format.js";
 import { readOptions, renderOptions } from "./options.js";
 import { make } from "./dom.js";
 
@@ -222,7 +222,7 @@ export class Uploader {
     const upload = uploadJob(item.file, item.processor, item.options, (loaded, total) => {
       const percent = total ? (100 * loaded) / total : 0;
       parts.fill.style.width = `${percent}%`;
-      parts.bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+      parts.bar.setAttribute("aria-valuenow", String(roundPercent(percent)));
       parts.status.textContent =
         loaded >= total ? "Sent, waiting for the server…" : `Sending… ${formatPercent(percent)}`;
     });
@@ -242,7 +242,7 @@ export class Uploader {
     }
   }
 
-  /** Stop an upload, or dismiss a finished one's error. */
+  /** Stop an upload, or dismiss a finished one's error; the focus moves to the next item. */
   onListClick(event) {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
@@ -251,6 +251,17 @@ export class Uploader {
       element.dataset.state = "aborted";
       if (element.abort) element.abort();
     }
+    const next = this.focusAfter(element);
     element.remove();
+    next.focus();
+  }
+
+  /** Return what takes the focus when an item goes: the next item's button, else the file picker. */
+  focusAfter(element) {
+    for (const step of ["nextElementSibling", "previousElementSibling"]) {
+      const button = element[step] && element[step].querySelector("button[data-action]:not([hidden])");
+      if (button) return button;
+    }
+    return this.el.input;
   }
 }

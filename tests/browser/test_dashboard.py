@@ -23,6 +23,8 @@ pytestmark = pytest.mark.browser
 # What a dashboard may ask for once it is loaded, while the user sends a file: the session
 # (once, for the CSRF token) and the upload. Everything else comes over the WebSocket.
 ALLOWED_AFTER_LOAD = {"GET /api/session", "POST /api/jobs"}
+# A delete is sent once its Undo has run out (5 s): how long to wait for a row to go.
+UNDO_TIMEOUT_MS = 10000
 
 
 def scroll_to_the_end(page) -> None:
@@ -137,7 +139,8 @@ def test_reload_keeps_history(page):
 
 
 def test_delete_removes_finished_job(page):
-    """Delete on a finished job's row removes it from the list and the server."""
+    """Delete on a finished job's row hides it at once, and removes it from the list and the
+    server once its Undo has run out."""
     upload(page, "simulate", [("gone.txt", b"x")], steps=1, interval_ms=0)
     row = newest_row(page)
     expect(row).to_have_attribute("data-state", "SUCCESS")
@@ -145,8 +148,9 @@ def test_delete_removes_finished_job(page):
 
     row.get_by_role("button", name="Delete").click()
 
-    expect(page.locator("#jobs-body .job-row")).to_have_count(0)
+    expect(row).to_be_hidden()
     expect(page.locator("#jobs-empty")).to_be_visible()
+    expect(page.locator("#jobs-body .job-row")).to_have_count(0, timeout=UNDO_TIMEOUT_MS)
     assert page.request.get(f"/api/jobs/{job_id}").status == 404
 
 
@@ -162,7 +166,7 @@ def test_two_tabs_stay_in_step(open_page):
     top = second.locator("#jobs-body .job-row").first
     expect(top.locator(".job-link")).to_have_text("shared.txt")
     first.locator(".job-row", has_text="shared.txt").get_by_role("button", name="Delete").click()
-    expect(row).to_have_count(0)
+    expect(row).to_have_count(0, timeout=UNDO_TIMEOUT_MS)
 
 
 def test_reconnect_shows_true_state_after_web_restart(stack, page):

@@ -13,6 +13,7 @@ from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
 from webapp import auth
+from webapp.live import presence
 from webapp.ops import overview
 
 LONG = {"steps": 400, "interval_ms": 50}
@@ -203,3 +204,61 @@ def test_a_worker_without_the_status_command_is_listed_with_what_is_known():
         0,
         [],
     )
+
+
+@pytest.mark.parametrize(
+    ("answered", "ago_s", "online"),
+    [
+        (True, 30.0, True),
+        (False, 3.0, True),  # one refresh missed: a busy worker, still online
+        (False, 5.0, False),
+        (False, 40.0, False),
+    ],
+)
+def test_a_worker_is_online_through_one_missed_answer(answered, ago_s, online):
+    """A worker that missed an answer within the grace stays online; past it, it is not."""
+    assert overview.is_online(answered, 1000.0 - ago_s, 1000.0, grace=4.5) is online
+
+
+def test_broadcasts_of_one_process_are_a_second_apart(monkeypatch):
+    """A status broadcast right after another waits out the second between them."""
+    sent: list[float] = []
+    monkeypatch.setattr(
+        overview.celery_app.control,
+        "broadcast",
+        lambda *args, **kwargs: sent.append(time.monotonic()) or [],
+    )
+    overview.broadcast_status(0.1)
+    overview.broadcast_status(0.1)
+    assert sent[1] - sent[0] >= overview.BROADCAST_SPACING_S - 0.01
+
+
+def test_workers_are_counted_per_queue_and_per_processor():
+    """Online workers count for the queues they take; a processor gets its queue's count."""
+    view = {
+        "workers": [
+            {"online": True, "queues": ["default"]},
+            {"online": False, "queues": ["heavy"]},
+        ]
+    }
+    counts = presence.counts(view)
+    assert counts["online"] == 1
+    assert counts["queues"] == {"default": 1, "heavy": 0}
+    assert counts["processors"]["checksum"] == 1
+    assert counts["processors"]["csv-to-xlsx"] == 0
+
+
+def test_a_new_connection_is_told_the_workers_online(stack, user):
+    """Right after connecting, a client gets the `workers` event with the stack's worker."""
+    seen: list[dict] = []
+    client = socketio.Client()
+    client.on("workers", seen.append)
+    cookie = "; ".join(f"{k}={v}" for k, v in user.http.cookies.items())
+    client.connect(stack.url, headers={"Cookie": cookie}, transports=["websocket"])
+    try:
+        counts = wait_for(lambda: seen and seen[-1], timeout=10)
+        assert counts["online"] >= 1
+        assert counts["queues"]["default"] >= 1
+        assert counts["processors"]["simulate"] >= 1
+    finally:
+        client.disconnect()

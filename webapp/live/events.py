@@ -16,6 +16,7 @@ from flask_socketio import join_room
 
 from tasks import jobstore
 from webapp.extensions import socketio
+from webapp.live.relay import connect_hooks
 from webapp.live.relay import relay
 from webapp.live.relay import room_of
 from webapp.live.snapshot import build
@@ -45,6 +46,8 @@ def connect(auth=None):
     connections[user] += 1
     users_by_sid[request.sid] = user
     join_room(room_of(user))
+    for hook in connect_hooks:
+        hook()
 
 
 @socketio.on("disconnect")

@@ -35,6 +35,8 @@ RESYNC_NEWEST = 50
 
 
 ROOM_PREFIX = "user:"
+# Called after a connection joined its user's room (presence.py greets it with the workers).
+connect_hooks: list[Callable[[], None]] = []
 
 
 def room_of(user: str) -> str:

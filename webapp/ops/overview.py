@@ -2,7 +2,11 @@
 
 - Workers answer one remote-control broadcast (``tasks.worker.status``); the last answer of each is
   kept in Redis, so a worker that stops answering is shown with its last heartbeat for a while
-  (``WORKER_FORGOTTEN_S``) before it leaves the list.
+  (``WORKER_FORGOTTEN_S``) before it leaves the list. One missed answer does not make a worker
+  "not answering" (``OPS_ONLINE_GRACE_S``): a prefork worker answers from its main process,
+  which can be late past the 0.5 s timeout while its pool keeps the cores busy and jobs start
+  and end (replies take 10-20 ms here, up to 0.6 s then), and a late reply is simply dropped.
+  A process's broadcasts are a second apart at least: one sooner can lose the other's replies.
 - Queues are read from the broker: with Redis, LLEN of each queue's lists and, from the message
   at the head, the time it was sent (``tasks.worker.events`` stamps every message; older
   messages have no such time and their age is unknown). With another broker, the length only.
@@ -14,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -35,6 +40,10 @@ from tasks.worker.events import SENT_AT
 
 FINISHED_WINDOW_S = 3600
 WORKER_FORGOTTEN_S = 60
+# Broadcasts of this process, spaced so that none loses the replies of the one before.
+BROADCAST_SPACING_S = 1.0
+_broadcast_lock = threading.Lock()
+_last_broadcast = 0.0
 # How kombu's Redis transport names the lists of a queue's priorities above 0.
 PRIORITY_LISTS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
@@ -52,14 +61,37 @@ def workers_view(app: Flask, fresh: bool = False) -> dict:
         checked = timestamp(view["checked_at"]) if view else None
         if checked and time.time() - checked < app.config["OPS_REFRESH_S"]:
             return view
-    view = ask_workers(r, app.config["OPS_INSPECT_TIMEOUT_S"])
+    timeout = app.config["OPS_INSPECT_TIMEOUT_S"]
+    grace = app.config["OPS_ONLINE_GRACE_S"]
+    view = ask_workers(r, timeout, grace)
     r.set(WORKERS_VIEW_KEY, json.dumps(view), ex=WORKER_FORGOTTEN_S)
     return view
 
 
-def ask_workers(r: redis.Redis, timeout: float) -> dict:
-    """Ask every worker for its status; return those that answered and those lately gone."""
-    replies = celery_app.control.broadcast(status.COMMAND, reply=True, timeout=timeout) or []
+def broadcast_status(timeout: float) -> list[dict]:
+    """Broadcast the status command and return the replies, a second after this process's last
+    broadcast at the soonest."""
+    global _last_broadcast
+    with _broadcast_lock:
+        wait = _last_broadcast + BROADCAST_SPACING_S - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            return celery_app.control.broadcast(status.COMMAND, reply=True, timeout=timeout) or []
+        finally:
+            _last_broadcast = time.monotonic()
+
+
+def is_online(answered: bool, last_answer_ts: float, now: float, grace: float) -> bool:
+    """Tell whether a worker counts as online: it answered now, or less than ``grace`` seconds
+    ago (one missed answer is a busy worker, not a gone one)."""
+    return answered or now - last_answer_ts < grace
+
+
+def ask_workers(r: redis.Redis, timeout: float, grace: float = 0.0) -> dict:
+    """Ask every worker for its status; return those that answered, those that missed an answer
+    within ``grace`` seconds (still online) and those lately gone."""
+    replies = broadcast_status(timeout)
     now = time.time()
     known = {name: json.loads(raw) for name, raw in r.hgetall(WORKERS_KEY).items()}
     answered = set()
@@ -78,7 +110,7 @@ def ask_workers(r: redis.Redis, timeout: float) -> dict:
     for name in sorted(set(known) - set(gone)):
         worker = dict(known[name])
         last = worker.pop("last_heartbeat_ts")
-        worker["online"] = name in answered
+        worker["online"] = is_online(name in answered, last, now, grace)
         worker["last_heartbeat"] = now_iso(last)
         worker["heartbeat_age_s"] = round(max(0.0, now - last), 1)
         listed.append(worker)
