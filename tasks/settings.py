@@ -20,6 +20,10 @@ PROGRESS_INTERVAL_S = float(os.environ.get("PROGRESS_INTERVAL_S", "0.1"))
 STALL_AFTER_S = float(os.environ.get("STALL_AFTER_S", "300"))
 STALL_REDELIVERIES = int(os.environ.get("STALL_REDELIVERIES", "1"))
 STALL_SWEEP_S = float(os.environ.get("STALL_SWEEP_S", "60"))
+# A worker that has not answered the status command for this long is lost: its running jobs
+# are sent again at once (within the same STALL_REDELIVERIES). Beat asks every WORKER_CHECK_S.
+WORKER_LOST_S = float(os.environ.get("WORKER_LOST_S", "10"))
+WORKER_CHECK_S = float(os.environ.get("WORKER_CHECK_S", "5"))
 # Finished jobs and their files are removed after this many hours.
 RETENTION_HOURS = float(os.environ.get("RETENTION_HOURS", str(7 * 24)))
 # "text" (a line a person reads) or "json" (one JSON object per line), for web and workers.
@@ -71,6 +75,11 @@ def celery_config() -> dict:
                 "task": "tasks.maintenance.sweep_stalled",
                 "schedule": STALL_SWEEP_S,
                 "options": {"expires": STALL_SWEEP_S},
+            },
+            "recover-lost": {
+                "task": "tasks.maintenance.recover_lost",
+                "schedule": WORKER_CHECK_S,
+                "options": {"expires": WORKER_CHECK_S},
             },
             "purge-expired": {
                 "task": "tasks.maintenance.purge_expired",
