@@ -1,0 +1,10 @@
+# Stand-in for rabbitmq:3-management-alpine, from Debian's rabbitmq-server.
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends rabbitmq-server \
+    && rm -rf /var/lib/apt/lists/*
+COPY rabbitmq-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+CMD ["rabbitmq-server"]
