@@ -194,6 +194,9 @@ def recover_lost() -> dict:
 
 def recover(r: redis.Redis, answers: dict[str, set[str]], now: float) -> dict:
     """Note who answered; handle the running jobs of the workers silent too long."""
+    if not answers:
+        # Not even the worker running this check answered: the broadcast failed, not them all.
+        return {"redelivered": 0, "failed": 0, "skipped": True}
     liveness.note_answers(r, set(answers), now)
     lost = liveness.lost_workers(r, set(answers), now)
     if not lost:

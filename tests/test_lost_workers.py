@@ -11,6 +11,8 @@ import time
 import pytest
 import redis
 
+from tasks import liveness
+from tasks.maintenance import recover
 from tests.parts import BIN
 from tests.parts import RedisServer
 from tests.parts import Stack
@@ -106,3 +108,15 @@ def test_slow_but_alive_worker_keeps_its_silent_job(two_workers):
         assert len(r.hgetall("taskboard:workers:seen")) == 2
     finally:
         user.close()
+
+
+def test_no_answer_at_all_is_a_failed_broadcast_not_lost_workers(redis_server):
+    """When not one worker answers (not even the one running the check), nobody is lost."""
+    r = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    r.hset(liveness.SEEN_KEY, "celery@gone-quiet", time.time() - 3600)
+    try:
+        assert recover(r, {}, time.time())["skipped"] is True
+        assert liveness.lost_workers(r, {"celery@other"}, time.time()) != {}
+        assert r.hexists(liveness.SEEN_KEY, "celery@gone-quiet")
+    finally:
+        r.delete(liveness.SEEN_KEY)
