@@ -42,4 +42,7 @@ engine_stop() {
     fi
     wait "$ENGINE_PID" 2>/dev/null || true
     ENGINE_PID=
+    # A network namespace mount a killed engine may leave under its exec root.
+    awk -v dir="$ENGINE_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mount; do umount "$mount" 2>/dev/null || umount -l "$mount"; done
 }

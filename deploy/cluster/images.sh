@@ -42,12 +42,14 @@ python_context() {
     extra=$(pip_setting PIP_EXTRA_INDEX_URL extra-index-url)
     {
         echo "[global]"
-        [ -n "$index" ] && echo "index-url = $index"
+        if [ -n "$index" ]; then echo "index-url = $index"; fi
         # Indexes on the host's own disk (file://) mean nothing inside the build.
-        web=$(printf '%s\n' $extra | grep -E '^https?://' | tr '\n' ' ')
-        [ -n "$web" ] && echo "extra-index-url = $web"
+        web=$(printf '%s\n' $extra | grep -E '^https?://' | tr '\n' ' ' || true)
+        if [ -n "$web" ]; then echo "extra-index-url = $web"; fi
     } >"$context/pip.conf"
-    [ -s "$context/ca.crt" ] || sed -i '/pip-ca.crt/d; /PIP_CERT/d' "$context/Dockerfile"
+    if [ ! -s "$context/ca.crt" ]; then
+        sed -i '/pip-ca.crt/d; /PIP_CERT/d' "$context/Dockerfile"
+    fi
 }
 
 standin() {
@@ -57,20 +59,27 @@ standin() {
     if [ "$name" = python ]; then python_context "$context"; else
         cp "$HERE/standins/$name.Dockerfile" "$context/Dockerfile"
     fi
-    docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-        -t "$STANDINS/$name:test" "$context" >/dev/null \
-        || { rm -rf "$context"; echo "building the $name stand-in failed" >&2; return 1; }
+    build "$name" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$STANDINS/$name:test" "$context" \
+        || { rm -rf "$context"; return 1; }
     rm -rf "$context"
+}
+
+# docker build, its output kept in $CACHE/build-NAME.log and shown only when it fails.
+build() {
+    log=$CACHE/build-$1.log
+    shift
+    docker build --network host "$@" >"$log" 2>&1 \
+        || { tail -n 30 "$log" >&2; echo "docker build failed: $log" >&2; return 1; }
 }
 
 images_build() {
     repo=$1
     base_image || return 1
-    for name in redis nginx python ${WITH_RABBITMQ:+rabbitmq}; do
+    for name in redis nginx python rabbitmq; do
         standin "$name" || return 1
     done
-    docker build -q --network host --build-arg "PYTHON_IMAGE=$STANDINS/python:test" \
-        -t taskboard:cluster-test "$repo" >/dev/null || return 1
+    build taskboard --build-arg "PYTHON_IMAGE=$STANDINS/python:test" \
+        -t taskboard:cluster-test "$repo" || return 1
     REDIS_IMAGE=$STANDINS/redis:test
     NGINX_IMAGE=$STANDINS/nginx:test
     RABBITMQ_IMAGE=$STANDINS/rabbitmq:test

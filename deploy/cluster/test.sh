@@ -3,15 +3,19 @@
 # beat, Redis), checked from outside through nginx only (tests/cluster), then torn down.
 #   make test-cluster            (as root: installs what it lacks with apt-get)
 # Uses the Docker engine that answers, or starts one of its own and stops it at the end.
-# Settings: TASKBOARD_CLUSTER_CACHE (default ~/.cache/taskboard-cluster), WITH_RABBITMQ=1 also
-# runs the checks with the rabbitmq profile, PYTEST_ARGS.
+# The checks run twice: with Redis as the broker, then with the rabbitmq profile.
+# Settings: TASKBOARD_CLUSTER_CACHE (default ~/.cache/taskboard-cluster), CLUSTER_BROKERS
+# ("redis rabbitmq"; "redis" alone is quicker), PYTEST_ARGS.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${TASKBOARD_CLUSTER_CACHE:-$HOME/.cache/taskboard-cluster}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 PIP="$PYTHON -m pip"
-export CACHE
+CLUSTER_BROKERS=${CLUSTER_BROKERS:-redis rabbitmq}
+# The stack's logs of the last run, one file per broker.
+CLUSTER_LOGS=$CACHE/logs
+export CACHE CLUSTER_BROKERS CLUSTER_LOGS
 mkdir -p "$CACHE"
 . "$HERE/engine.sh"
 . "$HERE/images.sh"
@@ -51,6 +55,6 @@ echo "images ready after $(($(date +%s) - started)) s"
 
 # The compose project is brought up and torn down by the tests' fixture.
 status=0
-"$PYTHON" -m pytest "$ROOT/tests/cluster" -p no:cacheprovider ${PYTEST_ARGS:-} || status=$?
+"$PYTHON" -m pytest "$ROOT/tests/cluster" -p no:cacheprovider -s ${PYTEST_ARGS:-} || status=$?
 echo "cluster test: $(($(date +%s) - started)) s in all"
 exit "$status"

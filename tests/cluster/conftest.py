@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PROJECT = "taskboard-cluster-test"
 IMAGES = ("TASKBOARD_IMAGE", "REDIS_IMAGE", "NGINX_IMAGE")
 WORKERS = 3
+# The brokers to run the whole test with: Redis, and RabbitMQ (compose's rabbitmq profile).
+BROKERS = os.environ.get("CLUSTER_BROKERS", "redis").split()
+AMQP_URL = "amqp://taskboard:taskboard@rabbitmq:5672//"
 
 
 class Cluster:
@@ -34,6 +37,7 @@ class Cluster:
         self.env_file = env_file
         self.logs = logs
         self.url = f"http://127.0.0.1:{env['TASKBOARD_PORT']}"
+        self.broker = "rabbitmq" if env.get("BROKER_URL", "").startswith("amqp") else "redis"
         self.compose_args = [
             *compose_command(),
             "-p",
@@ -104,9 +108,10 @@ def engine_answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
-@pytest.fixture(scope="session")
-def cluster_env() -> dict[str, str]:
-    """Return the environment compose runs with: the images, a fresh secret, a free port."""
+@pytest.fixture(scope="session", params=BROKERS)
+def cluster_env(request) -> dict[str, str]:
+    """Return the environment compose runs with: the images, a fresh secret, a free port, and
+    the broker (with the rabbitmq profile for RabbitMQ)."""
     missing = [name for name in IMAGES if not os.environ.get(name)]
     if missing or not engine_answers():
         pytest.fail(
@@ -122,20 +127,27 @@ def cluster_env() -> dict[str, str]:
     )
     for name in ("BROKER_URL", "STALL_AFTER_S", "WORKER_LOST_S", "WORKER_CHECK_S"):
         env.pop(name, None)
+    if request.param == "rabbitmq":
+        env.update(COMPOSE_PROFILES="rabbitmq", BROKER_URL=AMQP_URL)
     return env
 
 
 @pytest.fixture(scope="session")
 def cluster(cluster_env, tmp_path_factory) -> Cluster:
     """Bring docker-compose.yml up with three workers and wait until nginx reports them."""
-    logs = tmp_path_factory.mktemp("cluster") / "compose.log"
+    # Kept where make test-cluster says (outside the repository), else in pytest's tmp.
+    folder = Path(os.environ.get("CLUSTER_LOGS") or tmp_path_factory.mktemp("cluster"))
+    folder.mkdir(parents=True, exist_ok=True)
+    logs = folder / f"compose-{cluster_env.get('COMPOSE_PROFILES') or 'redis'}.log"
+    print(f"\ncluster with the {cluster_env.get('COMPOSE_PROFILES') or 'redis'} broker")
     # An empty env file: a developer's .env must not change what the test runs.
     with tempfile.NamedTemporaryFile(suffix=".env") as env_file:
         up = Cluster(cluster_env, env_file.name, logs)
         up.compose("down", "-v", "--remove-orphans")
         try:
             up.compose("up", "-d", "--no-build", "--scale", f"worker={WORKERS}", timeout=300)
-            wait_for(lambda: (up.healthz() or {}).get("workers") == WORKERS, 120, 1)
+            # RabbitMQ takes a while to start; the workers connect once it listens.
+            wait_for(lambda: (up.healthz() or {}).get("workers") == WORKERS, 180, 1)
             yield up
         finally:
             logs.write_text(up.compose("logs", "--no-color", "--timestamps"))
