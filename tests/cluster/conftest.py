@@ -12,6 +12,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,15 @@ class Cluster:
         """Tell whether a container runs now."""
         return self.docker("inspect", "-f", "{{.State.Running}}", container).strip() == "true"
 
+    def steady(self, answers: int = 5) -> bool:
+        """Tell whether /healthz reports every worker several times running, 0.2 s apart
+        (nginx re-admits web processes it saw failing while they started, within 10 s)."""
+        for _ in range(answers):
+            if (self.healthz() or {}).get("workers") != WORKERS:
+                return False
+            time.sleep(0.2)
+        return True
+
     def healthz(self) -> dict | None:
         """Return /healthz through nginx, or None while it does not answer 200."""
         try:
@@ -147,7 +157,7 @@ def cluster(cluster_env, tmp_path_factory) -> Cluster:
         try:
             up.compose("up", "-d", "--no-build", "--scale", f"worker={WORKERS}", timeout=300)
             # RabbitMQ takes a while to start; the workers connect once it listens.
-            wait_for(lambda: (up.healthz() or {}).get("workers") == WORKERS, 180, 1)
+            wait_for(lambda: up.steady(), 180, 1)
             yield up
         finally:
             logs.write_text(up.compose("logs", "--no-color", "--timestamps"))

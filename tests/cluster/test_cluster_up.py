@@ -149,7 +149,8 @@ def test_tab_follows_its_job_through_nginx_when_its_web_process_stops(cluster):
     user = User(cluster.url)
     sio = user.connect()
     try:
-        job_id = simulate(user, 60, 250)
+        # 30 s of work: it still runs once the stop and the reconnection are over.
+        job_id = simulate(user, 120, 250)
         user.wait_pushed(job_id, {"PROGRESS"}, timeout=30)
         service = web_serving_the_tab(cluster)
         first_sid = sio.sid
