@@ -42,3 +42,9 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# docker-compose.yml up for real on a Docker engine (its own when none answers), checked
+# through nginx and torn down; as root, it apt-installs docker.io, docker-compose, debootstrap.
+.PHONY: test-cluster
+test-cluster: $(VENV)/.installed-dev
+	PYTHON=$(abspath $(BIN)/python) deploy/cluster/test.sh

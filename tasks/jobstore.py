@@ -56,8 +56,12 @@ SEEDED_KEY = "taskboard:indexes-seeded"
 WORKERS_KEY = "taskboard:ops:workers"
 WORKERS_VIEW_KEY = "taskboard:ops:workers-view"
 OPS_TURN_KEY = "taskboard:ops:turn"
-# One stall sweep at a time across beat processes.
+# One stall sweep, and one lost-worker check, at a time across beat processes; one resend of
+# a job at a time; when each worker last answered.
 SWEEP_LOCK = "taskboard:sweep-lock"
+LOST_LOCK = "taskboard:lost-lock"
+REDELIVER_CLAIM = "taskboard:redelivering:{}"
+WORKERS_SEEN_KEY = "taskboard:workers:seen"
 
 CANCEL_FLAG_TTL_S = 24 * 3600
 STALLED = "The worker running this job stopped and the job could not be finished."

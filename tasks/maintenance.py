@@ -5,7 +5,8 @@ only comes back after the visibility timeout. A worker that restarts sends again
 it was running (:func:`take_back_interrupted`). For workers that never come back, the sweeper
 finds running jobs whose progress has not moved for ``STALL_AFTER_S`` and that no live worker
 holds, sends them again (up to ``STALL_REDELIVERIES`` times) and otherwise marks them FAILURE
-with a message for a person.
+with a message for a person. Quicker, :func:`recover_lost` sends again the running jobs of a worker
+that stopped answering for ``WORKER_LOST_S`` (see ``tasks/worker/liveness.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from celery.signals import worker_ready
 from tasks import files
 from tasks import jobstore
 from tasks import settings
+from tasks.worker import liveness
 from tasks.worker import status
 
 log = logging.getLogger(__name__)
@@ -44,19 +46,22 @@ def heartbeat(meta: dict, record: dict) -> float | None:
 
 def held_by_workers() -> set[str] | None:
     """Return the ids of the jobs live workers are running or hold (a retry waiting out its
-    countdown included), or None if none answered.
+    countdown included), or None if none answered."""
+    answers = ask_workers()
+    return set().union(*answers.values()) if answers else None
+
+
+def ask_workers(timeout: float = 2.0) -> dict[str, set[str]]:
+    """Return the workers that answered, each with the ids of the jobs it holds.
 
     One broadcast (``tasks.worker.status``): with the Redis broker, a second one sent right
     after the first can lose its replies, and a job missed here would be sent twice.
     """
-    replies = current_app.control.broadcast(status.COMMAND, reply=True, timeout=2.0) or []
-    if not replies:
-        return None
+    replies = current_app.control.broadcast(status.COMMAND, reply=True, timeout=timeout) or []
     return {
-        job_id
+        name: set(answer.get("held", []) if isinstance(answer, dict) else [])
         for reply in replies
-        for answer in reply.values()
-        for job_id in answer.get("held", [])
+        for name, answer in reply.items()
     }
 
 
@@ -140,22 +145,69 @@ def sweep(r: redis.Redis) -> dict:
     if not candidates:
         return {"redelivered": 0, "failed": 0}
     held = held_by_workers() or set()
-    redelivered = failed = 0
-    for record, meta in candidates:
-        job_id = record["id"]
-        if job_id in held:
-            continue  # a long step that does not report: its worker is alive
-        tries = r.hincrby(jobstore.JOB_KEY.format(job_id), "redelivered", 1)
-        if tries <= settings.STALL_REDELIVERIES and meta.get("name"):
-            log.warning("job %s stalled on %s; sending it again", job_id, meta.get("worker"))
-            redeliver(r, job_id, meta)
-            redelivered += 1
-        else:
-            log.warning("job %s stalled on %s; marking it failed", job_id, meta.get("worker"))
-            jobstore.give_up(r, job_id)
-            current_app.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
-            failed += 1
-    return {"redelivered": redelivered, "failed": failed}
+    # A job a live worker holds is a long step that does not report: leave it.
+    done = [
+        resend_or_fail(r, record, meta, "stalled")
+        for record, meta in candidates
+        if record["id"] not in held
+    ]
+    return {"redelivered": done.count("redelivered"), "failed": done.count("failed")}
+
+
+def resend_or_fail(r: redis.Redis, record: dict, meta: dict, why: str) -> str:
+    """Send a job no live worker holds again, or mark it FAILURE once out of redeliveries;
+    return "redelivered", "failed", or "skipped" (another sweep is handling it)."""
+    job_id = record["id"]
+    # The stall sweep and the lost-worker check may find one job at once: one of them acts.
+    if not r.set(jobstore.REDELIVER_CLAIM.format(job_id), "1", nx=True, ex=30):
+        return "skipped"
+    tries = r.hincrby(jobstore.JOB_KEY.format(job_id), "redelivered", 1)
+    if tries <= settings.STALL_REDELIVERIES and meta.get("name"):
+        log.warning("job %s %s on %s; sending it again", job_id, why, meta.get("worker"))
+        redeliver(r, job_id, meta)
+        return "redelivered"
+    log.warning("job %s %s on %s; marking it failed", job_id, why, meta.get("worker"))
+    jobstore.give_up(r, job_id)
+    current_app.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
+    return "failed"
+
+
+@shared_task
+def recover_lost() -> dict:
+    """Send again, or fail, the running jobs of workers that stopped answering."""
+    r = jobstore.client()
+    # Short-lived: a check cut off with its worker must not hold up the next for long.
+    if not r.set(jobstore.LOST_LOCK, "1", nx=True, ex=max(10, int(2 * settings.WORKER_CHECK_S))):
+        return {"redelivered": 0, "failed": 0, "skipped": True}
+    try:
+        return recover(r, ask_workers(timeout=1.0), time.time())
+    finally:
+        r.delete(jobstore.LOST_LOCK)
+
+
+def recover(r: redis.Redis, answers: dict[str, set[str]], now: float) -> dict:
+    """Note who answered; handle the running jobs of the workers silent too long."""
+    if not answers:
+        # Not even the worker running this check answered: the broadcast failed, not them all.
+        return {"redelivered": 0, "failed": 0, "skipped": True}
+    liveness.note_answers(r, set(answers), now)
+    lost = liveness.lost_workers(r, set(answers), now)
+    if not lost:
+        return {"redelivered": 0, "failed": 0}
+    held = set().union(*answers.values())
+    done = []
+    for name, last_seen in lost.items():
+        waiting = False
+        for record, meta in running_jobs(r):
+            if meta.get("worker") != name or record["id"] in held:
+                continue
+            verdict = liveness.orphaned(record, meta, last_seen, heartbeat(meta, record))
+            waiting = waiting or verdict is None
+            if verdict:
+                done.append(resend_or_fail(r, record, meta, "lost its worker"))
+        if not waiting:
+            liveness.forget(r, name, last_seen)
+    return {"redelivered": done.count("redelivered"), "failed": done.count("failed")}
 
 
 @shared_task

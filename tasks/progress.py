@@ -13,12 +13,17 @@ store first looks at the job's cancel flag and raises :class:`Cancelled` when it
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
 from tasks import jobstore
 from tasks import settings
+
+log = logging.getLogger(__name__)
 
 
 class Cancelled(Exception):
@@ -88,10 +93,14 @@ class Progress:
     def _report(self, now: float) -> None:
         """Check the cancel flag, then store the progress."""
         self._due = now + self._interval
-        self.check_cancelled()
-        if self._store is not None:
-            self._store(self.meta())
-            self.stores += 1
+        try:
+            self.check_cancelled()
+            if self._store is not None:
+                self._store(self.meta())
+                self.stores += 1
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # Redis restarting: the work goes on, and the next report tries again.
+            log.warning("progress report skipped, Redis unreachable: %s", exc)
 
     def check_cancelled(self) -> None:
         """Raise :class:`Cancelled` if the job's cancel flag is set."""

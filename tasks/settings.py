@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     STALL_AFTER_S: float = Field(300, gt=0)
     STALL_REDELIVERIES: int = Field(1, ge=0)
     STALL_SWEEP_S: float = Field(60, gt=0)
+    # A worker silent this long (the status command, asked every WORKER_CHECK_S) is lost.
+    WORKER_LOST_S: float = Field(10, gt=0)
+    WORKER_CHECK_S: float = Field(5, gt=0)
     RETENTION_HOURS: float = Field(7 * 24, gt=0)
 
     @model_validator(mode="after")
@@ -165,6 +168,11 @@ def celery_config() -> dict:
                 "task": "tasks.maintenance.sweep_stalled",
                 "schedule": s.STALL_SWEEP_S,
                 "options": {"expires": s.STALL_SWEEP_S},
+            },
+            "recover-lost": {
+                "task": "tasks.maintenance.recover_lost",
+                "schedule": s.WORKER_CHECK_S,
+                "options": {"expires": s.WORKER_CHECK_S},
             },
             "purge-expired": {
                 "task": "tasks.maintenance.purge_expired",

@@ -25,7 +25,11 @@ def test_beat_sends_the_sweeper_and_retention_and_workers_know_them():
 
     schedule = settings.celery_config()["beat_schedule"]
     tasks = {entry["task"]: entry for entry in schedule.values()}
-    assert set(tasks) == {"tasks.maintenance.sweep_stalled", PURGE}
+    assert set(tasks) == {
+        "tasks.maintenance.sweep_stalled",
+        "tasks.maintenance.recover_lost",
+        PURGE,
+    }
     assert set(tasks) <= set(app.tasks)
     for entry in tasks.values():
         assert entry["options"]["expires"] <= entry["schedule"]

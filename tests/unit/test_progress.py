@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from tasks.progress import Cancelled
 from tasks.progress import Progress
@@ -40,3 +41,19 @@ def test_cancel_flag_stops_the_job_at_its_next_store():
     with pytest.raises(Cancelled):
         progress.advance(1)
     assert len(stores) == 1
+
+
+def test_report_while_redis_restarts_is_skipped_and_the_work_goes_on(stores):
+    """A progress store or cancel check that cannot reach Redis does not fail the job: that
+    report is skipped and the next one is stored."""
+    down = iter([True, False])
+
+    def is_cancelled() -> bool:
+        if next(down):
+            raise redis.ConnectionError("Error 111 connecting to redis:6379.")
+        return False
+
+    progress = Progress(store=stores.append, is_cancelled=is_cancelled, interval=0, total=2)
+    progress.advance(1)
+    progress.advance(1)
+    assert [s["current"] for s in stores] == [2]
