@@ -25,6 +25,7 @@ NAMES = {
     "cancel": "(d) cancel latency, running and queued",
     "upload": "(e) upload throughput and web peak RSS, 100 MB and 1 GB",
     "overhead": "(f) cost of progress reports in a tight loop",
+    "unwatched": "(g) web CPU for 3,000 updates/s of jobs nobody on it watches",
     "processors": "processors in a real worker: throughput and peak RSS on a 1 GB CSV",
 }
 

@@ -45,6 +45,8 @@ ACTIVE_KEY = "taskboard:active:{}"
 CANCEL_KEY = "taskboard:cancel:{}"
 # Job events from the worker side that the backend does not publish (deleted by retention).
 EVENTS_CHANNEL = "taskboard:events"
+# Each new job's id, on its owner's channel: web processes follow the jobs of their users.
+USER_JOBS_CHANNEL = "taskboard:user-jobs:{}"
 # Indexes, so that periodic work costs what is running, not what is retained: every job by
 # creation time (retention), the unfinished ones (the sweeper, the operations counts), and the
 # finished ones per state by finish time over the last hour (the operations counts).
@@ -153,6 +155,7 @@ def create(
         pipe.sadd(ACTIVE_KEY.format(owner), job_id)
         pipe.zadd(JOBS_KEY, {job_id: created})
         pipe.zadd(OPEN_KEY, {job_id: created})
+        pipe.publish(USER_JOBS_CHANNEL.format(owner), job_id)
         pipe.execute()
     return record
 

@@ -5,7 +5,6 @@ first)."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
 import redis
 from flask import current_app
@@ -21,8 +20,7 @@ from webapp.live.relay import relay
 from webapp.live.relay import room_of
 from webapp.live.snapshot import build
 
-# This process's connections per user, and the user of each connection (by Socket.IO sid).
-connections: Counter[str] = Counter()
+# The user of each connection to this process (by Socket.IO sid).
 users_by_sid: dict[str, str] = {}
 TOO_MANY = "too_many_connections"
 
@@ -35,17 +33,17 @@ def connect(auth=None):
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
     cap = current_app.config["MAX_CONNECTIONS_PER_USER"]
-    if connections[user] >= cap:
+    if relay.connections[user] >= cap:
         current_app.logger.warning(
-            "connection refused: user has %d connections to this process", connections[user]
+            "connection refused: user has %d connections to this process", cap
         )
         raise ConnectionRefusedError(
             f"{TOO_MANY}: you have {cap} live connections to this server (open tabs or "
             "clients), the most allowed; close some and this one will connect."
         )
-    connections[user] += 1
     users_by_sid[request.sid] = user
     join_room(room_of(user))
+    relay.watch(user)
     for hook in connect_hooks:
         hook()
 
@@ -55,9 +53,7 @@ def disconnect(*args):
     """A connection closed: count it out of its user's connections."""
     user = users_by_sid.pop(request.sid, None)
     if user is not None:
-        connections[user] -= 1
-        if connections[user] <= 0:
-            del connections[user]
+        relay.unwatch(user)
 
 
 def snapshot_of(record: dict, meta: dict | None) -> dict:

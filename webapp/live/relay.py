@@ -1,19 +1,33 @@
-"""Socket.IO handlers, and the relay that pushes what the Redis backend publishes to the rooms.
+"""The relay that pushes what the Redis backend publishes to the owners' connections.
 
 Celery's Redis result backend PUBLISHes every state it stores on ``celery-task-meta-<id>``,
-PROGRESS included. One relay per web process PSUBSCRIBEs to those channels, turns each message
-into the contract's snapshot and emits it to the owner's connections on this process only
-(``ignore_queue``): every process hears every message and serves only its own clients, so each
-tab gets each update exactly once. Job events a web process makes itself (created, deleted)
-go through Flask-SocketIO's message queue to the owner's connections wherever they are; those
-the worker side makes (retention) come on ``taskboard:events``.
+PROGRESS included. One relay per web process SUBSCRIBEs to the channels of the jobs its own
+connections' users have open, turns each message into the contract's snapshot and emits it to
+the owner's connections on this process only (``ignore_queue``). So a web process pays for the
+updates its clients watch, not for every job of the cluster, and each tab gets each update
+exactly once, whichever process it is on:
+
+- when a user's first connection arrives, the relay subscribes to the user's channel
+  (``taskboard:user-jobs:<user>``, where :func:`tasks.jobstore.create` announces each new job)
+  and to the channels of the user's open jobs, then reads their states once, so that nothing
+  published before the subscriptions took effect is lost;
+- a job created later is announced on the user's channel: the relay subscribes to it, then
+  reads its state once, for the same reason (the same state seen twice is sent once);
+- a job's channel is left when the job ends, a user's channels when their last connection here
+  closes; after a Redis outage every subscription is made again and the open jobs resent.
+
+Job events a web process makes itself (created, deleted) go through Flask-SocketIO's message
+queue to the owner's connections wherever they are; those the worker side makes (retention)
+come on ``taskboard:events``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 
 import redis
@@ -29,9 +43,12 @@ from webapp.live.snapshot import build
 
 log = logging.getLogger(__name__)
 META_PREFIX = jobstore.META_KEY.format("")
+USER_JOBS_PREFIX = jobstore.USER_JOBS_CHANNEL.format("")
 BACKOFF_MAX_S = 5.0
 # After an outage, how many of each connected user's newest jobs are sent again.
 RESYNC_NEWEST = 50
+# How long the relay waits for a message before it looks at subscriptions to make or leave.
+CHANGES_POLL_S = 0.05
 
 
 ROOM_PREFIX = "user:"
@@ -56,7 +73,25 @@ class Relay:
         self.connected = False
         # Called with each snapshot built from the backend (metrics watch them here).
         self.listeners: list[Callable[[dict], None]] = []
+        # This process's connections per user, the users whose jobs the relay follows (each
+        # with the jobs subscribed for them), subscriptions to make or leave, last sent states.
+        self.connections: Counter[str] = Counter()
+        self.watched: dict[str, set[str]] = {}
+        self.changes: deque[tuple[str, str]] = deque()
+        self.sent: dict[str, tuple] = {}
         self._app: Flask | None = None
+
+    def watch(self, user: str) -> None:
+        """Follow a user's jobs from now on: one of their connections arrived here."""
+        self.connections[user] += 1
+        self.changes.append(("watch", user))
+
+    def unwatch(self, user: str) -> None:
+        """Stop following a user's jobs once their last connection here has closed."""
+        self.connections[user] -= 1
+        if self.connections[user] <= 0:
+            del self.connections[user]
+            self.changes.append(("unwatch", user))
 
     def start(self, app: Flask) -> None:
         """Start relaying in a background task of the server's async mode."""
@@ -71,14 +106,20 @@ class Relay:
         while True:
             pubsub = r.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.psubscribe(META_PREFIX + "*")
                 pubsub.subscribe(jobstore.EVENTS_CHANNEL)
+                # A new connection to Redis: every user followed is subscribed again.
+                self.changes.extendleft(("watch", user) for user in self.watched)
+                self.watched.clear()
+                self.apply_changes(r, pubsub)
                 if self.reconnects:
                     log.info("relay reconnected to Redis after %d attempt(s)", self.reconnects)
                     self.resync(r)
                 self.connected, backoff, self.reconnects = True, 0.1, 0
-                for message in pubsub.listen():
-                    self.handle(r, message)
+                while True:
+                    self.apply_changes(r, pubsub)
+                    message = pubsub.get_message(timeout=CHANGES_POLL_S)
+                    if message is not None:
+                        self.handle(r, message, pubsub)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 if self.connected:
                     log.warning("relay lost Redis (%s); reconnecting", exc)
@@ -95,7 +136,36 @@ class Relay:
                 except Exception:  # the connection may already be gone
                     pass
 
-    def handle(self, r: redis.Redis, message: dict) -> None:
+    def apply_changes(self, r: redis.Redis, pubsub: redis.client.PubSub) -> None:
+        """Make and leave the subscriptions that connections arriving and closing asked for."""
+        while self.changes:
+            change, user = self.changes.popleft()
+            if change == "watch" and user not in self.watched and self.connections[user] > 0:
+                pubsub.subscribe(jobstore.USER_JOBS_CHANNEL.format(user))
+                self.watched[user] = set()
+                open_ids = list(r.smembers(jobstore.ACTIVE_KEY.format(user)))
+                self.follow(r, pubsub, user, open_ids)
+            elif change == "unwatch" and user in self.watched and self.connections[user] <= 0:
+                jobs = self.watched.pop(user)
+                channels = [jobstore.META_KEY.format(job_id) for job_id in jobs]
+                pubsub.unsubscribe(jobstore.USER_JOBS_CHANNEL.format(user), *channels)
+
+    def follow(
+        self, r: redis.Redis, pubsub: redis.client.PubSub, user: str, job_ids: list[str]
+    ) -> None:
+        """Subscribe to jobs of a followed user, then send the state each is in by now (what
+        was published before the subscription took effect would be lost otherwise)."""
+        jobs = self.watched.get(user)
+        new = [job_id for job_id in job_ids if jobs is not None and job_id not in jobs]
+        if not new:
+            return
+        jobs.update(new)
+        pubsub.subscribe(*(jobstore.META_KEY.format(job_id) for job_id in new))
+        for record, meta in jobstore.get_with_meta(r, new):
+            if meta is not None:
+                self.relay_state(r, pubsub, record, meta)
+
+    def handle(self, r: redis.Redis, message: dict, pubsub: redis.client.PubSub) -> None:
         """Turn one pub/sub message into pushes to the owner's connections."""
         channel, data = message["channel"], message["data"]
         if channel == jobstore.EVENTS_CHANNEL:
@@ -105,14 +175,35 @@ class Relay:
                 self.forget(job["id"])
             self.emit(event["owner"], job)
             return
+        if channel.startswith(USER_JOBS_PREFIX):
+            self.follow(r, pubsub, channel[len(USER_JOBS_PREFIX) :], [data])
+            return
         job_id = channel[len(META_PREFIX) :]
         record = self.record(r, job_id)
         meta = jobstore.parse_meta(data)
         if record is None or meta is None:
             return
-        state = state_of(meta)
-        if state in TERMINAL and record.get("final") == state:
-            return  # stored twice (a cancelled job is marked by the web and by the worker)
+        self.relay_state(r, pubsub, record, meta)
+
+    def relay_state(
+        self, r: redis.Redis, pubsub: redis.client.PubSub, record: dict, meta: dict
+    ) -> None:
+        """Send a state of a job to its owner's connections, once; leave its channel when the
+        job has ended."""
+        job_id, state = record["id"], state_of(meta)
+        result = meta.get("result")
+        key = (state, result.get("ts") if isinstance(result, dict) else meta.get("date_done"))
+        if self.sent.get(job_id) == key:
+            return  # seen by the read after subscribing and by the message alike
+        self.sent[job_id] = key
+        if state in TERMINAL:
+            self.sent.pop(job_id, None)
+            jobs = self.watched.get(record.get("owner", ""))
+            if jobs is not None and job_id in jobs:
+                jobs.discard(job_id)
+                pubsub.unsubscribe(jobstore.META_KEY.format(job_id))
+            if record.get("final") == state:
+                return  # stored twice (a cancelled job is marked by the web and by the worker)
         snapshot = build(record, meta, self.tracker)
         self.remember_times(r, record, state, snapshot)
         self.emit(record["owner"], snapshot)
@@ -153,6 +244,7 @@ class Relay:
 
     def forget(self, job_id: str) -> None:
         """Drop what the relay knows of a deleted job."""
+        self.sent.pop(job_id, None)
         self.records.pop(job_id, None)
         self.running.pop(job_id, None)
         self.tracker.forget(job_id)
