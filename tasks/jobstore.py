@@ -53,6 +53,10 @@ WORKERS_VIEW_KEY = "taskboard:ops:workers-view"
 OPS_TURN_KEY = "taskboard:ops:turn"
 # One stall sweep at a time across beat processes.
 SWEEP_LOCK = "taskboard:sweep-lock"
+# Personal API tokens: a token's record by the SHA-256 of the token, and each user's
+# token ids (id -> that digest), for listing and revoking (webapp/tokens.py).
+TOKEN_KEY = "taskboard:token:{}"
+USER_TOKENS_KEY = "taskboard:tokens:{}"
 
 CANCEL_FLAG_TTL_S = 24 * 3600
 STALLED = "The worker running this job stopped and the job could not be finished."

@@ -8,11 +8,13 @@ import uuid
 
 import redis
 from flask import current_app
+from flask import request
 from flask import session
 from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 
 from tasks import jobstore
+from webapp import tokens
 from webapp.extensions import socketio
 from webapp.live.relay import relay
 from webapp.live.relay import room_of
@@ -21,7 +23,21 @@ from webapp.live.snapshot import build
 
 @socketio.on("connect")
 def connect(auth=None):
-    """A browser connects with its session cookie: put it in its user's room."""
+    """A browser connects with its session cookie, a program with an API token (``auth``
+    ``{"token"}`` or an ``Authorization: Bearer`` header): put it in its user's room."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    token = token if isinstance(token, str) else tokens.bearer(request)
+    if token is not None:
+        try:
+            record = tokens.resolve(
+                current_app.extensions["redis"], token, tokens.accounts_or_none(current_app)
+            )
+        except redis.RedisError:
+            raise ConnectionRefusedError("token storage is not reachable now") from None
+        if record is None:
+            raise ConnectionRefusedError("bad_token: the API token is wrong or was revoked")
+        # This connection's own session (Flask-SocketIO keeps one per connection): no cookie.
+        session["user"] = record["user"]
     user = session.get("user")
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
