@@ -4,14 +4,19 @@ the API and the live channel without a cookie or a CSRF token."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 import redis
 import requests
 import socketio
 
+from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
+from webapp import auth
+
+PASSWORD = "correct horse battery"
 
 
 def make_token(user: User, **body) -> dict:
@@ -151,3 +156,70 @@ def test_wrong_token_cannot_open_the_live_channel(stack):
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(stack.url, auth={"token": "tb_" + "z" * 43}, transports=["websocket"])
     assert "bad_token" in str(refusals)
+
+
+@pytest.fixture(scope="module")
+def accounts_stack(redis_server, tmp_path_factory):
+    """Start a stack in accounts mode with two users and a tight upload limit."""
+    folder = tmp_path_factory.mktemp("token-accounts")
+    users = folder / "users.json"
+    for name in ("ann", "ben"):
+        auth.add_user(users, name, PASSWORD, admin=False)
+    running = Stack(
+        redis_server, folder, AUTH_MODE="accounts", USERS_FILE=str(users),
+        UPLOAD_RATE_LIMIT="3/minute",
+    )  # fmt: skip
+    running.users_file = users
+    yield running
+    running.stop()
+
+
+def signed_in(stack: Stack, name: str) -> User:
+    """Return a user of the stack signed in as ``name``, with the new session's CSRF token."""
+    user = User(stack.url)
+    answer = user.http.post(stack.url + "/api/login", json={"username": name, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    user.http.headers["X-CSRFToken"] = user.http.get(stack.url + "/api/session").json()[
+        "csrf_token"
+    ]
+    return user
+
+
+def test_accounts_mode_token_acts_as_its_account_and_shares_its_limits(accounts_stack):
+    """Signed out: no token. Signed in: the token is the account, and its uploads count
+    against the account's rate limit, cookie or token."""
+    stranger = User(accounts_stack.url)
+    assert stranger.http.post(accounts_stack.url + "/api/tokens").status_code == 401
+    ann = signed_in(accounts_stack, "ann")
+    token = make_token(ann)["token"]
+    session = requests.get(accounts_stack.url + "/api/session", headers=bearer(token)).json()
+    assert session["user"] == "ann"
+
+    def send(**kwargs) -> int:
+        return requests.post(
+            accounts_stack.url + "/api/jobs",
+            files={"file": ("a.txt", b"a\n")},
+            data={"processor": "checksum"},
+            **kwargs,
+        ).status_code
+
+    assert [send(headers=bearer(token)) for _ in range(3)] == [202, 202, 202]
+    assert ann.upload("checksum").status_code == 429
+
+
+def test_accounts_mode_token_of_a_removed_user_stops_working(accounts_stack):
+    """A token outlives nothing: its user gone from the users file (after a restart), 401."""
+    ben = signed_in(accounts_stack, "ben")
+    token = make_token(ben)["token"]
+    assert requests.get(accounts_stack.url + "/api/jobs", headers=bearer(token)).ok
+    kept = accounts_stack.users_file.read_text()
+    users = json.loads(kept)
+    del users["ben"]
+    accounts_stack.users_file.write_text(json.dumps(users))
+    try:
+        accounts_stack.restart_web()
+        refused = requests.get(accounts_stack.url + "/api/jobs", headers=bearer(token))
+        assert refused.status_code == 401
+    finally:
+        accounts_stack.users_file.write_text(kept)
+        accounts_stack.restart_web()
