@@ -151,3 +151,16 @@ def test_jobs_watch_result_and_cancel(stack, user, token, tmp_path):
     assert refused.returncode == 1 and checksum in refused.stdout
     missing = run(stack, token, "watch", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "No such job" in missing.stderr
+
+
+def test_refused_file_does_not_stop_the_others_while_following(stack, token, tmp_path):
+    """One file refused, one sent: the refused bar says so, the other ends SUCCESS; exit 1."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "fine.txt").write_bytes(b"fine\n" * 50_000)
+    child = terminal(
+        stack, token, "submit", str(tmp_path / "empty.txt"), str(tmp_path / "fine.txt"),
+        "-p", "checksum", "--follow",
+    )  # fmt: skip
+    output, status = finished(child)
+    assert status == 1, output
+    assert "refused" in output and "The file is empty." in output and "SUCCESS" in output

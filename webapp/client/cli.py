@@ -11,14 +11,18 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
 
+from requests_toolbelt import MultipartEncoder
+from requests_toolbelt import MultipartEncoderMonitor
 from rich.console import Console
 
 from webapp.client.api import Api
 from webapp.client.api import ClientError
 from webapp.client.api import Refused
+from webapp.client.live import STATE_LABELS
 from webapp.client.live import TERMINAL
 from webapp.client.live import Follower
 
@@ -92,14 +96,18 @@ def submit(api: Api, args: argparse.Namespace) -> int:
     refused = 0
     try:
         for path in args.files:
+            bar = follower.bar(path.name, STATE_LABELS["UPLOADING"]) if follower else None
+            sent = (lambda n, size, bar=bar: follower.uploaded(bar, n, size)) if follower else None
             try:
-                job = upload(api, path, args.processor, options)
+                job = upload(api, path, args.processor, options, sent)
             except Refused as exc:
                 refused += 1
+                if follower:
+                    follower.refuse(bar)
                 print(f"{path}: refused: {exc.message}", file=sys.stderr)
                 continue
             if follower:
-                follower.add(job, path.name)
+                follower.add(job, path.name, bar)
             else:
                 print(f"{job['id']}  {path.name}")
         if not follower:
@@ -110,12 +118,24 @@ def submit(api: Api, args: argparse.Namespace) -> int:
             follower.close()
 
 
-def upload(api: Api, path: Path, processor: str, options: str | None) -> dict:
-    """Send one file; return the new job's snapshot."""
-    data = {"processor": processor} | ({"options": options} if options else {})
+def upload(
+    api: Api,
+    path: Path,
+    processor: str,
+    options: str | None,
+    sent: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Send one file, streamed (never whole in memory), telling ``sent(bytes, of)`` as it
+    goes; return the new job's snapshot."""
+    fields = {"processor": processor} | ({"options": options} if options else {})
     with path.open("rb") as f:
-        files = {"file": (path.name, f)}
-        return api.call("POST", "/api/jobs", (202,), files=files, data=data).json()
+        body = MultipartEncoder(fields | {"file": (path.name, f, "application/octet-stream")})
+        size = body.len
+        monitor = MultipartEncoderMonitor(
+            body, (lambda m: sent(m.bytes_read, size)) if sent else None
+        )
+        headers = {"Content-Type": monitor.content_type}
+        return api.call("POST", "/api/jobs", (202,), data=monitor, headers=headers).json()
 
 
 def parse_options(raw: str | None) -> str | None:

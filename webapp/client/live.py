@@ -21,6 +21,7 @@ from webapp.client.api import ClientError
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
 STATE_LABELS = {
+    "UPLOADING": "[dim]uploading[/]",
     "PENDING": "[dim]queued[/]",
     "STARTED": "[cyan]started[/]",
     "PROGRESS": "[cyan]running[/]",
@@ -85,12 +86,23 @@ class Follower:
         """Keep why the server refused the connection, to say it."""
         self.refusal = data.get("message", data) if isinstance(data, dict) else data
 
-    def add(self, snapshot: dict, label: str) -> None:
-        """Show a bar for a job, then ask for its current snapshot."""
+    def bar(self, label: str, state: str = STATE_LABELS["PENDING"]) -> TaskID:
+        """Show a new bar, not yet a job's (an upload's, for one)."""
+        return self.bars.add_task(label, total=100, percent="", rate="", eta="", state=state)
+
+    def uploaded(self, bar: TaskID, sent: int, size: int) -> None:
+        """Move an upload's bar: ``sent`` of ``size`` bytes."""
+        percent = 100 * sent / size if size else 100
+        self.bars.update(bar, completed=percent, percent=f"{percent:.0f}%")
+
+    def refuse(self, bar: TaskID) -> None:
+        """Mark an upload's bar as refused by the server."""
+        self.bars.update(bar, state="[red]refused[/]", percent="")
+
+    def add(self, snapshot: dict, label: str, bar: TaskID | None = None) -> None:
+        """Make a bar (a new one, or an upload's) show a job, then ask for its snapshot now."""
         job_id = snapshot["id"]
-        self.tasks[job_id] = self.bars.add_task(
-            label, total=100, percent="", rate="", eta="", state=STATE_LABELS["PENDING"]
-        )
+        self.tasks[job_id] = self.bar(label) if bar is None else bar
         self.show(snapshot)
         self.subscribe(job_id)
 
