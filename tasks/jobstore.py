@@ -57,6 +57,8 @@ SWEEP_LOCK = "taskboard:sweep-lock"
 # token ids (id -> that digest), for listing and revoking (webapp/tokens.py).
 TOKEN_KEY = "taskboard:token:{}"
 USER_TOKENS_KEY = "taskboard:tokens:{}"
+# The Socket.IO connections opened with a token (by token id), closed when it is revoked.
+TOKEN_SOCKETS_KEY = "taskboard:token-sockets:{}"
 
 CANCEL_FLAG_TTL_S = 24 * 3600
 STALLED = "The worker running this job stopped and the job could not be finished."

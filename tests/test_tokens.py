@@ -223,3 +223,24 @@ def test_accounts_mode_token_of_a_removed_user_stops_working(accounts_stack):
     finally:
         accounts_stack.users_file.write_text(kept)
         accounts_stack.restart_web()
+
+
+def test_revoking_a_token_closes_its_live_connections(stack, user):
+    """A connection opened with a token is closed when the token is revoked; a cookie's
+    connection of the same user stays."""
+    made = make_token(user)
+    client = socketio.Client(reconnection=False)
+    client.connect(stack.url, auth={"token": made["token"]}, transports=["websocket"])
+    assert client.connected
+    assert user.http.delete(f"{stack.url}/api/tokens/{made['id']}").status_code == 204
+    wait_for(lambda: not client.connected, timeout=5)
+    assert user.sio.connected
+
+
+def test_revoking_closes_a_connection_held_by_another_web_process(stack, second_web, user):
+    """The revoke reaches the web process that holds the connection (its message queue)."""
+    made = make_token(user)
+    client = socketio.Client(reconnection=False)
+    client.connect(second_web.url, auth={"token": made["token"]}, transports=["websocket"])
+    assert user.http.delete(f"{stack.url}/api/tokens/{made['id']}").status_code == 204
+    wait_for(lambda: not client.connected, timeout=5)

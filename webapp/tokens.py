@@ -34,6 +34,8 @@ PREFIX = "tb_"
 TOUCH_INTERVAL_S = 60
 MAX_PER_USER = 50
 NAME_MAX = 64
+# A token's set of connections expires this long after its newest one opened (a leak guard).
+SOCKETS_TTL_S = 7 * 24 * 3600
 # Writes last use only while the token exists: a revoke between read and write stays a revoke.
 TOUCH_SCRIPT = """
 if redis.call('exists', KEYS[1]) == 1 then
@@ -105,6 +107,31 @@ def revoke(r: redis.Redis, user: str, token_id: str) -> bool:
         pipe.hdel(jobstore.USER_TOKENS_KEY.format(user), token_id)
         pipe.execute()
     return True
+
+
+def remember_socket(r: redis.Redis, token_id: str, sid: str) -> None:
+    """Note a Socket.IO connection opened with a token, to close it when the token is revoked."""
+    key = jobstore.TOKEN_SOCKETS_KEY.format(token_id)
+    with r.pipeline() as pipe:
+        pipe.sadd(key, sid)
+        pipe.expire(key, SOCKETS_TTL_S)
+        pipe.execute()
+
+
+def forget_socket(r: redis.Redis, token_id: str, sid: str) -> None:
+    """Forget a closed connection of a token."""
+    r.srem(jobstore.TOKEN_SOCKETS_KEY.format(token_id), sid)
+
+
+def close_sockets(r: redis.Redis, token_id: str) -> None:
+    """Close the live connections opened with a token, in whichever web process holds them
+    (through the Socket.IO message queue when there is one)."""
+    from webapp.extensions import socketio
+
+    key = jobstore.TOKEN_SOCKETS_KEY.format(token_id)
+    for sid in r.smembers(key):
+        socketio.server.disconnect(sid, namespace="/")
+    r.delete(key)
 
 
 def resolve(r: redis.Redis, token: str, accounts: dict | None = None) -> dict | None:

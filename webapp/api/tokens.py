@@ -58,10 +58,13 @@ def list_tokens():
 
 @bp.delete("/api/tokens/<token_id>")
 def revoke_token(token_id: str):
-    """Revoke one of the signed-in user's tokens: it stops working at once."""
+    """Revoke one of the signed-in user's tokens: it stops working at once, and the live
+    connections opened with it are closed."""
     user = session_user()
     try:
         found = TOKEN_ID.fullmatch(token_id) and tokens.revoke(tokens.store(), user, token_id)
+        if found:
+            tokens.close_sockets(tokens.store(), token_id)
     except redis.RedisError:
         raise ApiError(503, "unavailable", "Token storage is not reachable now.") from None
     if not found:

@@ -38,10 +38,22 @@ def connect(auth=None):
             raise ConnectionRefusedError("bad_token: the API token is wrong or was revoked")
         # This connection's own session (Flask-SocketIO keeps one per connection): no cookie.
         session["user"] = record["user"]
+        session["token_id"] = record["id"]
+        tokens.remember_socket(current_app.extensions["redis"], record["id"], request.sid)
     user = session.get("user")
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
     join_room(room_of(user))
+
+
+@socketio.on("disconnect")
+def disconnect(reason=None):
+    """A connection ends: forget it among its token's connections, if it had a token."""
+    if session.get("token_id"):
+        try:
+            tokens.forget_socket(current_app.extensions["redis"], session["token_id"], request.sid)
+        except redis.RedisError:
+            pass  # the set expires; a revoke then finds an id that is gone
 
 
 def snapshot_of(record: dict, meta: dict | None) -> dict:
