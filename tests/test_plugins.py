@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -22,9 +23,11 @@ def plugin_stack(tmp_path_factory):
     Its own Redis: a worker without the plugin must never be handed one of its jobs.
     """
     site = tmp_path_factory.mktemp("plugin-site")
+    # A copy: building in place would leave build/ and .egg-info/ in the checkout.
+    source = shutil.copytree(EXAMPLE, tmp_path_factory.mktemp("plugin-source") / "wordcount")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation"]
-        + ["--no-deps", "--target", str(site), str(EXAMPLE)],
+        + ["--no-deps", "--target", str(site), str(source)],
         check=True,
         timeout=300,
     )
