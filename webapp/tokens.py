@@ -189,6 +189,9 @@ def authenticate() -> None:
     except redis.RedisError:
         raise ApiError(503, "unavailable", "Token storage is not reachable now.") from None
     if record is None:
+        current_app.logger.warning(
+            "refused API token on %s from %s", request.path, request.remote_addr
+        )
         raise ApiError(401, "bad_token", "The API token is wrong or was revoked.")
     g.token_id = record["id"]
     session["user"] = record["user"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import redis
+from flask import current_app
 from flask import request
 
 from webapp import tokens
@@ -41,9 +42,11 @@ def create_token():
     user = session_user()
     name = token_name()
     try:
-        return tokens.create(tokens.store(), user, name), 201
+        made = tokens.create(tokens.store(), user, name)
     except redis.RedisError:
         raise ApiError(503, "unavailable", "Token storage is not reachable now.") from None
+    current_app.logger.info("%s made API token %s (%r)", user, made["id"], name)
+    return made, 201
 
 
 @bp.get("/api/tokens")
@@ -69,4 +72,5 @@ def revoke_token(token_id: str):
         raise ApiError(503, "unavailable", "Token storage is not reachable now.") from None
     if not found:
         raise ApiError(404, "not_found", "No such token.")
+    current_app.logger.info("%s revoked API token %s", user, token_id)
     return "", 204
