@@ -28,10 +28,11 @@ def connect(auth=None):
     token = auth.get("token") if isinstance(auth, dict) else None
     token = token if isinstance(token, str) else tokens.bearer(request)
     if token is not None:
+        r = current_app.extensions["redis"]
         try:
-            record = tokens.resolve(
-                current_app.extensions["redis"], token, tokens.accounts_or_none(current_app)
-            )
+            record = tokens.resolve(r, token, tokens.accounts_or_none(current_app))
+            if record is not None:
+                tokens.remember_socket(r, record["id"], request.sid)
         except redis.RedisError:
             raise ConnectionRefusedError("token storage is not reachable now") from None
         if record is None:
@@ -39,7 +40,6 @@ def connect(auth=None):
         # This connection's own session (Flask-SocketIO keeps one per connection): no cookie.
         session["user"] = record["user"]
         session["token_id"] = record["id"]
-        tokens.remember_socket(current_app.extensions["redis"], record["id"], request.sid)
     user = session.get("user")
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
