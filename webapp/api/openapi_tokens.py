@@ -69,7 +69,7 @@ def token_paths() -> dict:
         "/api/tokens/{token_id}": {
             "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": STRING}],
             "delete": operation(
-                "Revoke one of the user's API tokens.",
+                "Revoke one of the user's API tokens; close the live connections opened with it.",
                 {
                     "204": {"description": "Revoked: the token no longer works."},
                     "400": CSRF_REFUSED,
