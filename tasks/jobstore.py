@@ -64,6 +64,12 @@ SWEEP_LOCK = "taskboard:sweep-lock"
 LOST_LOCK = "taskboard:lost-lock"
 REDELIVER_CLAIM = "taskboard:redelivering:{}"
 WORKERS_SEEN_KEY = "taskboard:workers:seen"
+# Personal API tokens: a token's record by the SHA-256 of the token, and each user's
+# token ids (id -> that digest), for listing and revoking (webapp/tokens.py).
+TOKEN_KEY = "taskboard:token:{}"
+USER_TOKENS_KEY = "taskboard:tokens:{}"
+# The Socket.IO connections opened with a token (by token id), closed when it is revoked.
+TOKEN_SOCKETS_KEY = "taskboard:token-sockets:{}"
 
 CANCEL_FLAG_TTL_S = 24 * 3600
 STALLED = "The worker running this job stopped and the job could not be finished."

@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp import errors
     from webapp import live
     from webapp import pages
+    from webapp import tokens
     from webapp.api import openapi
     from webapp.api import uploads
     from webapp.config import ROOT
@@ -74,7 +75,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logs.configure(app.config["LOG_FORMAT"])
 
     init_redis(app)
+    app.session_interface = tokens.SessionInterface()
     csrf.init_app(app)
+    # First: the token's user is the session's user for the CSRF check and the rate limits.
+    app.before_request(tokens.authenticate)
     app.before_request(check_csrf_header)
     limiter.init_app(app)
     # The default origin check (same host, or the proxy's forwarded host) refuses cross-site
@@ -114,15 +118,20 @@ def check_csrf_header() -> None:
     """Refuse a write without a valid ``X-CSRFToken`` header, before its body is read.
 
     Flask-WTF's own check looks in the form first, which would stream a whole upload to disk
-    before refusing it; the contract takes the token from the header only.
+    before refusing it; the contract takes the token from the header only. A request
+    authenticated by an API token needs none: it carries no cookie a browser could replay.
     """
     from flask import request
     from flask_wtf.csrf import CSRFError
     from flask_wtf.csrf import validate_csrf
     from wtforms import ValidationError
 
+    from webapp.tokens import by_token
+
     if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or request.routing_exception:
         return  # reads, and requests that will be answered 404 or 405 anyway
+    if by_token():
+        return
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError as exc:

@@ -60,3 +60,10 @@ def job(job_id: str):
     if canonical is None:
         abort(404)
     return render_template("job.html", job_id=canonical)
+
+
+@bp.get("/account")
+def account():
+    """Show the account page: the user's API tokens."""
+    current_user()
+    return render_template("account.html")

@@ -16,6 +16,7 @@ from webapp.api.openapi_schemas import json_body
 from webapp.api.openapi_schemas import object_of
 from webapp.api.openapi_schemas import ref
 from webapp.api.openapi_schemas import schemas
+from webapp.api.openapi_tokens import token_paths
 
 bp = Blueprint("openapi", __name__)
 CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
@@ -261,15 +262,19 @@ def document() -> dict:
             "version": "1",
             "description": (
                 "Upload files for processing and follow them. Writes need the X-CSRFToken header "
-                "from GET /api/session, with its session cookie. Live updates come over "
-                "Socket.IO (event `job`), not over this API."
+                "from GET /api/session, with its session cookie; or, instead of both, "
+                "`Authorization: Bearer <token>` with a personal API token (POST /api/tokens). "
+                "Live updates come over Socket.IO (event `job`), not over this API."
             ),
         },
-        "paths": session_paths() | read_paths() | job_paths(),
+        "paths": session_paths() | read_paths() | job_paths() | token_paths(),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+                # Good on every operation in place of the cookie and CSRF token (not listed
+                # per operation: it is an alternative to the session, not a requirement).
+                "token": {"type": "http", "scheme": "bearer"},
             },
         },
     }

@@ -14,6 +14,7 @@ from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 
 from tasks import jobstore
+from webapp import tokens
 from webapp.extensions import socketio
 from webapp.live.relay import connect_hooks
 from webapp.live.relay import relay
@@ -27,8 +28,24 @@ TOO_MANY = "too_many_connections"
 
 @socketio.on("connect")
 def connect(auth=None):
-    """A browser connects with its session cookie: put it in its user's room, unless the user
-    already has ``MAX_CONNECTIONS_PER_USER`` connections to this process."""
+    """A browser connects with its session cookie, a program with an API token (``auth``
+    ``{"token"}`` or an ``Authorization: Bearer`` header): put it in its user's room, unless the
+    user already has ``MAX_CONNECTIONS_PER_USER`` connections to this process."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    token = token if isinstance(token, str) else tokens.bearer(request)
+    if token is not None:
+        r = current_app.extensions["redis"]
+        try:
+            record = tokens.resolve(r, token, tokens.accounts_or_none(current_app))
+            if record is not None:
+                tokens.remember_socket(r, record["id"], request.sid)
+        except redis.RedisError:
+            raise ConnectionRefusedError("token storage is not reachable now") from None
+        if record is None:
+            raise ConnectionRefusedError("bad_token: the API token is wrong or was revoked")
+        # This connection's own session (Flask-SocketIO keeps one per connection): no cookie.
+        session["user"] = record["user"]
+        session["token_id"] = record["id"]
     user = session.get("user")
     if not user:
         raise ConnectionRefusedError("no session: load the page or GET /api/session first")
@@ -50,10 +67,16 @@ def connect(auth=None):
 
 @socketio.on("disconnect")
 def disconnect(*args):
-    """A connection closed: count it out of its user's connections."""
+    """A connection closed: count it out of its user's connections, and forget it among its
+    token's connections if it had a token."""
     user = users_by_sid.pop(request.sid, None)
     if user is not None:
         relay.unwatch(user)
+    if session.get("token_id"):
+        try:
+            tokens.forget_socket(current_app.extensions["redis"], session["token_id"], request.sid)
+        except redis.RedisError:
+            pass  # the set expires; a revoke then finds an id that is gone
 
 
 def snapshot_of(record: dict, meta: dict | None) -> dict:

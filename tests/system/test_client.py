@@ -1,0 +1,166 @@
+"""The ``taskboard`` command against the real stack, read from a pseudo-terminal as a person
+sees it: live bars, exit statuses, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pexpect
+import pytest
+
+from tests.hostile import png
+from tests.parts import wait_for
+from webapp.stack import BIN
+
+COMMAND = str(BIN / "taskboard")
+SLOW = json.dumps({"steps": 15, "interval_ms": 100})
+
+
+@pytest.fixture
+def token(user) -> str:
+    """Return a new API token of the test's user."""
+    response = user.http.post(user.url + "/api/tokens", json={"name": "cli"})
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def terminal(stack, token: str, *args: str) -> pexpect.spawn:
+    """Start the command in a pseudo-terminal of 120 columns, with the stack's URL and token."""
+    env = {"TASKBOARD_URL": stack.url, "TASKBOARD_TOKEN": token, "TERM": "xterm", "PATH": "/bin"}
+    return pexpect.spawn(
+        COMMAND, list(args), env=env, dimensions=(30, 120), encoding="utf-8", timeout=60
+    )
+
+
+def finished(child: pexpect.spawn) -> tuple[str, int]:
+    """Read the command's output to its end; return it and the exit status."""
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before, child.exitstatus
+
+
+def run(stack, token: str, *args: str) -> subprocess.CompletedProcess:
+    """Run the command without a terminal and return what it did."""
+    env = {"TASKBOARD_URL": stack.url, "TASKBOARD_TOKEN": token, "PATH": "/bin"}
+    return subprocess.run(
+        [COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_submit_follow_shows_live_bars_and_exits_0(stack, user, token, tmp_path):
+    """Two files, two bars moving through percentages to SUCCESS; exit status 0."""
+    for name in ("first.txt", "second.txt"):
+        (tmp_path / name).write_text("hello\n")
+    child = terminal(
+        stack, token, "submit", str(tmp_path / "first.txt"), str(tmp_path / "second.txt"),
+        "--processor", "simulate", "--options", SLOW, "--follow",
+    )  # fmt: skip
+    output, status = finished(child)
+    assert status == 0, output
+    assert "first.txt" in output and "second.txt" in output
+    assert output.count("SUCCESS") >= 2 and "100%" in output
+    # Bars drawn while the jobs ran: percentages between the ends, and a rate.
+    assert re.search(r"\b[1-9][0-9]?%", output), output
+    assert "steps/s" in output
+    jobs = user.http.get(stack.url + "/api/jobs").json()["jobs"]
+    assert [j["state"] for j in jobs[:2]] == ["SUCCESS", "SUCCESS"]
+
+
+def test_submit_follow_exits_1_when_a_job_fails(stack, token, tmp_path):
+    """A file the processor fails on: FAILURE on its bar, its error below, exit status 1."""
+    (tmp_path / "broken.png").write_bytes(png((300, 300))[:400])
+    (tmp_path / "fine.png").write_bytes(png())
+    child = terminal(
+        stack, token, "submit", str(tmp_path / "broken.png"), str(tmp_path / "fine.png"),
+        "--processor", "image-thumbnails", "--follow",
+    )  # fmt: skip
+    output, status = finished(child)
+    assert status == 1, output
+    assert "FAILURE" in output and "SUCCESS" in output
+    assert re.search(r"broken\.png: .*image", output), output
+
+
+def test_bad_token_exits_2_with_one_line(stack, tmp_path):
+    """A wrong token: one line naming the refusal, exit status 2, nothing sent."""
+    (tmp_path / "a.txt").write_text("a\n")
+    child = terminal(
+        stack, "tb_" + "w" * 43, "submit", str(tmp_path / "a.txt"), "-p", "checksum", "--follow"
+    )
+    output, status = finished(child)
+    assert status == 2
+    assert output.strip().count("\n") == 0 and "refused the token" in output, output
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [("http://127.0.0.1:9", "cannot reach"), ("{url}/elsewhere", "does not look like a Taskboard")],
+)
+def test_wrong_url_exits_2_with_one_line(stack, token, where, words):
+    """No server, or a server that is not a Taskboard: a one-line error, exit status 2."""
+    done = run(stack, token, "--url", where.format(url=stack.url), "jobs")
+    assert done.returncode == 2
+    assert words in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
+
+
+def test_refused_file_says_the_servers_message(stack, token, tmp_path):
+    """An empty file is refused by the server: its message, exit status 1."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    done = run(stack, token, "submit", str(tmp_path / "empty.txt"), "-p", "checksum")
+    assert done.returncode == 1
+    assert "empty.txt: refused: The file is empty." in done.stderr
+
+
+def test_ctrl_c_offers_to_cancel_and_cancels(stack, user, token, tmp_path):
+    """Ctrl-C while following asks; yes cancels the unfinished job."""
+    (tmp_path / "long.txt").write_text("x\n")
+    options = json.dumps({"steps": 400, "interval_ms": 100})
+    child = terminal(
+        stack, token, "submit", str(tmp_path / "long.txt"), "-p", "simulate",
+        "--options", options, "--follow",
+    )  # fmt: skip
+    child.expect("running")
+    child.sendintr()
+    child.expect(r"Cancel the 1 unfinished job\(s\)\? \[y/N\]")
+    child.sendline("y")
+    output, status = finished(child)
+    assert status == 130 and "cancelled" in output
+    job_id = user.http.get(stack.url + "/api/jobs").json()["jobs"][0]["id"]
+    wait_for(lambda: user.job(job_id)["state"] == "REVOKED")
+
+
+def test_jobs_watch_result_and_cancel(stack, user, token, tmp_path):
+    """The other commands: list by state, watch a finished job, print a result, save a file,
+    and refuse to cancel what has finished."""
+    checksum = user.submit("checksum", content=b"abc\n")
+    table = user.submit("csv-to-xlsx", content=b"a,b\n1,2\n", filename="t.csv")
+    for job_id in (checksum, table):
+        user.wait_pushed(job_id, {"SUCCESS"})
+    listed = run(stack, token, "jobs", "--state", "SUCCESS")
+    assert listed.returncode == 0 and checksum in listed.stdout and table in listed.stdout
+    assert run(stack, token, "jobs", "--state", "FAILURE").stdout.count(checksum) == 0
+    watched = terminal(stack, token, "watch", checksum)
+    output, status = finished(watched)
+    assert status == 0 and "SUCCESS" in output
+    printed = run(stack, token, "result", checksum)
+    assert printed.returncode == 0 and json.loads(printed.stdout)["size"] == 4
+    saved = run(stack, token, "result", table, "-o", str(tmp_path / "t.xlsx"))
+    assert saved.returncode == 0 and (tmp_path / "t.xlsx").read_bytes()[:2] == b"PK"
+    refused = run(stack, token, "cancel", checksum)
+    assert refused.returncode == 1 and checksum in refused.stdout
+    missing = run(stack, token, "watch", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1 and "No such job" in missing.stderr
+
+
+def test_refused_file_does_not_stop_the_others_while_following(stack, token, tmp_path):
+    """One file refused, one sent: the refused bar says so, the other ends SUCCESS; exit 1."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "fine.txt").write_bytes(b"fine\n" * 50_000)
+    child = terminal(
+        stack, token, "submit", str(tmp_path / "empty.txt"), str(tmp_path / "fine.txt"),
+        "-p", "checksum", "--follow",
+    )  # fmt: skip
+    output, status = finished(child)
+    assert status == 1, output
+    assert "refused" in output and "The file is empty." in output and "SUCCESS" in output

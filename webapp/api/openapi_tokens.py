@@ -1,0 +1,83 @@
+"""The OpenAPI description of personal API tokens (see :mod:`webapp.api.openapi`)."""
+
+from __future__ import annotations
+
+from webapp.api.openapi_schemas import STRING
+from webapp.api.openapi_schemas import TIME
+from webapp.api.openapi_schemas import error
+from webapp.api.openapi_schemas import json_body
+from webapp.api.openapi_schemas import nullable
+from webapp.api.openapi_schemas import object_of
+
+SIGN_IN = error("Not signed in (accounts mode; code login_required).")
+CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
+WRITE = [{"csrf": []}]
+
+
+def operation(summary: str, responses: dict, **more: object) -> dict:
+    """Return an operation from its summary, responses and any other fields."""
+    return {"summary": summary, "responses": responses} | more
+
+
+def token_paths() -> dict:
+    """Return the paths of personal API tokens."""
+    listed = object_of(
+        {"id": STRING, "name": STRING, "created_at": TIME, "last_used_at": nullable(TIME)}
+    )
+    session_only = error("Sent with an API token: tokens are managed from a session.")
+    return {
+        "/api/tokens": {
+            "get": operation(
+                "List the user's API tokens, without the tokens themselves.",
+                {
+                    "200": json_body(
+                        object_of({"tokens": {"type": "array", "items": listed}}), "The tokens."
+                    ),
+                    "401": SIGN_IN,
+                    "403": session_only,
+                },
+            ),
+            "post": operation(
+                "Make an API token; the answer is the only time it is shown.",
+                {
+                    "201": json_body(
+                        object_of(
+                            {"id": STRING, "token": STRING, "name": STRING, "created_at": TIME}
+                        ),
+                        "The new token.",
+                    ),
+                    "400": error("No valid CSRF token, or a bad name."),
+                    "401": SIGN_IN,
+                    "403": session_only,
+                    "409": error("The user has as many tokens as allowed."),
+                },
+                security=WRITE,
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": object_of(
+                                {"name": {"type": "string", "minLength": 1, "maxLength": 64}},
+                                required=[],
+                            )
+                            | {"additionalProperties": False}
+                        }
+                    },
+                },
+            ),
+        },
+        "/api/tokens/{token_id}": {
+            "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": STRING}],
+            "delete": operation(
+                "Revoke one of the user's API tokens; close the live connections opened with it.",
+                {
+                    "204": {"description": "Revoked: the token no longer works."},
+                    "400": CSRF_REFUSED,
+                    "401": SIGN_IN,
+                    "403": session_only,
+                    "404": error("No such token of this user."),
+                },
+                security=WRITE,
+            ),
+        },
+    }

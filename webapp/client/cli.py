@@ -1,0 +1,275 @@
+"""``taskboard``: submit files, follow them with live bars, list, cancel, fetch results.
+
+Exit status: 0 when every job ended SUCCESS (or the command did what it was asked), 1 when a
+job failed, was cancelled or a file was refused, 2 for a wrong URL, token or argument, 130
+after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from email.message import Message
+from pathlib import Path
+
+from requests_toolbelt import MultipartEncoder
+from requests_toolbelt import MultipartEncoderMonitor
+from rich.console import Console
+
+from webapp.client.api import Api
+from webapp.client.api import ClientError
+from webapp.client.api import Refused
+from webapp.client.live import STATE_LABELS
+from webapp.client.live import TERMINAL
+from webapp.client.live import Follower
+
+DEFAULT_URL = "http://127.0.0.1:5000"
+STATES = ("PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
+out = Console(highlight=False)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command line's parser: global --url/--token, one subcommand each."""
+    top = argparse.ArgumentParser(
+        prog="taskboard",
+        description="Send files to a Taskboard server and follow them.",
+        epilog="Exit status: 0 all jobs SUCCESS, 1 a job did not succeed or a file was "
+        "refused, 2 a wrong URL, token or argument, 130 interrupted.",
+    )
+    top.add_argument(
+        "--url",
+        default=os.environ.get("TASKBOARD_URL", DEFAULT_URL),
+        help=f"the server (TASKBOARD_URL; default {DEFAULT_URL})",
+    )
+    top.add_argument(
+        "--token",
+        default=os.environ.get("TASKBOARD_TOKEN"),
+        help="a personal API token from the account page (TASKBOARD_TOKEN)",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    submit = commands.add_parser("submit", help="send files to a processor")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("--processor", "-p", required=True)
+    submit.add_argument("--options", default=None, help="the processor's options, as JSON")
+    submit.add_argument("--follow", "-f", action="store_true", help="show live bars until done")
+    jobs = commands.add_parser("jobs", help="list your jobs, newest first")
+    jobs.add_argument("--state", action="append", choices=STATES, help="only these states")
+    jobs.add_argument("--limit", type=int, default=50)
+    for name, text in (("cancel", "cancel a job"), ("watch", "follow a job with a live bar")):
+        commands.add_parser(name, help=text).add_argument("id")
+    result = commands.add_parser("result", help="save a job's output file, or print its result")
+    result.add_argument("id")
+    result.add_argument("-o", "--output", type=Path, help="where to save it")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit status."""
+    args = parser().parse_args(argv)
+    if not args.token:
+        print("taskboard: no token: pass --token or set TASKBOARD_TOKEN", file=sys.stderr)
+        return 2
+    api = Api(args.url, args.token)
+    try:
+        api.check()
+        return COMMANDS[args.command](api, args)
+    except ClientError as exc:
+        print(f"taskboard: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, Refused) or exc.status == 401 else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def submit(api: Api, args: argparse.Namespace) -> int:
+    """Send each file as a job; with --follow, show their bars until every one has ended."""
+    options = parse_options(args.options)
+    for path in args.files:
+        if not path.is_file():
+            raise ClientError(f"{path}: no such file")
+    follower = Follower(api, out) if args.follow else None
+    if follower:
+        follower.connect()  # before the uploads: no event of the new jobs is missed
+        follower.bars.start()
+    refused = 0
+    try:
+        for path in args.files:
+            bar = follower.bar(path.name, STATE_LABELS["UPLOADING"]) if follower else None
+            sent = (lambda n, size, bar=bar: follower.uploaded(bar, n, size)) if follower else None
+            try:
+                job = upload(api, path, args.processor, options, sent)
+            except Refused as exc:
+                refused += 1
+                if follower:
+                    follower.refuse(bar)
+                print(f"{path}: refused: {exc.message}", file=sys.stderr)
+                continue
+            if follower:
+                follower.add(job, path.name, bar)
+            else:
+                print(f"{job['id']}  {path.name}")
+        if not follower:
+            return 1 if refused else 0
+        return finish(api, follower, refused)
+    finally:
+        if follower:
+            follower.close()
+
+
+def upload(
+    api: Api,
+    path: Path,
+    processor: str,
+    options: str | None,
+    sent: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Send one file, streamed (never whole in memory), telling ``sent(bytes, of)`` as it
+    goes; return the new job's snapshot."""
+    fields = {"processor": processor} | ({"options": options} if options else {})
+    with path.open("rb") as f:
+        body = MultipartEncoder(fields | {"file": (path.name, f, "application/octet-stream")})
+        size = body.len
+        monitor = MultipartEncoderMonitor(
+            body, (lambda m: sent(m.bytes_read, size)) if sent else None
+        )
+        headers = {"Content-Type": monitor.content_type}
+        return api.call("POST", "/api/jobs", (202,), data=monitor, headers=headers).json()
+
+
+def parse_options(raw: str | None) -> str | None:
+    """Check --options is a JSON object; return it as text for the form."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ClientError(f"--options is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ClientError('--options must be a JSON object, like {"steps": 5}')
+    return json.dumps(value)
+
+
+def finish(api: Api, follower: Follower, refused: int = 0) -> int:
+    """Wait for the followed jobs; on Ctrl-C offer to cancel them; return the exit status."""
+    try:
+        final = follower.wait()
+    except KeyboardInterrupt:
+        follower.bars.stop()
+        return offer_cancel(api, follower.unfinished())
+    follower.bars.stop()
+    for snapshot in final.values():
+        if snapshot["state"] == "FAILURE":
+            print(f"{snapshot['filename']}: {snapshot.get('error')}", file=sys.stderr)
+    ok = all(s["state"] == "SUCCESS" for s in final.values())
+    return 0 if ok and not refused else 1
+
+
+def offer_cancel(api: Api, unfinished: list[str]) -> int:
+    """Ask whether to cancel the unfinished jobs, and do it when told yes; return 130."""
+    if not unfinished:
+        return 130
+    try:
+        answer = out.input(f"Cancel the {len(unfinished)} unfinished job(s)? [y/N] ", markup=False)
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print("Left running; follow one with: taskboard watch ID")
+        return 130
+    for job_id in unfinished:
+        try:
+            api.call("POST", f"/api/jobs/{job_id}/cancel", (202,))
+            print(f"{job_id}  cancelled")
+        except Refused as exc:
+            print(f"{job_id}  {exc.message}")
+    return 130
+
+
+def watch(api: Api, args: argparse.Namespace) -> int:
+    """Follow one job with a live bar until it ends; 0 when it ends SUCCESS."""
+    snapshot = api.job(args.id)
+    follower = Follower(api, out)
+    follower.connect()
+    follower.bars.start()
+    try:
+        follower.add(snapshot, snapshot.get("filename") or snapshot["id"])
+        return finish(api, follower)
+    finally:
+        follower.close()
+
+
+def list_jobs(api: Api, args: argparse.Namespace) -> int:
+    """Print the user's jobs, one a line: id, state, processor, percent, file."""
+    limit = max(1, min(args.limit, 200))
+    jobs = api.call("GET", "/api/jobs", params={"limit": limit}).json()["jobs"]
+    for job in jobs:
+        if args.state and job["state"] not in args.state:
+            continue
+        percent = (job.get("progress") or {}).get("percent")
+        shown = f"{percent:.0f}%" if isinstance(percent, int | float) else "-"
+        line = f"{job['id']}  {job['state']:<8}  {job['processor']:<16}  {shown:>4}  "
+        print(line + job["filename"])
+    return 0
+
+
+def cancel(api: Api, args: argparse.Namespace) -> int:
+    """Cancel one job; 1 when it had already finished."""
+    try:
+        snapshot = api.call("POST", f"/api/jobs/{args.id}/cancel", (202,)).json()
+    except Refused as exc:
+        if exc.status != 409:
+            raise
+        print(f"{args.id}  {exc.message}")
+        return 1
+    print(f"{snapshot['id']}  cancel requested ({snapshot['state']})")
+    return 0
+
+
+def result(api: Api, args: argparse.Namespace) -> int:
+    """Save a finished job's output file (-o, else its own name here), or print its result."""
+    snapshot = api.job(args.id)
+    if snapshot["state"] not in TERMINAL:
+        raise ClientError(f"the job is {snapshot['state']}; wait with: taskboard watch {args.id}")
+    if snapshot["state"] != "SUCCESS":
+        print(f"the job ended {snapshot['state']}: {snapshot.get('error')}", file=sys.stderr)
+        return 1
+    try:
+        response = api.call("GET", f"/api/jobs/{args.id}/result", stream=True)
+    except Refused as exc:
+        if exc.status != 404:
+            raise
+        text = json.dumps(snapshot["result"], indent=2)
+        if args.output:
+            args.output.write_text(text + "\n")
+        else:
+            print(text)
+        return 0
+    target = args.output or Path(attachment_name(response.headers) or f"{args.id}.out")
+    if not args.output and target.exists():
+        raise ClientError(f"{target} exists; choose where with -o PATH")
+    with target.open("wb") as f:
+        for chunk in response.iter_content(64 * 1024):
+            f.write(chunk)
+    print(f"saved {target}", file=sys.stderr)
+    return 0
+
+
+def attachment_name(headers) -> str | None:
+    """Return the file name of a Content-Disposition header, without any folders."""
+    message = Message()
+    message["content-disposition"] = headers.get("Content-Disposition", "")
+    name = message.get_filename()
+    return Path(name).name or None if name else None
+
+
+COMMANDS = {
+    "submit": submit,
+    "jobs": list_jobs,
+    "cancel": cancel,
+    "result": result,
+    "watch": watch,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

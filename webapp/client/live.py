@@ -1,0 +1,177 @@
+"""The live side of the client: one bar per job, fed by the server's Socket.IO ``job`` events.
+
+Each job is subscribed once (its current snapshot), then pushed events move its bar; after a
+reconnection every unfinished job is subscribed again, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import socketio
+from rich.console import Console
+from rich.filesize import decimal
+from rich.progress import BarColumn
+from rich.progress import Progress
+from rich.progress import TaskID
+from rich.progress import TextColumn
+
+from webapp.client.api import Api
+from webapp.client.api import ClientError
+
+TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
+STATE_LABELS = {
+    "UPLOADING": "[dim]uploading[/]",
+    "PENDING": "[dim]queued[/]",
+    "STARTED": "[cyan]started[/]",
+    "PROGRESS": "[cyan]running[/]",
+    "RETRY": "[yellow]retrying[/]",
+    "SUCCESS": "[green]SUCCESS[/]",
+    "FAILURE": "[red]FAILURE[/]",
+    "REVOKED": "[yellow]cancelled[/]",
+}
+
+
+def rate_text(progress: dict) -> str:
+    """Return a job's rate for a person: ``1.2 MB/s`` for bytes, ``3.4 rows/s`` otherwise."""
+    rate, unit = progress.get("rate"), progress.get("unit") or "units"
+    if not isinstance(rate, int | float):
+        return ""
+    return f"{decimal(int(rate))}/s" if unit == "bytes" else f"{rate:,.1f} {unit}/s"
+
+
+def eta_text(progress: dict) -> str:
+    """Return the time left as ``m:ss left``, or nothing when unknown."""
+    eta = progress.get("eta_s")
+    if not isinstance(eta, int | float):
+        return ""
+    minutes, seconds = divmod(int(round(eta)), 60)
+    return f"{minutes}:{seconds:02d} left"
+
+
+class Follower:
+    """Live bars for a set of jobs until all have finished (or the person stops watching)."""
+
+    def __init__(self, api: Api, console: Console) -> None:
+        self.api = api
+        self.console = console
+        self.bars = Progress(
+            TextColumn("{task.description}", style="bold"),
+            BarColumn(),
+            TextColumn("{task.fields[percent]:>4}"),
+            TextColumn("{task.fields[rate]:>12}"),
+            TextColumn("{task.fields[eta]:>10}"),
+            TextColumn("{task.fields[state]}"),
+            console=console,
+            refresh_per_second=8,
+        )
+        self.jobs: dict[str, dict] = {}
+        self.tasks: dict[str, TaskID] = {}
+        self.changed = threading.Condition()
+        self.refusal: object = None
+        self.sio = socketio.Client(reconnection_delay=0.5, reconnection_delay_max=5)
+        self.sio.on("job", self.show)
+        self.sio.on("connect", self.resubscribe)
+        self.sio.on("connect_error", self.refused)
+
+    def connect(self) -> None:
+        """Open the live connection with the token; fail in one line when refused."""
+        try:
+            self.sio.connect(self.api.url, auth={"token": self.api.token}, wait_timeout=10)
+        except socketio.exceptions.ConnectionError as exc:
+            why = self.refusal or exc
+            raise ClientError(f"the live connection to {self.api.url} failed: {why}") from None
+
+    def refused(self, data: object = None) -> None:
+        """Keep why the server refused the connection, to say it."""
+        self.refusal = data.get("message", data) if isinstance(data, dict) else data
+
+    def bar(self, label: str, state: str = STATE_LABELS["PENDING"]) -> TaskID:
+        """Show a new bar, not yet a job's (an upload's, for one)."""
+        return self.bars.add_task(label, total=100, percent="", rate="", eta="", state=state)
+
+    def uploaded(self, bar: TaskID, sent: int, size: int) -> None:
+        """Move an upload's bar: ``sent`` of ``size`` bytes."""
+        percent = 100 * sent / size if size else 100
+        self.bars.update(bar, completed=percent, percent=f"{percent:.0f}%")
+
+    def refuse(self, bar: TaskID) -> None:
+        """Mark an upload's bar as refused by the server."""
+        self.bars.update(bar, state="[red]refused[/]", percent="")
+
+    def add(self, snapshot: dict, label: str, bar: TaskID | None = None) -> None:
+        """Make a bar (a new one, or an upload's) show a job, then ask for its snapshot now."""
+        job_id = snapshot["id"]
+        self.tasks[job_id] = self.bar(label) if bar is None else bar
+        self.show(snapshot)
+        self.subscribe(job_id)
+
+    def subscribe(self, job_id: str) -> None:
+        """Ask the server for a job's snapshot now (it may have moved before we listened)."""
+        try:
+            answer = self.sio.call("subscribe", {"job_id": job_id}, timeout=10)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            return  # the next pushed event, or the resubscription on reconnect, catches up
+        if isinstance(answer, dict) and "id" in answer:
+            self.show(answer)
+
+    def resubscribe(self) -> None:
+        """After a (re)connection, catch up with every unfinished job."""
+        for job_id in [j for j, s in self.jobs.items() if s["state"] not in TERMINAL]:
+            threading.Thread(target=self.subscribe, args=(job_id,), daemon=True).start()
+
+    def show(self, snapshot: dict) -> None:
+        """Move a job's bar to a snapshot, unless it is older than what the bar shows."""
+        job_id = snapshot.get("id") if isinstance(snapshot, dict) else None
+        if job_id not in self.tasks or "state" not in snapshot:
+            return  # another job of the same user, or a deletion
+        with self.changed:
+            before = self.jobs.get(job_id)
+            if before and self.older(snapshot, before):
+                return
+            self.jobs[job_id] = snapshot
+            self.changed.notify_all()
+        progress = snapshot.get("progress") or {}
+        percent = progress.get("percent")
+        done = snapshot["state"] in TERMINAL
+        self.bars.update(
+            self.tasks[job_id],
+            total=100 if isinstance(percent, int | float) or done else None,
+            completed=percent if isinstance(percent, int | float) else 0,
+            percent=f"{percent:.0f}%" if isinstance(percent, int | float) else "",
+            rate="" if done else rate_text(progress),
+            eta="" if done else eta_text(progress),
+            state=STATE_LABELS.get(snapshot["state"], snapshot["state"]),
+        )
+
+    @staticmethod
+    def older(new: dict, old: dict) -> bool:
+        """Tell whether ``new`` says less than ``old``: a finished job never runs again."""
+        if old["state"] in TERMINAL:
+            return True
+        if new["state"] in TERMINAL:
+            return False
+        return (new.get("progress") or {}).get("ts", 0) < (old.get("progress") or {}).get("ts", 0)
+
+    def unfinished(self) -> list[str]:
+        """Return the ids of the jobs not yet finished."""
+        with self.changed:
+            return [j for j in self.tasks if self.jobs.get(j, {}).get("state") not in TERMINAL]
+
+    def wait(self) -> dict[str, dict]:
+        """Wait until every job has finished; return their last snapshots by id."""
+        with self.changed:
+            while self.unfinished_locked():
+                # A short wait, so that Ctrl-C reaches the main thread at once.
+                self.changed.wait(0.2)
+            return dict(self.jobs)
+
+    def unfinished_locked(self) -> bool:
+        """Tell (holding the lock) whether some job has not finished."""
+        return any(self.jobs.get(j, {}).get("state") not in TERMINAL for j in self.tasks)
+
+    def close(self) -> None:
+        """Stop the bars and close the live connection."""
+        self.bars.stop()
+        if self.sio.connected:
+            self.sio.disconnect()
