@@ -8,11 +8,13 @@ updates its clients watch, not for every job of the cluster, and each tab gets e
 exactly once, whichever process it is on:
 
 - when a user's first connection arrives, the relay subscribes to the user's channel
-  (``taskboard:user-jobs:<user>``, where :func:`tasks.jobstore.create` announces each new job)
-  and to the channels of the user's open jobs, then reads their states once, so that nothing
-  published before the subscriptions took effect is lost;
-- a job created later is announced on the user's channel: the relay subscribes to it, then
-  reads its state once, for the same reason (the same state seen twice is sent once);
+  (``taskboard:user-jobs:<user>``, where :func:`tasks.jobstore.create` announces each new job);
+  once Redis confirms that subscription it subscribes to the channels of the user's open jobs;
+- a job created later is announced on the user's channel and subscribed to the same way;
+- each job's state is read once Redis confirms its subscription, never before: a read made
+  while the SUBSCRIBE is still on its way could miss a state published in between (the two
+  travel on different connections). The same state seen by the read and by a message is sent
+  once;
 - a job's channel is left when the job ends, a user's channels when their last connection here
   closes; after a Redis outage every subscription is made again and the open jobs resent.
 
@@ -104,7 +106,7 @@ class Relay:
         r: redis.Redis = self._app.extensions["redis"]
         backoff = 0.1
         while True:
-            pubsub = r.pubsub(ignore_subscribe_messages=True)
+            pubsub = r.pubsub()
             try:
                 pubsub.subscribe(jobstore.EVENTS_CHANNEL)
                 # A new connection to Redis: every user followed is subscribed again.
@@ -141,33 +143,42 @@ class Relay:
         while self.changes:
             change, user = self.changes.popleft()
             if change == "watch" and user not in self.watched and self.connections[user] > 0:
-                pubsub.subscribe(jobstore.USER_JOBS_CHANNEL.format(user))
                 self.watched[user] = set()
-                open_ids = list(r.smembers(jobstore.ACTIVE_KEY.format(user)))
-                self.follow(r, pubsub, user, open_ids)
+                pubsub.subscribe(jobstore.USER_JOBS_CHANNEL.format(user))
             elif change == "unwatch" and user in self.watched and self.connections[user] <= 0:
                 jobs = self.watched.pop(user)
                 channels = [jobstore.META_KEY.format(job_id) for job_id in jobs]
                 pubsub.unsubscribe(jobstore.USER_JOBS_CHANNEL.format(user), *channels)
 
-    def follow(
-        self, r: redis.Redis, pubsub: redis.client.PubSub, user: str, job_ids: list[str]
-    ) -> None:
-        """Subscribe to jobs of a followed user, then send the state each is in by now (what
-        was published before the subscription took effect would be lost otherwise)."""
+    def follow(self, pubsub: redis.client.PubSub, user: str, job_ids: list[str]) -> None:
+        """Subscribe to jobs of a followed user; their states are read once Redis confirms."""
         jobs = self.watched.get(user)
         new = [job_id for job_id in job_ids if jobs is not None and job_id not in jobs]
         if not new:
             return
         jobs.update(new)
         pubsub.subscribe(*(jobstore.META_KEY.format(job_id) for job_id in new))
-        for record, meta in jobstore.get_with_meta(r, new):
-            if meta is not None:
-                self.relay_state(r, pubsub, record, meta)
+
+    def subscribed(self, r: redis.Redis, channel: str, pubsub: redis.client.PubSub) -> None:
+        """Read what a channel Redis has just confirmed missed: a user's open jobs, or the
+        state a job is in by now."""
+        if channel.startswith(USER_JOBS_PREFIX):
+            user = channel[len(USER_JOBS_PREFIX) :]
+            if user in self.watched:
+                self.follow(pubsub, user, list(r.smembers(jobstore.ACTIVE_KEY.format(user))))
+        elif channel.startswith(META_PREFIX):
+            for record, meta in jobstore.get_with_meta(r, [channel[len(META_PREFIX) :]]):
+                if meta is not None:
+                    self.relay_state(r, pubsub, record, meta)
 
     def handle(self, r: redis.Redis, message: dict, pubsub: redis.client.PubSub) -> None:
         """Turn one pub/sub message into pushes to the owner's connections."""
         channel, data = message["channel"], message["data"]
+        if message["type"] == "subscribe":
+            self.subscribed(r, channel, pubsub)
+            return
+        if message["type"] != "message":
+            return
         if channel == jobstore.EVENTS_CHANNEL:
             event = json.loads(data)
             job = event["job"]
@@ -176,7 +187,7 @@ class Relay:
             self.emit(event["owner"], job)
             return
         if channel.startswith(USER_JOBS_PREFIX):
-            self.follow(r, pubsub, channel[len(USER_JOBS_PREFIX) :], [data])
+            self.follow(pubsub, channel[len(USER_JOBS_PREFIX) :], [data])
             return
         job_id = channel[len(META_PREFIX) :]
         record = self.record(r, job_id)
