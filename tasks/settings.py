@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     OPS_INSPECT_TIMEOUT_S: float = Field(0.5, gt=0)
     OPS_ONLINE_GRACE_S: float | None = Field(None, gt=0)
     LOG_FORMAT: Literal["text", "json"] = "text"
+    # Requests to other servers (URL imports, webhooks).
+    FETCH_ALLOW_PRIVATE: bool = False
     # The workers.
     WORKER_CONCURRENCY: int = Field(0, ge=0)
     CANCEL_GRACE_S: float = Field(1.0, ge=0)
