@@ -36,7 +36,7 @@ until [ -n "$url" ]; do
     if [ $(($(now) - started)) -gt "${RUN_READY_S:-900}" ]; then
         echo "fresh: make run not ready after ${RUN_READY_S:-900} s; its output:"
         tail -n 40 /out/run.log
-        kill -TERM -- "-$make_pid" 2>/dev/null || true
+        kill -TERM "-$make_pid" 2>/dev/null || true
         exit 1
     fi
     sleep 1
@@ -51,7 +51,7 @@ job=0
 sed 's/^/fresh: /' /out/job.log
 
 stopped=$(now)
-kill -TERM -- "-$make_pid"
+kill -TERM "-$make_pid"
 while [ -n "$(leftover)" ] && [ $(($(now) - stopped)) -lt 30 ]; do sleep 0.5; done
 left=$(leftover)
 if [ -n "$left" ]; then
