@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs inside a fresh-machine container (deploy/fresh/test.sh), as root: copy the clone in, then
-# `make run` until its ready line, one checksum job through the API, SIGTERM, no process left,
-# then `make test`. Prints one `fresh:` line per step; make test's output goes to /out/test.log,
-# its JUnit report to /out/junit.xml, and its exit status to /out/test.rc; /out/run.rc is 0
-# when make run, the job and the stop all went right.
+# `make run` until its ready line, one checksum job through the API, a second make run told that
+# the port is taken, SIGTERM with no process left, then `make test`. Prints one `fresh:` line per
+# step; make test's output goes to /out/test.log, its JUnit report to /out/junit.xml and its exit
+# status to /out/test.rc; /out/run.rc is 0 when every step of make run went right.
 set -eu
 cp -a /fresh/src /root/taskboard
 cd /root/taskboard
@@ -14,7 +14,7 @@ now() { date +%s; }
 # Processes of the stack still alive (read from /proc: a bare machine has no ps).
 leftover() {
     for dir in /proc/[0-9]*; do
-        cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
         case "$cmd" in
         *webapp* | *celery* | *valkey-server* | *redis-server*) echo "  ${dir#/proc/} $cmd" ;;
         esac
@@ -24,7 +24,7 @@ leftover() {
 # make run in a session of its own, as a terminal would run it; stopped with SIGTERM to the
 # session's process group, as a closing terminal or a process manager does.
 started=$(now)
-setsid make run >/out/run.log 2>&1 &
+PORT=$RUN_PORT setsid make run >/out/run.log 2>&1 &
 make_pid=$!
 url=
 until [ -n "$url" ]; do
@@ -50,6 +50,17 @@ job=0
 .venv/bin/python /fresh/job.py "$url" >/out/job.log 2>&1 || job=1
 sed 's/^/fresh: /' /out/job.log
 
+# A second make run on the same port: one line says so and how to pick another, no traceback.
+taken=0
+PORT=$RUN_PORT timeout 120 make run >/out/taken.log 2>&1 && taken=1
+if [ "$taken" = 0 ] && grep -q "is taken.*PORT=" /out/taken.log && ! grep -q Traceback /out/taken.log; then
+    echo "fresh: a second make run on the taken port: $(grep 'is taken' /out/taken.log)"
+else
+    echo "fresh: a second make run on the taken port did not say so in one line:"
+    cat /out/taken.log
+    taken=1
+fi
+
 stopped=$(now)
 kill -TERM "-$make_pid"
 while [ -n "$(leftover)" ] && [ $(($(now) - stopped)) -lt 30 ]; do sleep 0.5; done
@@ -63,7 +74,7 @@ else
     stop=0
 fi
 
-echo $((job + stop)) >/out/run.rc
+echo $((job + taken + stop)) >/out/run.rc
 
 started=$(now)
 status=0

@@ -149,12 +149,12 @@ for dist in $FRESH_DISTS; do
     CONTAINER=taskboard-fresh-$dist-$$
     # --init reaps what the tests orphan; /dev/shm of 1 GiB for Chromium.
     timeout "$FRESH_TIMEOUT_S" docker run --rm --name "$CONTAINER" --init --network host \
-        --shm-size 1g -e "PORT=$run_port" -e "PYTEST_ARGS=${PYTEST_ARGS:-}" \
+        --shm-size 1g -e "RUN_PORT=$run_port" -e "PYTEST_ARGS=${PYTEST_ARGS:-}" \
         -v "$RUN_DIR/src:/fresh/src:ro" -v "$RUN_DIR/inside.sh:/fresh/inside.sh:ro" \
         -v "$RUN_DIR/job.py:/fresh/job.py:ro" -v "$out:/out" \
         -v "$CACHE/$dist/pip:/root/.cache/pip" -v "$CACHE/$dist/apt:/var/cache/apt/archives" \
         "taskboard-fresh/$dist" sh /fresh/inside.sh 2>&1 | tee "$out/console.log" \
-        | sed "s/^fresh:/$dist:/" || true
+        | sed -u "s/^fresh:/$dist:/" || true
     docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
     CONTAINER=
     # The logs of the last run stay in the cache.
