@@ -52,3 +52,9 @@ clean:
 .PHONY: test-cluster
 test-cluster: $(VENV)/.installed-dev
 	PYTHON=$(abspath $(BIN)/python) deploy/cluster/test.sh
+
+# make run (until ready, one job, stopped) and make test in bare Debian 12 and 13 containers, from
+# a clone of HEAD, on a Docker engine of its own (root). FRESH_DISTS=bookworm (or trixie) picks one.
+.PHONY: test-fresh
+test-fresh:
+	deploy/fresh/test.sh

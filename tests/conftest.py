@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import os
 
-# Before anything reads the settings (they are read once): the in-process app needs a secret.
-os.environ.setdefault("SECRET_KEY", "test-secret")
+from tasks.settings import Settings
+
+# Before anything reads the settings (they are read once): the tests choose every setting they
+# use, so none exported in the shell (PORT=5001 for make run, a REDIS_URL) reaches their parts;
+# the in-process app needs a secret.
+for name in Settings.model_fields:
+    os.environ.pop(name, None)
+os.environ["SECRET_KEY"] = "test-secret"
 
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.parts import HOSTILE_LIMIT
-from tests.parts import RedisServer
-from tests.parts import Stack
-from tests.parts import User
+from tests.parts import HOSTILE_LIMIT  # noqa: E402
+from tests.parts import RedisServer  # noqa: E402
+from tests.parts import Stack  # noqa: E402
+from tests.parts import User  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 # What the tests need beyond the Python packages (make installs those): Chromium drives the
 # browser tests; docker-compose validates the compose file (no engine); nginx checks
 # deploy/nginx.conf with `nginx -t`; RabbitMQ is the broker of the amqp test (the tests start a
-# node of their own, on free ports). As root with apt-get, install what is missing; otherwise
-# say exactly what to install, and fail: no test is skipped for want of a program.
+# node of their own, on free ports); Playwright's driver needs libatomic. As root with apt-get,
+# install what is missing; otherwise say exactly what to install, and fail: no test is skipped
+# for want of a program.
 set -euo pipefail
 
 chromium="${CHROMIUM:-/usr/bin/chromium}"
@@ -14,6 +15,12 @@ command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] \
   || missing+=(rabbitmq-server)
+# Playwright's own node binary needs libatomic, which a minimal Debian lacks. (grep reads all of
+# ldconfig's output: with -q, pipefail would see ldconfig's SIGPIPE as a failure.)
+ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
+if [ -x "$ldconfig" ] && ! "$ldconfig" -p | grep 'libatomic\.so\.1' >/dev/null; then
+  missing+=(libatomic1)
+fi
 [ "${#missing[@]}" -gt 0 ] || exit 0
 
 # Debian 12 has the small nginx-light; Debian 13 has nginx alone.
