@@ -6,19 +6,28 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
+
+import clevercsv
 
 from tasks.formats import FormatError
 from tasks.formats import binary
 from tasks.formats import csvtypes
+from tasks.formats import encodings
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_ROWS = 50
+CLEVER_CHARS = 16 * 1024  # clevercsv's time grows with its sample: 1 to 40 ms for this much
+# Excel's first line naming the delimiter ("sep=;"), which is no data.
+SEP_HINT = re.compile(r'"?sep=(.)"?\r?\n', re.IGNORECASE)
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+DECIMAL_POINT = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
 T = TypeVar("T")
 
@@ -33,6 +42,12 @@ OPTIONS = {
         "default": "auto",
         "description": "Whether the first row names the columns; 'auto' guesses from its values.",
     },
+    "encoding": {
+        "enum": ["auto", *encodings.CHOICES],
+        "default": "auto",
+        "description": "Text encoding; 'auto' reads a byte-order mark, UTF-8, or the common "
+        "legacy encoding that reads the file cleanly.",
+    },
 }
 
 
@@ -43,12 +58,21 @@ class Format:
     encoding: str
     delimiter: str
     header: bool
+    skip: int = 0  # lines before the first record: Excel's "sep=;" line
+    decimal: str = "."  # "," where numbers are written 12,50 (semicolon files)
+    also: tuple[str, ...] = ()  # other encodings that read the file as cleanly, differently
+    lines: int = 0  # the file's line count, found while checking its encoding
 
 
 def sniff(head: bytes) -> str | None:
     """Return why bytes cannot be a CSV/TSV text file, or None when they can."""
     if binary.image_kind(head) or binary.is_zip(head):
         return "it is an image or an archive, not CSV text."
+    bom = encodings.bom_encoding(head)
+    if bom is not None and bom != "utf-8-sig":
+        # UTF-16 and UTF-32 text is full of NUL bytes: judge its characters, not its bytes.
+        text = codecs.getincrementaldecoder(bom)(errors="replace").decode(head)
+        return None if binary.looks_like_text(text.encode()) else "it is not CSV text."
     if not binary.looks_like_text(head):
         return "it does not look like CSV text (binary content)."
     return None
@@ -58,18 +82,25 @@ def sniff(head: bytes) -> str | None:
 CSV_INPUT = {"accepts": [".csv", ".tsv", ".txt"], "options": OPTIONS, "sniff": sniff}
 
 
-def detect_encoding(head: bytes, whole: bool) -> str:
-    """Return 'utf-8-sig' (a BOM), 'utf-8' or 'latin-1' for a file's first bytes."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A character cut by the end of the sample does not make the file Latin-1.
-        if not whole and exc.reason == "unexpected end of data":
-            return "utf-8"
-        return "latin-1"
-    return "utf-8"
+def detect_encoding(
+    path: Path, encoding: str = "auto", on_chunk: Callable[[int], None] | None = None
+) -> tuple[str, tuple[str, ...], int]:
+    """Return a file's encoding, other encodings that read it as cleanly, and its line count.
+
+    Raise :class:`FormatError` when no common encoding reads it cleanly (see
+    :mod:`tasks.formats.encodings`).
+    """
+    with open(path, "rb") as f:
+        bom = encodings.bom_encoding(f.read(4))
+    utf8, sample, lines = encodings.survey(path, on_chunk)
+    if encoding != "auto":
+        return encoding, (), lines
+    if bom is not None:
+        return bom, (), lines
+    if utf8:
+        return "utf-8", (), lines
+    choice = encodings.choose(sample)
+    return choice.encoding, tuple(choice.also), lines
 
 
 def sample_rows(text: str, delimiter: str) -> list[list[str]]:
@@ -82,6 +113,20 @@ def sample_rows(text: str, delimiter: str) -> list[list[str]]:
 
 
 def detect_delimiter(text: str) -> str:
+    """Return the delimiter clevercsv finds in the sample, or the one that splits it most evenly."""
+    cut = text[:CLEVER_CHARS]
+    if len(text) > CLEVER_CHARS and "\n" in cut:
+        cut = cut[: cut.rindex("\n") + 1]
+    try:
+        found = clevercsv.Detector().detect(cut, delimiters=list(DELIMITERS))
+    except Exception:  # noqa: BLE001 - any failure of the detector leaves it to the count below
+        found = None
+    if found is not None and found.delimiter in DELIMITERS:
+        return found.delimiter
+    return split_evenly(text)
+
+
+def split_evenly(text: str) -> str:
     """Return the candidate delimiter that splits the sample's rows most consistently."""
 
     def score(delimiter: str) -> tuple[float, int]:
@@ -97,48 +142,136 @@ def detect_delimiter(text: str) -> str:
     return best if score(best)[1] > 1 else ","
 
 
-def detect_header(rows: list[list[str]]) -> bool:
-    """Guess whether the first row names columns: every value is distinct, non-empty text."""
+def detect_header(rows: list[list[str]], decimal: str = ".") -> bool:
+    """Guess whether the first row names columns, comparing it with the rows below.
+
+    A first row is a header when some column's first cell differs in kind from the cells below
+    it (text over numbers, a year over amounts) and no column's first cell is just another value
+    (a number over numbers). Repeated names, empty cells (a pandas index) are allowed. With no
+    evidence either way, a row of distinct text (some cells may be empty) is a header.
+    """
     if not rows:
         return False
-    first = rows[0]
-    if len(set(first)) != len(first):
+    first, body = rows[0], rows[1:]
+    if decimal == ",":
+        first, body = points(first), [points(row) for row in body]
+    votes = [
+        column_vote(cell, [row[i] for row in body if i < len(row)]) for i, cell in enumerate(first)
+    ]
+    if "for" in votes and "against" not in votes:
+        return True
+    if "against" in votes:
         return False
-    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in first)
+    names = [v for v in first if v.strip()]  # a header may leave a name empty
+    if not names or len(set(names)) != len(names):
+        return False
+    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in names)
 
 
-def detect(path: Path, delimiter: str = "auto", header: str = "auto") -> Format:
-    """Return a CSV file's format, from its first 64 KiB and the options that override it."""
+NUMBERS = (csvtypes.INTEGER, csvtypes.FLOAT)
+
+
+def points(row: list[str]) -> list[str]:
+    """Return the row with decimal commas (12,50) written as points (12.50)."""
+    return [c.replace(",", ".") if DECIMAL_COMMA.fullmatch(c.strip()) else c for c in row]
+
+
+def column_vote(cell: str, below: list[str]) -> str | None:
+    """Say whether a column's first cell looks like its name ('for'), a value ('against'), or
+    cannot tell (None)."""
+    kinds = Counter(csvtypes.parse(v)[0] for v in below)
+    kinds.pop(csvtypes.NULL, None)
+    kind = csvtypes.parse(cell)[0]
+    if not kinds or kind == csvtypes.NULL:
+        return None
+    body = kinds.most_common(1)[0][0]
+    if sum(kinds[k] for k in NUMBERS) == sum(kinds.values()):
+        body = csvtypes.FLOAT if kinds[csvtypes.FLOAT] else csvtypes.INTEGER
+    if kind == csvtypes.TEXT:
+        return "for" if body != csvtypes.TEXT else None
+    if kind == csvtypes.INTEGER and is_year(cell):
+        years = all(is_year(v) for v in below if csvtypes.parse(v)[0] != csvtypes.NULL)
+        return "against" if years else "for"
+    if kind in NUMBERS and body in NUMBERS or kind == body:
+        return "against"
+    return None
+
+
+def is_year(cell: str) -> bool:
+    """Tell whether a cell is a year a column could be named after (1000 to 2999)."""
+    s = cell.strip()
+    return len(s) == 4 and s.isdigit() and s[0] in "12"
+
+
+def detect_decimal(rows: list[list[str]], delimiter: str) -> str:
+    """Return ',' when numbers are written with a decimal comma (12,50), else '.'."""
+    if delimiter == ",":
+        return "."
+    cells = [c.strip() for row in rows[1:] for c in row]
+    commas = sum(1 for c in cells if DECIMAL_COMMA.fullmatch(c))
+    dots = sum(1 for c in cells if DECIMAL_POINT.fullmatch(c))
+    return "," if commas and not dots else "."
+
+
+def detect(
+    path: Path,
+    delimiter: str = "auto",
+    header: str = "auto",
+    encoding: str = "auto",
+    on_chunk: Callable[[int], None] | None = None,
+) -> Format:
+    """Return a CSV file's format, from the whole file's bytes (its encoding), its first 64 KiB
+    (delimiter, header) and the options that override them; ``on_chunk(n)`` is called as the
+    file is read. Raise :class:`FormatError` when its encoding cannot be told."""
+    encoding, also, lines = detect_encoding(path, encoding, on_chunk)
     with open(path, "rb") as f:
         head = f.read(SAMPLE_BYTES)
         whole = not f.read(1)
-    encoding = detect_encoding(head, whole)
-    text = head.decode(encoding, errors="ignore")
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=whole)
+    text = text.removeprefix("\ufeff")
     if not whole and "\n" in text:
         # The sample's last line is probably cut; judge by complete lines only.
         text = text[: text.rindex("\n") + 1]
+    skip = 0
+    hint = SEP_HINT.match(text)
+    if hint:
+        skip, text = 1, text[hint.end() :]
+        if delimiter == "auto":
+            delimiter = hint.group(1)
     if delimiter == "auto":
         delimiter = detect_delimiter(text)
+    rows = sample_rows(text, delimiter)
+    decimal = detect_decimal(rows, delimiter)
     if header == "auto":
-        has_header = detect_header(sample_rows(text, delimiter))
+        has_header = detect_header(rows, decimal)
     else:
         has_header = header == "yes"
-    return Format(encoding=encoding, delimiter=delimiter, header=has_header)
+    return Format(encoding, delimiter, has_header, skip, decimal, also, lines)
 
 
 def describe(fmt: Format) -> dict:
     """Return the format as processors report it in their results."""
-    return {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "header": fmt.header}
+    described = {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "header": fmt.header}
+    if fmt.decimal != ".":
+        described["decimal"] = fmt.decimal
+    if fmt.skip:
+        described["skipped_lines"] = fmt.skip
+    if fmt.also:
+        others = ", ".join(encodings.describe(e) for e in fmt.also)
+        described["encoding_note"] = (
+            f"Read as {encodings.describe(fmt.encoding)}; {others} would read it as cleanly but "
+            "with other characters: if its text looks wrong, choose the encoding option."
+        )
+    return described
 
 
-def with_fallback(read: Callable[[Format], T], fmt: Format) -> T:
-    """Call ``read(fmt)``; when the UTF-8 guess proves wrong past the sample, re-read as Latin-1."""
+def read_with(read: Callable[[Format], T], fmt: Format) -> T:
+    """Call ``read(fmt)``, turning bytes the encoding cannot read into a sentence saying so."""
     try:
         return read(fmt)
-    except UnicodeDecodeError:
-        if fmt.encoding != "utf-8":
-            raise FormatError(
-                "The file starts with a UTF-8 byte order mark, but later bytes are not UTF-8."
-            ) from None
-    # Latin-1 decodes every byte, so the second read cannot fail the same way.
-    return read(replace(fmt, encoding="latin-1"))
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"The file holds bytes that are not {encodings.describe(fmt.encoding)} text "
+            f"({exc.object[exc.start : exc.start + 4]!r}); choose its encoding with the encoding "
+            "option."
+        ) from None

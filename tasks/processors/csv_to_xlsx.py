@@ -4,7 +4,7 @@ openpyxl's write-only mode streams each sheet's rows to a temporary file as they
 text as inline strings (it keeps no shared-strings table), so memory stays flat however many
 rows and distinct texts there are. Past Excel's row limit the data continues on a new sheet
 with the header repeated. Text that Excel would take for a formula or an error value is stored
-as plain text.
+as plain text; so are dates before 1900, which Excel's calendar cannot show.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from tasks import registry
-from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
 from tasks.formats import csvtypes
@@ -33,6 +32,8 @@ MAX_COLUMNS = 16_384  # Excel's limit
 MAX_CELL_CHARS = 32_767  # Excel's limit
 # Excel keeps 15 significant digits; longer integers would come back changed.
 MAX_EXACT_INTEGER = 10**15 - 1
+# Excel's calendar starts on 1900-01-01: an earlier date would be a negative serial (#####).
+FIRST_EXCEL_YEAR = 1900
 MALFORMED_LINES_SHOWN = 10
 REPORT_EVERY_ROWS = 256
 # Text starting like a formula: openpyxl stores "=..." as one, and Excel or LibreOffice would
@@ -43,7 +44,8 @@ FORMULA_START = ("=", "+", "-", "@")
 class Cells:
     """Turn CSV text into typed cell values, counting the texts Excel made us change."""
 
-    def __init__(self) -> None:
+    def __init__(self, decimal: str = ".") -> None:
+        self.decimal = decimal
         self.cleaned = 0
         self.truncated = 0
         self.sheet: WriteOnlyWorksheet | None = None  # the sheet being written
@@ -51,6 +53,12 @@ class Cells:
     def value(self, raw: str) -> Any:
         """Return the cell value for one CSV field: a number, boolean, date or text."""
         kind, value = csvtypes.parse(raw)
+        if kind == csvtypes.TEXT and self.decimal == ",":
+            kind, value = csvtypes.parse(csvformat.points([raw])[0])
+            if kind == csvtypes.TEXT:
+                value = raw
+        if kind == csvtypes.DATE and value.year < FIRST_EXCEL_YEAR:
+            kind, value = csvtypes.TEXT, raw
         if kind in (csvtypes.FLOAT, csvtypes.BOOLEAN, csvtypes.DATE):
             return value
         if kind == csvtypes.INTEGER and abs(value) <= MAX_EXACT_INTEGER:
@@ -105,7 +113,7 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     """Write the CSV file read in the given format to a workbook at ``dest``."""
     progress.update(0, message="converting")
     book = Workbook(write_only=True)
-    cells = Cells()
+    cells = Cells(fmt.decimal)
     header: list[str] | None = None
     sheet = None
     per_sheet = MAX_SHEET_ROWS - (1 if fmt.header else 0)
@@ -165,11 +173,15 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     **csvformat.CSV_INPUT,
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Detect the file's format, count its lines for progress, then write the workbook."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    # A first pass for the total costs a few percent (counting newlines runs at disk speed,
-    # writing cells far slower) and gives an honest percentage and ETA from the start.
-    with open(src, "rb") as f:
-        lines = binary.count_lines(f, lambda n: progress.update(0, message="counting rows"))
-    progress.total = max(lines - (1 if fmt.header else 0), 1)
-    return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
+    """Detect the file's format and count its lines for progress, then write the workbook."""
+    # The first pass, which checks the encoding and counts lines, costs a few percent (it runs
+    # at disk speed, writing cells far slower) and gives an honest percentage and ETA.
+    fmt = csvformat.detect(
+        src,
+        options.get("delimiter", "auto"),
+        options.get("header", "auto"),
+        options.get("encoding", "auto"),
+        on_chunk=lambda n: progress.update(0, message="counting rows"),
+    )
+    progress.total = max(fmt.lines - fmt.skip - (1 if fmt.header else 0), 1)
+    return csvformat.read_with(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
