@@ -5,6 +5,7 @@ The files in tests/cases/ are small inputs of each kind of fault, with their rig
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +15,11 @@ import pytest
 from tasks import registry
 from tasks.formats import FormatError
 from tasks.formats import csvformat
+from tasks.formats import csvio
 from tasks.formats import encodings
 from tasks.processors import csv_to_xlsx
+from tasks.progress import Cancelled
+from tasks.progress import Progress
 
 CASES = Path(__file__).parent.parent / "cases"
 
@@ -259,3 +263,44 @@ def test_encoding_survey_counts_lines_and_finds_late_bytes(tmp_path):
     path.write_bytes(b"a\n" * 10 + b"caf\xe9\nend")
     utf8, sample, lines = encodings.survey(path)
     assert (utf8, sample, lines) == (False, b"caf\xe9\n", 12)
+
+
+@pytest.fixture
+def system_temp(tmp_path, monkeypatch):
+    """Point the system temp folder at an empty folder of the test's own."""
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_a_cancelled_conversion_writes_nothing_outside_its_folder(tmp_path, system_temp):
+    """Keep a conversion's temporary files in its output folder, none in the system's."""
+    src = tmp_path / "input"
+    src.write_bytes(b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(6000)))
+    out = tmp_path / "output"
+    out.mkdir()
+    reports = []
+
+    def cancelled() -> bool:
+        """Say the job was cancelled once it has written some rows."""
+        reports.append(1)
+        return len(reports) > 10
+
+    progress = Progress(store=lambda meta: None, is_cancelled=cancelled, interval=0)
+    with pytest.raises(Cancelled):
+        csv_to_xlsx.work(src, out, registry.get("csv-to-xlsx").validate({}), progress)
+    assert list(system_temp.iterdir()) == []
+    assert list(out.iterdir())  # the partial rows, which the job's clean-up removes with out/
+
+
+def test_a_failed_conversion_writes_nothing_outside_its_folder(tmp_path, system_temp, progress):
+    """Fail on an oversized field late in the file, leaving nothing in the system temp folder."""
+    field = b"x" * (csvio.MAX_FIELD_CHARS + 10)
+    src = tmp_path / "input"
+    src.write_bytes(b"id,name\n" + b"1,a\n" * 5000 + b'2,"' + field + b'"\n')
+    out = tmp_path / "output"
+    out.mkdir()
+    with pytest.raises(FormatError, match="longer than"):
+        csv_to_xlsx.work(src, out, registry.get("csv-to-xlsx").validate({}), progress)
+    assert list(system_temp.iterdir()) == []
