@@ -1,5 +1,10 @@
 """Make thumbnails of a PNG, JPEG or WebP image, or of every image in a .zip, as a .zip.
 
+Colour is kept: an embedded ICC profile goes into the thumbnails as it is, or, where the image
+must change colour space (CMYK to RGB), the pixels are converted through it to sRGB. Transparency
+is kept (8- and 16-bit PNGs' transparent colour too) and put on white for JPEG. A multi-picture
+JPEG (MPO, as phones write them) gives thumbnails of its first picture, as JPEG.
+
 Hostile input is refused before it costs much: decompression bombs (too many pixels) here;
 too many zip entries, too large a declared or actual unpacked size, unsafe entry paths and
 nested archives in :mod:`tasks.formats.archives`. Each fails the job. Entries that are not
@@ -14,11 +19,15 @@ import math
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from PIL import Image
+from PIL import ImageCms
+from PIL import ImageMath
 from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
@@ -54,27 +63,65 @@ def thumbnail_format(source: str, option: str) -> str:
     return source if option == "keep" else option.upper()
 
 
-def prepare(image: Image.Image, fmt: str) -> Image.Image:
-    """Return the image in a mode the resampler and the format handle well."""
+def prepare(image: Image.Image, fmt: str) -> tuple[Image.Image, bytes | None]:
+    """Return the image in a mode the resampler and the format handle well, with the colour
+    profile to embed in its thumbnails (None: sRGB, the default)."""
+    image, icc = to_srgb_if_needed(image)
+    transparency = image.info.get("transparency")
     if image.mode in DEEP_GREY:
+        alpha = None
+        if isinstance(transparency, int):
+            # The transparent grey is a 16-bit value: find it before the samples are scaled.
+            deep = image.convert("I")
+            alpha = ImageMath.lambda_eval(lambda a: (a["v"] != transparency) * 255, v=deep)
         # Converting to 8 bits clips every sample above 255 to white: scale 0-65535 down first.
         if image.mode != "I;16":
             image = image.convert("I")
         image = image.point(lambda v: v / 257).convert("L")
+        if alpha is not None:
+            image.putalpha(alpha.convert("L"))
+    elif image.mode == "RGB" and isinstance(transparency, tuple):
+        if max(transparency) > 255:
+            # A 16-bit PNG's transparent colour is given in 16 bits, the samples kept in 8.
+            transparency = tuple(v >> 8 for v in transparency)
+        image.info["transparency"] = transparency
+        image = image.convert("RGBA")
+    elif image.mode == "L" and transparency is not None:
+        image = image.convert("LA")
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         alpha = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if alpha else "RGB")
     if fmt == "JPEG" and image.mode in ("LA", "RGBA"):
         # JPEG has no transparency: put see-through parts on white, not on black.
-        background = Image.new("RGB", image.size, "white")
+        background = Image.new(image.mode[:-1], image.size, "white")
         background.paste(image, mask=image.getchannel("A"))
         image = background
-    return image
+    return image, icc
+
+
+def to_srgb_if_needed(image: Image.Image) -> tuple[Image.Image, bytes | None]:
+    """Return the image and its ICC profile to keep; an image whose colour space cannot stay
+    (CMYK) is converted through its profile to sRGB instead; a profile that does not parse is
+    dropped rather than copied."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return image, None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (OSError, ImageCms.PyCMSError):
+        return image, None
+    if image.mode in ("L", "LA", "RGB", "RGBA", *DEEP_GREY, "P", "1"):
+        return image, icc
+    try:
+        srgb = ImageCms.createProfile("sRGB")
+        return ImageCms.profileToProfile(image, profile, srgb, outputMode="RGB"), None
+    except ImageCms.PyCMSError:
+        return image, None
 
 
 def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image, str]:
     """Decode an image upright, refusing bombs; return it with its format."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), own_pixel_limit():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -90,7 +137,8 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
                 image.load()
                 # In place: an upright image is not copied, so it is in memory only once.
                 ImageOps.exif_transpose(image, in_place=True)
-                return image, image.format
+                # A multi-picture JPEG is a JPEG whose first picture is the photo.
+                return image, "JPEG" if image.format == "MPO" else image.format
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise ProcessorError(f"{label} has too many pixels: {exc}") from None
         except UnidentifiedImageError:
@@ -101,6 +149,21 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
             raise Skip(f"the image could not be decoded ({exc})") from None
         except (SyntaxError, ValueError) as exc:
             raise Skip(f"the image could not be decoded ({exc})") from None
+
+
+@contextmanager
+def own_pixel_limit() -> Iterator[None]:
+    """Leave the pixel limit to :data:`MAX_PIXELS`, checked from the header before decoding.
+
+    Pillow's own limit (about 179 million pixels, an error at twice that) would otherwise
+    answer first for the largest images, quoting a number the documentation does not give.
+    """
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def fitted(width: int, height: int, size: int) -> tuple[int, int] | None:
@@ -133,14 +196,14 @@ def write_thumbnails(
     sizes = sorted(set(options["sizes"]), reverse=True)
     image, source = open_image(stream, label, sizes[0])
     fmt = thumbnail_format(source, options["format"])
-    image = prepare(image, fmt)
+    image, icc = prepare(image, fmt)
     for size in sizes:
         # Each size from the original (no copy of it): as Image.thumbnail would, reduce by an
         # integer factor first, then Lanczos.
         target = fitted(image.width, image.height, size)
         thumb = image if target is None else image.resize(target, LANCZOS, reducing_gap=2.0)
         data = io.BytesIO()
-        thumb.save(data, fmt)
+        thumb.save(data, fmt, **({"icc_profile": icc} if icc else {}))
         archive.writestr(f"{stem}-{size}{FORMATS[fmt]}", data.getvalue())
     return len(sizes)
 

@@ -200,12 +200,15 @@ def test_hostile_uploads_are_refused(thumbnails, monkeypatch, content, limits, m
         thumbnails(content)
 
 
-def test_pillow_bomb_warning_is_an_error(thumbnails, monkeypatch):
-    """Refuse an image between Pillow's pixel limit and twice it."""
-    # Between Pillow's limit and twice it, Pillow only warns; that must not slip through.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)
-    with pytest.raises(FormatError, match="too many pixels"):
-        thumbnails(image_bytes((100, 100)))
+def test_the_documented_pixel_limit_is_the_one_applied(thumbnails, monkeypatch):
+    """Apply the processor's own pixel limit and quote it, never Pillow's."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # Pillow's error is at twice this
+    monkeypatch.setattr(image_thumbnails, "MAX_PIXELS", 20_000)
+    result, _ = thumbnails(image_bytes((100, 100)), sizes=[32])
+    assert result["images"] == 1
+    with pytest.raises(FormatError, match=r"150×150 pixels, more than the 20,000 allowed"):
+        thumbnails(image_bytes((150, 150)))
+    assert Image.MAX_IMAGE_PIXELS == 3000  # Pillow's setting is left as it was
 
 
 def test_cancel_stops_between_images(tmp_path):
@@ -236,7 +239,7 @@ def test_deep_grey_modes_are_scaled_to_8_bits(mode):
     """Map 0, 32768 and 65535 to black, mid grey and white in every deep grey mode."""
     image = Image.new(mode, (3, 1))
     image.putdata([0, 32768, 65535])
-    prepared = image_thumbnails.prepare(image, "PNG")
+    prepared, _ = image_thumbnails.prepare(image, "PNG")
     assert prepared.mode == "L"
     assert list(prepared.getdata()) == [0, 127, 255]
 
