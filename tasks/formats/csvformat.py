@@ -20,12 +20,16 @@ from tasks.formats import binary
 from tasks.formats import csvtypes
 from tasks.formats import encodings
 
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "colon"}
+# The colon only when clevercsv finds it: a count alone would split a column of times.
+COUNTED = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_ROWS = 50
 CLEVER_CHARS = 16 * 1024  # clevercsv's time grows with its sample: 1 to 40 ms for this much
 # Excel's first line naming the delimiter ("sep=;"), which is no data.
 SEP_HINT = re.compile(r'"?sep=(.)"?\r?\n', re.IGNORECASE)
+LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+MAX_PREAMBLE = 10
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
 DECIMAL_POINT = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
@@ -33,9 +37,9 @@ T = TypeVar("T")
 
 OPTIONS = {
     "delimiter": {
-        "enum": ["auto", ",", ";", "\t", "|"],
+        "enum": ["auto", ",", ";", "\t", "|", ":"],
         "default": "auto",
-        "description": "Field delimiter; 'auto' detects comma, semicolon, tab or pipe.",
+        "description": "Field delimiter; 'auto' detects comma, semicolon, tab, pipe or colon.",
     },
     "header": {
         "enum": ["auto", "yes", "no"],
@@ -121,8 +125,13 @@ def detect_delimiter(text: str) -> str:
         found = clevercsv.Detector().detect(cut, delimiters=list(DELIMITERS))
     except Exception:  # noqa: BLE001 - any failure of the detector leaves it to the count below
         found = None
-    if found is not None and found.delimiter in DELIMITERS:
+    if found is not None and found.delimiter in COUNTED:
         return found.delimiter
+    if found is not None and found.delimiter == ":":
+        # Times hold colons too: a colon table is one whose every row has the same fields.
+        widths = {len(row) for row in sample_rows(text, ":")}
+        if len(widths) == 1 and widths.pop() > 1:
+            return ":"
     return split_evenly(text)
 
 
@@ -138,7 +147,7 @@ def split_evenly(text: str) -> str:
         consistency = counts.count(modal) / len(counts) if modal > 1 else 0.0
         return consistency, modal
 
-    best = max(DELIMITERS, key=score)
+    best = max(COUNTED, key=score)
     return best if score(best)[1] > 1 else ","
 
 
@@ -238,8 +247,8 @@ def detect(
         skip, text = 1, text[hint.end() :]
         if delimiter == "auto":
             delimiter = hint.group(1)
-    if delimiter == "auto":
-        delimiter = detect_delimiter(text)
+    before, delimiter, text = preamble(text, delimiter)
+    skip += before
     rows = sample_rows(text, delimiter)
     decimal = detect_decimal(rows, delimiter)
     if header == "auto":
@@ -247,6 +256,33 @@ def detect(
     else:
         has_header = header == "yes"
     return Format(encoding, delimiter, has_header, skip, decimal, also, lines)
+
+
+def preamble(text: str, delimiter: str) -> tuple[int, str, str]:
+    """Return how many lines before the table are no data, the delimiter, and the text after.
+
+    Blank lines, ``#`` comments and titles (a line of at most half the table's fields) before
+    the first row of the table's width are no data; at most :data:`MAX_PREAMBLE` of them.
+    """
+    lines = LINES.findall(text)
+    skip = 0
+    while True:
+        rest = "".join(lines[skip:])
+        found = detect_delimiter(rest) if delimiter == "auto" else delimiter
+        widths = [len(row) for row in sample_rows(rest, found)]
+        if skip == MAX_PREAMBLE or not widths or skip >= len(lines) - 1:
+            break
+        modal = max(set(widths), key=widths.count)
+        line = lines[skip]
+        if line.strip() and (modal <= 1 or widths[0] == modal):
+            break
+        if line.strip() and not line.startswith("#") and widths[0] > modal // 2:
+            break
+        skip += 1
+    if skip and (not widths or max(set(widths), key=widths.count) <= 1):
+        skip, rest = 0, text  # no table after all: nothing was a preamble
+        found = detect_delimiter(rest) if delimiter == "auto" else delimiter
+    return skip, found, rest
 
 
 def describe(fmt: Format) -> dict:

@@ -304,3 +304,38 @@ def test_a_failed_conversion_writes_nothing_outside_its_folder(tmp_path, system_
     with pytest.raises(FormatError, match="longer than"):
         csv_to_xlsx.work(src, out, registry.get("csv-to-xlsx").validate({}), progress)
     assert list(system_temp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "skipped", "names"),
+    [
+        ("# exported by a tool\nf1,f2\n1,2\n3,4\n", 1, ["f1", "f2"]),
+        ("#one:x\n#two:y\nS\tX\n1\t2\n3\t4\n", 2, ["S", "X"]),
+        ("\n\nA title, of sorts\nid,a,b,c\n1,2,3,4\n5,6,7,8\n", 3, ["id", "a", "b", "c"]),
+    ],
+    ids=["comment", "comments", "blank lines and a title"],
+)
+def test_lines_before_the_table_are_skipped(profile, text, skipped, names):
+    """Skip comments, blank lines and a title before the table's first row."""
+    result = profile(text)
+    assert (result["skipped_lines"], result["rows"], result["malformed"]["count"]) == (
+        skipped,
+        2,
+        0,
+    )
+    assert [c["name"] for c in result["columns"]] == names
+
+
+def test_a_colon_table_is_split_on_colons_but_times_are_not(profile):
+    """Split a table whose every row has the same colon-separated fields; leave times whole."""
+    result = profile("city:region:population\nLyon:ARA:522000\nNice:PACA:342000\n")
+    assert (result["delimiter"], len(result["columns"])) == (":", 3)
+    result = profile("time\n08:30:00\n09:15:00\n")
+    assert (result["delimiter"], len(result["columns"])) == (",", 1)
+
+
+def test_a_quoted_header_with_vertical_tabs_is_text(profile):
+    """Take white-space control characters (vertical tab, form feed) as text."""
+    content = b'"a\t\n\x0b\x0c\r start \t\n\x0b\x0c\r end \t\n\x0b\x0c\r",b,c\nd,e,f\n'
+    assert csvformat.sniff(content) is None
+    assert profile(content)["rows"] == 1
