@@ -34,6 +34,7 @@ from PIL import UnidentifiedImageError
 from tasks import registry
 from tasks.formats import archives
 from tasks.formats import binary
+from tasks.formats import previews
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
 
@@ -190,9 +191,15 @@ def fitted(width: int, height: int, size: int) -> tuple[int, int] | None:
 
 
 def write_thumbnails(
-    stream: BinaryIO, stem: str, label: str, options: dict, archive: zipfile.ZipFile
+    stream: BinaryIO,
+    stem: str,
+    label: str,
+    options: dict,
+    archive: zipfile.ZipFile,
+    shown: previews.Previews | None = None,
 ) -> int:
-    """Add one image's thumbnails to the output archive; return how many."""
+    """Add one image's thumbnails to the output archive (and the smallest to ``shown``);
+    return how many."""
     sizes = sorted(set(options["sizes"]), reverse=True)
     image, source = open_image(stream, label, sizes[0])
     fmt = thumbnail_format(source, options["format"])
@@ -205,13 +212,22 @@ def write_thumbnails(
         data = io.BytesIO()
         thumb.save(data, fmt, **({"icc_profile": icc} if icc else {}))
         archive.writestr(f"{stem}-{size}{FORMATS[fmt]}", data.getvalue())
+    if shown is not None:
+        shown.add(thumb, fmt, f"{stem}-{sizes[-1]}{FORMATS[fmt]}")
     return len(sizes)
 
 
 def from_zip(
-    src: Path, out: Path, options: dict, progress: Progress, dest: zipfile.ZipFile
+    src: Path,
+    out: Path,
+    options: dict,
+    progress: Progress,
+    dest: zipfile.ZipFile,
+    shown: previews.Previews,
 ) -> dict:
-    """Make thumbnails of every image in the archive at ``src``."""
+    """Make thumbnails of every image in the archive at ``src``, in a folder named after it
+    (when its name is known)."""
+    folder = previews.safe_stem(progress.source_name, "")
     archive, infos = archives.open_zip(src)
     images = thumbnails = unpacked = 0
     skipped: list[dict] = []
@@ -230,7 +246,8 @@ def from_zip(
                         raise Skip("it is not a PNG, JPEG or WebP image")
                     spool.seek(0)
                     stem = unique(str(PurePosixPath(info.filename).with_suffix("")), stems)
-                    thumbnails += write_thumbnails(spool, stem, info.filename, options, dest)
+                    stem = f"{folder}/{stem}" if folder else stem
+                    thumbnails += write_thumbnails(spool, stem, info.filename, options, dest, shown)
                     images += 1
                 except Skip as why:
                     skipped.append({"entry": info.filename[:200], "reason": str(why)})
@@ -283,21 +300,28 @@ def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Write thumbnails of the uploaded image, or of each image in the uploaded zip."""
     options = {"sizes": [128, 512], "format": "keep"} | options
     head = binary.read_head(src)
+    shown = previews.Previews(out)
     with zipfile.ZipFile(out / OUTPUT, "w", zipfile.ZIP_STORED) as dest:
         # Stored, not deflated: PNG, JPEG and WebP are compressed already.
         if binary.is_zip(head):
-            counts = from_zip(src, out, options, progress, dest)
+            counts = from_zip(src, out, options, progress, dest, shown)
         else:
             progress.total = 1
+            # Named after the upload, so two results unzipped together keep apart.
+            stem = previews.safe_stem(progress.source_name, "image")
             with open(src, "rb") as f:
                 try:
-                    thumbnails = write_thumbnails(f, "image", "The image", options, dest)
+                    thumbnails = write_thumbnails(f, stem, "The image", options, dest, shown)
                 except Skip as why:
                     raise ProcessorError(f"The file is not a usable image: {why}.") from None
             counts = {"images": 1, "thumbnails": thumbnails, "skipped_count": 0, "skipped": []}
             progress.advance(1, message="done")
-    return {
-        "output": OUTPUT,
-        "sizes": sorted(set(options["sizes"])),
-        "format": options["format"],
-    } | counts
+    return (
+        {
+            "output": OUTPUT,
+            "sizes": sorted(set(options["sizes"])),
+            "format": options["format"],
+        }
+        | counts
+        | {"previews": shown.listed}
+    )

@@ -53,7 +53,7 @@ def thumbnails(tmp_path, progress):
         out.mkdir(exist_ok=True)
         options = registry.get("image-thumbnails").validate(options)
         result = image_thumbnails.work(src, out, options, progress)
-        assert sorted(p.name for p in out.iterdir()) == [result["output"]]
+        assert {p.name for p in out.iterdir()} == {result["output"], "previews"}
         with zipfile.ZipFile(out / result["output"]) as archive:
             images = {
                 name: Image.open(io.BytesIO(archive.read(name))) for name in archive.namelist()
@@ -74,6 +74,7 @@ def test_png_thumbnails_keep_the_aspect_ratio(thumbnails):
         "thumbnails": 2,
         "skipped_count": 0,
         "skipped": [],
+        "previews": [{"file": "previews/01.png", "name": "image-64.png"}],
     }
     assert {name: im.size for name, im in images.items()} == {
         "image-128.png": (128, 64),

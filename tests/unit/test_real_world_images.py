@@ -136,3 +136,50 @@ def test_cmyk_jpeg_becomes_rgb(thumbnails):
     _, images = thumbnails(data.getvalue(), sizes=[16])
     thumb = images["image-16.jpg"]
     assert thumb.mode == "RGB"
+
+
+def test_names_in_the_zip_carry_the_uploads_name(tmp_path, progress):
+    """Name thumbnails after the uploaded file, so two results unzipped together keep apart."""
+    src = tmp_path / "input"
+    src.write_bytes(png_rgb((64, 32)))
+    (tmp_path / "out").mkdir()
+    progress.source_name = "../Holiday: beach.photo.png"
+    options = registry.get("image-thumbnails").validate({"sizes": [32, 16]})
+    result = image_thumbnails.work(src, tmp_path / "out", options, progress)
+    with zipfile.ZipFile(tmp_path / "out" / result["output"]) as archive:
+        assert sorted(archive.namelist()) == [
+            "Holiday_ beach.photo-16.png",
+            "Holiday_ beach.photo-32.png",
+        ]
+
+
+def test_images_of_a_zip_go_in_a_folder_named_after_it(tmp_path, progress):
+    """Put a zip's thumbnails in a folder named after the uploaded zip."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("a.png", png_rgb((20, 20)))
+        archive.writestr("sub/b.png", png_rgb((20, 20)))
+    src = tmp_path / "input"
+    src.write_bytes(data.getvalue())
+    (tmp_path / "out").mkdir()
+    progress.source_name = "trip.zip"
+    options = registry.get("image-thumbnails").validate({"sizes": [16]})
+    result = image_thumbnails.work(src, tmp_path / "out", options, progress)
+    with zipfile.ZipFile(tmp_path / "out" / result["output"]) as archive:
+        assert sorted(archive.namelist()) == ["trip/a-16.png", "trip/sub/b-16.png"]
+    assert [p["name"] for p in result["previews"]] == ["trip/a-16.png", "trip/sub/b-16.png"]
+
+
+def test_previews_are_small_images_beside_the_output(thumbnails, tmp_path):
+    """Keep a small preview of each image (at most 256 pixels a side) for the job page."""
+    result, _ = thumbnails(png_rgb((1200, 600)), sizes=[1024, 512])
+    assert result["previews"] == [{"file": "previews/01.png", "name": "image-512.png"}]
+    preview = Image.open(tmp_path / "output" / "previews" / "01.png")
+    assert preview.size == (256, 128)
+
+
+def png_rgb(size: tuple[int, int]) -> bytes:
+    """Return a plain RGB PNG of that size."""
+    data = io.BytesIO()
+    Image.new("RGB", size, "teal").save(data, "PNG")
+    return data.getvalue()
