@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import clevercsv
-
 from tasks.formats import FormatError
 from tasks.formats import binary
 from tasks.formats import csvtypes
@@ -121,6 +119,9 @@ def detect_delimiter(text: str) -> str:
     cut = text[:CLEVER_CHARS]
     if len(text) > CLEVER_CHARS and "\n" in cut:
         cut = cut[: cut.rindex("\n") + 1]
+    # Imported here: it takes a second or two to import, which the web process never needs.
+    import clevercsv
+
     try:
         found = clevercsv.Detector().detect(cut, delimiters=list(DELIMITERS))
     except Exception:  # noqa: BLE001 - any failure of the detector leaves it to the count below
