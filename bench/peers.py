@@ -4,8 +4,10 @@
     .venv/bin/python -m bench.peers --profile-mb 50 --xlsx-mb 5 --baseline main
 
 Each contender runs in a process of its own, one after the other, so its speed (MB of CSV a
-second, wall clock) and its peak memory (the process's maximum RSS, imports included) are its
-own. Profiles: Taskboard's csv-profile, DuckDB's ``SUMMARIZE`` on one thread and on two, Polars'
+second, wall clock, and per CPU second: on a shared, loaded machine the CPU time moves less)
+and its peak memory (the process's maximum RSS, imports included) are its own.
+
+Profiles: Taskboard's csv-profile, DuckDB's ``SUMMARIZE`` on one thread and on two, Polars'
 ``describe``. Workbooks: Taskboard's csv-to-xlsx, XlsxWriter's ``constant_memory`` mode fed by
 the csv module (the floor of any converter that types cells in Python), and, with
 ``--baseline REF``, the csv-to-xlsx of that git revision (what "before" means). DuckDB and
@@ -87,10 +89,13 @@ from pathlib import Path
 SRC, OUT = Path(sys.argv[1]), Path(sys.argv[2])
 setup, _, timed = sys.argv[3].partition("# timed")
 exec(compile(setup, "contender setup", "exec"))
-started = time.perf_counter()
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+started, cpu_started = time.perf_counter(), cpu()
 exec(compile(timed, "contender", "exec"))
-seconds = time.perf_counter() - started
-print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started
+print(seconds, cpu_seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
@@ -109,8 +114,12 @@ def run_one(code: str, source: Path, pythonpath: Path) -> dict | None:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         print(f"  skipped: {last}", file=sys.stderr)
         return None
-    seconds, peak = map(float, done.stdout.split()[-2:])
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak, 1)}
+    seconds, cpu_seconds, peak = map(float, done.stdout.split()[-3:])
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "peak_rss_mb": round(peak, 1),
+    }
 
 
 def baseline_tree(ref: str, folder: Path) -> Path:
@@ -131,12 +140,21 @@ def measure(title: str, contenders: dict[str, tuple[str, Path]], source: Path) -
         print(f"{name} ...", file=sys.stderr)
         got = run_one(code, source, path)
         if got is not None:
-            rows.append({"contender": name, "mb_per_s": round(size_mb / got["seconds"], 2)} | got)
+            speeds = {
+                "mb_per_s": round(size_mb / got["seconds"], 2),
+                "mb_per_cpu_s": round(size_mb / max(got["cpu_seconds"], 1e-6), 2),
+            }
+            rows.append({"contender": name} | speeds | got)
+    columns = ["contender", "seconds", "MB/s", "CPU seconds", "MB per CPU second", "peak RSS MB"]
     print(
         table(
             f"{title}, {size_mb:.0f} MB CSV",
-            ["contender", "seconds", "MB/s", "peak RSS MB"],
-            [[r["contender"], r["seconds"], r["mb_per_s"], r["peak_rss_mb"]] for r in rows],
+            columns,
+            [
+                [r["contender"], r["seconds"], r["mb_per_s"], r["cpu_seconds"]]
+                + [r["mb_per_cpu_s"], r["peak_rss_mb"]]
+                for r in rows
+            ],
         )
     )
     return rows

@@ -1,5 +1,6 @@
-"""How a CSV/TSV upload is written: its encoding, delimiter and header, found from its first
-bytes, and the options that let a person say so instead."""
+"""How a CSV/TSV upload is written: its encoding (:mod:`.encodings`), the lines before its table,
+its delimiter, its header and decimal mark (:mod:`.csvheader`), and the options that let a
+person say so instead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import codecs
 import csv
 import io
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from tasks.formats import FormatError
 from tasks.formats import binary
-from tasks.formats import csvtypes
+from tasks.formats import csvheader
 from tasks.formats import encodings
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "colon"}
@@ -28,8 +28,6 @@ CLEVER_CHARS = 16 * 1024  # clevercsv's time grows with its sample: 1 to 40 ms f
 SEP_HINT = re.compile(r'"?sep=(.)"?\r?\n', re.IGNORECASE)
 LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 MAX_PREAMBLE = 10
-DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
-DECIMAL_POINT = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 
 T = TypeVar("T")
 
@@ -152,77 +150,6 @@ def split_evenly(text: str) -> str:
     return best if score(best)[1] > 1 else ","
 
 
-def detect_header(rows: list[list[str]], decimal: str = ".") -> bool:
-    """Guess whether the first row names columns, comparing it with the rows below.
-
-    A first row is a header when some column's first cell differs in kind from the cells below
-    it (text over numbers, a year over amounts) and no column's first cell is just another value
-    (a number over numbers). Repeated names, empty cells (a pandas index) are allowed. With no
-    evidence either way, a row of distinct text (some cells may be empty) is a header.
-    """
-    if not rows:
-        return False
-    first, body = rows[0], rows[1:]
-    if decimal == ",":
-        first, body = points(first), [points(row) for row in body]
-    votes = [
-        column_vote(cell, [row[i] for row in body if i < len(row)]) for i, cell in enumerate(first)
-    ]
-    if "for" in votes and "against" not in votes:
-        return True
-    if "against" in votes:
-        return False
-    names = [v for v in first if v.strip()]  # a header may leave a name empty
-    if not names or len(set(names)) != len(names):
-        return False
-    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in names)
-
-
-NUMBERS = (csvtypes.INTEGER, csvtypes.FLOAT)
-
-
-def points(row: list[str]) -> list[str]:
-    """Return the row with decimal commas (12,50) written as points (12.50)."""
-    return [c.replace(",", ".") if DECIMAL_COMMA.fullmatch(c.strip()) else c for c in row]
-
-
-def column_vote(cell: str, below: list[str]) -> str | None:
-    """Say whether a column's first cell looks like its name ('for'), a value ('against'), or
-    cannot tell (None)."""
-    kinds = Counter(csvtypes.parse(v)[0] for v in below)
-    kinds.pop(csvtypes.NULL, None)
-    kind = csvtypes.parse(cell)[0]
-    if not kinds or kind == csvtypes.NULL:
-        return None
-    body = kinds.most_common(1)[0][0]
-    if sum(kinds[k] for k in NUMBERS) == sum(kinds.values()):
-        body = csvtypes.FLOAT if kinds[csvtypes.FLOAT] else csvtypes.INTEGER
-    if kind == csvtypes.TEXT:
-        return "for" if body != csvtypes.TEXT else None
-    if kind == csvtypes.INTEGER and is_year(cell):
-        years = all(is_year(v) for v in below if csvtypes.parse(v)[0] != csvtypes.NULL)
-        return "against" if years else "for"
-    if kind in NUMBERS and body in NUMBERS or kind == body:
-        return "against"
-    return None
-
-
-def is_year(cell: str) -> bool:
-    """Tell whether a cell is a year a column could be named after (1000 to 2999)."""
-    s = cell.strip()
-    return len(s) == 4 and s.isdigit() and s[0] in "12"
-
-
-def detect_decimal(rows: list[list[str]], delimiter: str) -> str:
-    """Return ',' when numbers are written with a decimal comma (12,50), else '.'."""
-    if delimiter == ",":
-        return "."
-    cells = [c.strip() for row in rows[1:] for c in row]
-    commas = sum(1 for c in cells if DECIMAL_COMMA.fullmatch(c))
-    dots = sum(1 for c in cells if DECIMAL_POINT.fullmatch(c))
-    return "," if commas and not dots else "."
-
-
 def detect(
     path: Path,
     delimiter: str = "auto",
@@ -251,9 +178,9 @@ def detect(
     before, delimiter, text = preamble(text, delimiter)
     skip += before
     rows = sample_rows(text, delimiter)
-    decimal = detect_decimal(rows, delimiter)
+    decimal = csvheader.detect_decimal(rows, delimiter)
     if header == "auto":
-        has_header = detect_header(rows, decimal)
+        has_header = csvheader.detect_header(rows, decimal)
     else:
         has_header = header == "yes"
     return Format(encoding, delimiter, has_header, skip, decimal, also, lines)

@@ -24,6 +24,7 @@ from typing import Any
 
 from tasks import registry
 from tasks.formats import csvformat
+from tasks.formats import csvheader
 from tasks.formats import csvio
 from tasks.formats import csvtypes
 from tasks.formats import sketches
@@ -52,7 +53,7 @@ class Column:
     def __init__(self, name: str, budget: int = EXACT_BYTES, decimal: str = ".") -> None:
         self.name = name
         # Decimal commas (12,50) are typed as the numbers they are; the values keep their text.
-        self.typed = csvformat.points if decimal == "," else list
+        self.typed = csvheader.points if decimal == "," else list
         self.kinds = dict.fromkeys(KINDS, 0)
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
         self.low: Any = None

@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from tasks import registry
 from tasks.formats import csvformat
+from tasks.formats import csvheader
 from tasks.formats import csvio
 from tasks.formats import csvtypes
 from tasks.progress import Progress
@@ -63,7 +64,7 @@ class Cells:
         for col, raw in enumerate(record):
             kind, value = csvtypes.parse(raw)
             if kind == csvtypes.TEXT and self.decimal == ",":
-                kind, value = csvtypes.parse(csvformat.points([raw])[0])
+                kind, value = csvtypes.parse(csvheader.points([raw])[0])
                 if kind == csvtypes.TEXT:
                     value = raw
             if kind == csvtypes.FLOAT or (
