@@ -34,3 +34,9 @@ def clear_outputs(job_id: str, root: Path | None = None) -> None:
 def remove_job(job_id: str, root: Path | None = None) -> None:
     """Remove a job's folder: its upload and its outputs."""
     shutil.rmtree(job_dir(job_id, root), ignore_errors=True)
+
+
+def stem(name: str) -> str:
+    """Return a file name without its last extension (the name downloads are named after)."""
+    base, dot, _ = name.rpartition(".")
+    return base if dot and base else name

@@ -48,6 +48,8 @@ class Progress:
         self.current: float = 0
         self.message = ""
         self.stores = 0
+        # The name the job's file was uploaded under, where the registry knows it.
+        self.source_name: str | None = None
         self._interval = settings.PROGRESS_INTERVAL_S if interval is None else interval
         # When the next store is due by time (the first one at once).
         self._due = float("-inf")

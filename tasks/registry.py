@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import redis
 from celery import shared_task
 from celery.exceptions import Ignore
 
@@ -113,7 +114,7 @@ def processor(
         snake = name.replace("-", "_")
 
         def run_job(self: Any, options: dict) -> dict:
-            return run(self, work, options, unit=unit)
+            return run(self, work, options, unit=unit, output_name=output_name)
 
         run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
         run_job.__name__ = run_job.__qualname__ = snake
@@ -138,19 +139,35 @@ def get(name: str) -> Processor | None:
     return PROCESSORS.get(name)
 
 
-def run(task: Any, work: Work, options: dict, unit: str) -> dict:
-    """Run a processor's work for the task's job; return its JSON result."""
+def run(
+    task: Any,
+    work: Work,
+    options: dict,
+    unit: str,
+    output_name: Callable[[str], str] | None = None,
+) -> dict:
+    """Run a processor's work for the task's job; return its JSON result.
+
+    A processor that makes a file learns the upload's name (``progress.source_name``), to name
+    what it writes after it; its result says the name the file downloads under
+    (``download_name``), the one the page shows.
+    """
     job_id = task.request.id
     if finished(task, job_id):
         # A message that came back for a job that has already ended: leave the job as it is.
         raise Ignore()
     out = files.output_dir(job_id)
     progress = Progress(task, unit=unit)
+    if output_name is not None:
+        progress.source_name = source_name(job_id)
     try:
         progress.check_cancelled()
         files.clear_outputs(job_id)
         out.mkdir(parents=True, exist_ok=True)
-        return work(files.input_path(job_id), out, options, progress)
+        result = work(files.input_path(job_id), out, options, progress)
+        if output_name is not None and isinstance(result, dict) and result.get("output"):
+            result["download_name"] = output_name(files.stem(progress.source_name or "result"))
+        return result
     except Cancelled:
         files.clear_outputs(job_id)
         task.backend.mark_as_revoked(job_id, "cancelled", request=task.request)
@@ -179,6 +196,15 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
     except (MemoryError, RecursionError) as exc:
         files.clear_outputs(job_id)
         raise ProcessorError("The file needs more resources than this server allows.") from exc
+
+
+def source_name(job_id: str) -> str | None:
+    """Return the name the job's file was uploaded under, or None when it cannot be read."""
+    try:
+        record = jobstore.get(jobstore.client(), job_id) or {}
+    except (redis.RedisError, OSError):
+        return None
+    return record.get("filename") or None
 
 
 def finished(task: Any, job_id: str) -> bool:

@@ -24,6 +24,11 @@ export function resultUrl(jobId) {
   return apiUrl(`/jobs/${encodeURIComponent(jobId)}/result`);
 }
 
+/** Return the URL of preview ``number`` (from 1) of a job's result. */
+export function previewUrl(jobId, number) {
+  return apiUrl(`/jobs/${encodeURIComponent(jobId)}/previews/${number}`);
+}
+
 /** Return the session ({user, csrf_token}), asking the server once per page. */
 export function getSession() {
   if (!sessionPromise) {

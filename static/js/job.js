@@ -98,6 +98,10 @@ function renderActions(job) {
   const download = byId("job-download");
   download.hidden = !output;
   if (output) download.href = resultUrl(job.id);
+  // The page names the file as it downloads: the name the result gives, where it gives one.
+  const name = output && job.result && typeof job.result.download_name === "string" ? job.result.download_name : "";
+  download.textContent = name ? `Download ${name}` : "Download result";
+  if (name) download.setAttribute("download", name);
 }
 
 /** Show the result once it is there (rendered once per job, it does not change). */
@@ -105,7 +109,7 @@ function renderResultOnce(job) {
   const section = byId("job-result");
   section.hidden = !job.result;
   if (job.result && renderedResultOf !== job.id) {
-    renderResult(byId("job-result-body"), job.result);
+    renderResult(byId("job-result-body"), job.result, job.id);
     renderedResultOf = job.id;
   }
 }

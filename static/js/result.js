@@ -1,6 +1,7 @@
 // A job's result, rendered for a person: digests to copy, a CSV profile as a table, and any
 // other shape as labelled values, with the raw JSON a click away.
 
+import { previewUrl } from "./api.js";
 import { formatBytes, formatDuration, formatNumber } from "./format.js";
 import { labelOf } from "./options.js";
 import { make } from "./dom.js";
@@ -148,6 +149,24 @@ function renderColumns(columns) {
   return scroller;
 }
 
+/** Return the previews of a result's images, each captioned with its thumbnail's name. */
+function renderPreviews(previews, jobId) {
+  const list = make("ul", "previews");
+  previews.forEach((preview, i) => {
+    const name = preview && typeof preview.name === "string" ? preview.name : `Image ${i + 1}`;
+    const item = make("li", "preview");
+    const figure = make("figure");
+    const image = make("img");
+    image.src = previewUrl(jobId, i + 1);
+    image.alt = name;
+    image.loading = "lazy";
+    figure.append(image, make("figcaption", null, name));
+    item.append(figure);
+    list.append(item);
+  });
+  return list;
+}
+
 /** Return the raw JSON of a result, folded away. */
 function rawJson(result) {
   const details = make("details", "raw");
@@ -156,9 +175,15 @@ function rawJson(result) {
 }
 
 /** Fill a container with a job's result, whatever its processor. */
-export function renderResult(container, result) {
+export function renderResult(container, result, jobId = null) {
   const parts = [];
   const skip = new Set();
+  if (Array.isArray(result.previews)) {
+    skip.add("previews");
+    if (jobId && result.previews.length > 0) {
+      parts.push(make("h3", "section-title", "Previews"), renderPreviews(result.previews, jobId));
+    }
+  }
   if (result.digests && typeof result.digests === "object") {
     parts.push(make("h3", "section-title", "Digests"), renderDigests(result.digests));
     skip.add("digests");

@@ -1,37 +1,52 @@
-"""How a CSV/TSV upload is written: its encoding, delimiter and header, found from its first
-bytes, and the options that let a person say so instead."""
+"""How a CSV/TSV upload is written: its encoding (:mod:`.encodings`), the lines before its table,
+its delimiter, its header and decimal mark (:mod:`.csvheader`), and the options that let a
+person say so instead."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from tasks.formats import FormatError
 from tasks.formats import binary
-from tasks.formats import csvtypes
+from tasks.formats import csvheader
+from tasks.formats import encodings
 
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "colon"}
+# The colon only when clevercsv finds it: a count alone would split a column of times.
+COUNTED = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_ROWS = 50
+CLEVER_CHARS = 16 * 1024  # clevercsv's time grows with its sample: 1 to 40 ms for this much
+# Excel's first line naming the delimiter ("sep=;"), which is no data.
+SEP_HINT = re.compile(r'"?sep=(.)"?\r?\n', re.IGNORECASE)
+LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+MAX_PREAMBLE = 10
 
 T = TypeVar("T")
 
 OPTIONS = {
     "delimiter": {
-        "enum": ["auto", ",", ";", "\t", "|"],
+        "enum": ["auto", ",", ";", "\t", "|", ":"],
         "default": "auto",
-        "description": "Field delimiter; 'auto' detects comma, semicolon, tab or pipe.",
+        "description": "Field delimiter; 'auto' detects comma, semicolon, tab, pipe or colon.",
     },
     "header": {
         "enum": ["auto", "yes", "no"],
         "default": "auto",
         "description": "Whether the first row names the columns; 'auto' guesses from its values.",
+    },
+    "encoding": {
+        "enum": ["auto", *encodings.CHOICES],
+        "default": "auto",
+        "description": "Text encoding; 'auto' reads a byte-order mark, UTF-8, or the common "
+        "legacy encoding that reads the file cleanly.",
     },
 }
 
@@ -43,12 +58,21 @@ class Format:
     encoding: str
     delimiter: str
     header: bool
+    skip: int = 0  # lines before the first record: Excel's "sep=;" line
+    decimal: str = "."  # "," where numbers are written 12,50 (semicolon files)
+    also: tuple[str, ...] = ()  # other encodings that read the file as cleanly, differently
+    lines: int = 0  # the file's line count, found while checking its encoding
 
 
 def sniff(head: bytes) -> str | None:
     """Return why bytes cannot be a CSV/TSV text file, or None when they can."""
     if binary.image_kind(head) or binary.is_zip(head):
         return "it is an image or an archive, not CSV text."
+    bom = encodings.bom_encoding(head)
+    if bom is not None and bom != "utf-8-sig":
+        # UTF-16 and UTF-32 text is full of NUL bytes: judge its characters, not its bytes.
+        text = codecs.getincrementaldecoder(bom)(errors="replace").decode(head)
+        return None if binary.looks_like_text(text.encode()) else "it is not CSV text."
     if not binary.looks_like_text(head):
         return "it does not look like CSV text (binary content)."
     return None
@@ -58,18 +82,25 @@ def sniff(head: bytes) -> str | None:
 CSV_INPUT = {"accepts": [".csv", ".tsv", ".txt"], "options": OPTIONS, "sniff": sniff}
 
 
-def detect_encoding(head: bytes, whole: bool) -> str:
-    """Return 'utf-8-sig' (a BOM), 'utf-8' or 'latin-1' for a file's first bytes."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A character cut by the end of the sample does not make the file Latin-1.
-        if not whole and exc.reason == "unexpected end of data":
-            return "utf-8"
-        return "latin-1"
-    return "utf-8"
+def detect_encoding(
+    path: Path, encoding: str = "auto", on_chunk: Callable[[int], None] | None = None
+) -> tuple[str, tuple[str, ...], int]:
+    """Return a file's encoding, other encodings that read it as cleanly, and its line count.
+
+    Raise :class:`FormatError` when no common encoding reads it cleanly (see
+    :mod:`tasks.formats.encodings`).
+    """
+    with open(path, "rb") as f:
+        bom = encodings.bom_encoding(f.read(4))
+    utf8, sample, lines = encodings.survey(path, on_chunk)
+    if encoding != "auto":
+        return encoding, (), lines
+    if bom is not None:
+        return bom, (), lines
+    if utf8:
+        return "utf-8", (), lines
+    choice = encodings.choose(sample)
+    return choice.encoding, tuple(choice.also), lines
 
 
 def sample_rows(text: str, delimiter: str) -> list[list[str]]:
@@ -82,6 +113,28 @@ def sample_rows(text: str, delimiter: str) -> list[list[str]]:
 
 
 def detect_delimiter(text: str) -> str:
+    """Return the delimiter clevercsv finds in the sample, or the one that splits it most evenly."""
+    cut = text[:CLEVER_CHARS]
+    if len(text) > CLEVER_CHARS and "\n" in cut:
+        cut = cut[: cut.rindex("\n") + 1]
+    # Imported here: it takes a second or two to import, which the web process never needs.
+    import clevercsv
+
+    try:
+        found = clevercsv.Detector().detect(cut, delimiters=list(DELIMITERS))
+    except Exception:  # noqa: BLE001 - any failure of the detector leaves it to the count below
+        found = None
+    if found is not None and found.delimiter in COUNTED:
+        return found.delimiter
+    if found is not None and found.delimiter == ":":
+        # Times hold colons too: a colon table is one whose every row has the same fields.
+        widths = {len(row) for row in sample_rows(text, ":")}
+        if len(widths) == 1 and widths.pop() > 1:
+            return ":"
+    return split_evenly(text)
+
+
+def split_evenly(text: str) -> str:
     """Return the candidate delimiter that splits the sample's rows most consistently."""
 
     def score(delimiter: str) -> tuple[float, int]:
@@ -93,52 +146,96 @@ def detect_delimiter(text: str) -> str:
         consistency = counts.count(modal) / len(counts) if modal > 1 else 0.0
         return consistency, modal
 
-    best = max(DELIMITERS, key=score)
+    best = max(COUNTED, key=score)
     return best if score(best)[1] > 1 else ","
 
 
-def detect_header(rows: list[list[str]]) -> bool:
-    """Guess whether the first row names columns: every value is distinct, non-empty text."""
-    if not rows:
-        return False
-    first = rows[0]
-    if len(set(first)) != len(first):
-        return False
-    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in first)
-
-
-def detect(path: Path, delimiter: str = "auto", header: str = "auto") -> Format:
-    """Return a CSV file's format, from its first 64 KiB and the options that override it."""
+def detect(
+    path: Path,
+    delimiter: str = "auto",
+    header: str = "auto",
+    encoding: str = "auto",
+    on_chunk: Callable[[int], None] | None = None,
+) -> Format:
+    """Return a CSV file's format, from the whole file's bytes (its encoding), its first 64 KiB
+    (delimiter, header) and the options that override them; ``on_chunk(n)`` is called as the
+    file is read. Raise :class:`FormatError` when its encoding cannot be told."""
+    encoding, also, lines = detect_encoding(path, encoding, on_chunk)
     with open(path, "rb") as f:
         head = f.read(SAMPLE_BYTES)
         whole = not f.read(1)
-    encoding = detect_encoding(head, whole)
-    text = head.decode(encoding, errors="ignore")
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=whole)
+    text = text.removeprefix("\ufeff")
     if not whole and "\n" in text:
         # The sample's last line is probably cut; judge by complete lines only.
         text = text[: text.rindex("\n") + 1]
-    if delimiter == "auto":
-        delimiter = detect_delimiter(text)
+    skip = 0
+    hint = SEP_HINT.match(text)
+    if hint:
+        skip, text = 1, text[hint.end() :]
+        if delimiter == "auto":
+            delimiter = hint.group(1)
+    before, delimiter, text = preamble(text, delimiter)
+    skip += before
+    rows = sample_rows(text, delimiter)
+    decimal = csvheader.detect_decimal(rows, delimiter)
     if header == "auto":
-        has_header = detect_header(sample_rows(text, delimiter))
+        has_header = csvheader.detect_header(rows, decimal)
     else:
         has_header = header == "yes"
-    return Format(encoding=encoding, delimiter=delimiter, header=has_header)
+    return Format(encoding, delimiter, has_header, skip, decimal, also, lines)
+
+
+def preamble(text: str, delimiter: str) -> tuple[int, str, str]:
+    """Return how many lines before the table are no data, the delimiter, and the text after.
+
+    Blank lines, ``#`` comments and titles (a line of at most half the table's fields) before
+    the first row of the table's width are no data; at most :data:`MAX_PREAMBLE` of them.
+    """
+    lines = LINES.findall(text)
+    skip = 0
+    while True:
+        rest = "".join(lines[skip:])
+        found = detect_delimiter(rest) if delimiter == "auto" else delimiter
+        widths = [len(row) for row in sample_rows(rest, found)]
+        if skip == MAX_PREAMBLE or not widths or skip >= len(lines) - 1:
+            break
+        modal = max(set(widths), key=widths.count)
+        line = lines[skip]
+        if line.strip() and (modal <= 1 or widths[0] == modal):
+            break
+        if line.strip() and not line.startswith("#") and widths[0] > modal // 2:
+            break
+        skip += 1
+    if skip and (not widths or max(set(widths), key=widths.count) <= 1):
+        skip, rest = 0, text  # no table after all: nothing was a preamble
+        found = detect_delimiter(rest) if delimiter == "auto" else delimiter
+    return skip, found, rest
 
 
 def describe(fmt: Format) -> dict:
     """Return the format as processors report it in their results."""
-    return {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "header": fmt.header}
+    described = {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "header": fmt.header}
+    if fmt.decimal != ".":
+        described["decimal"] = fmt.decimal
+    if fmt.skip:
+        described["skipped_lines"] = fmt.skip
+    if fmt.also:
+        others = ", ".join(encodings.describe(e) for e in fmt.also)
+        described["encoding_note"] = (
+            f"Read as {encodings.describe(fmt.encoding)}; {others} would read it as cleanly but "
+            "with other characters: if its text looks wrong, choose the encoding option."
+        )
+    return described
 
 
-def with_fallback(read: Callable[[Format], T], fmt: Format) -> T:
-    """Call ``read(fmt)``; when the UTF-8 guess proves wrong past the sample, re-read as Latin-1."""
+def read_with(read: Callable[[Format], T], fmt: Format) -> T:
+    """Call ``read(fmt)``, turning bytes the encoding cannot read into a sentence saying so."""
     try:
         return read(fmt)
-    except UnicodeDecodeError:
-        if fmt.encoding != "utf-8":
-            raise FormatError(
-                "The file starts with a UTF-8 byte order mark, but later bytes are not UTF-8."
-            ) from None
-    # Latin-1 decodes every byte, so the second read cannot fail the same way.
-    return read(replace(fmt, encoding="latin-1"))
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"The file holds bytes that are not {encodings.describe(fmt.encoding)} text "
+            f"({exc.object[exc.start : exc.start + 4]!r}); choose its encoding with the encoding "
+            "option."
+        ) from None

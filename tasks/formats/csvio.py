@@ -112,6 +112,9 @@ class Rows:
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
         )
+        for _ in range(self.fmt.skip):  # Excel's "sep=;" line: no record
+            self._text.readline()
+            self.line += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -222,7 +225,8 @@ class Rows:
     def _replay(self, line: int) -> None:
         """Read again from ``line`` record by record, so as to raise the first error it meets."""
         with Rows(self.path, self.fmt, self.max_columns) as again:
-            next(islice(again._text, line - 1, line - 1), None)  # skip the lines before
+            skip = line - again.line
+            next(islice(again._text, skip, skip), None)  # skip the lines before
             again.line = line
             for _ in again:
                 pass

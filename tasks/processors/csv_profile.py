@@ -24,6 +24,7 @@ from typing import Any
 
 from tasks import registry
 from tasks.formats import csvformat
+from tasks.formats import csvheader
 from tasks.formats import csvio
 from tasks.formats import csvtypes
 from tasks.formats import sketches
@@ -49,8 +50,10 @@ KINDS = (
 class Column:
     """Running statistics of one column."""
 
-    def __init__(self, name: str, budget: int = EXACT_BYTES) -> None:
+    def __init__(self, name: str, budget: int = EXACT_BYTES, decimal: str = ".") -> None:
         self.name = name
+        # Decimal commas (12,50) are typed as the numbers they are; the values keep their text.
+        self.typed = csvheader.points if decimal == "," else list
         self.kinds = dict.fromkeys(KINDS, 0)
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
         self.low: Any = None
@@ -66,7 +69,7 @@ class Column:
         self.kinds[csvtypes.NULL] += nulls
         if not counts:
             return
-        same = csvtypes.parse_batch(list(counts))
+        same = csvtypes.parse_batch(self.typed(counts))
         if same is None:
             self.add_mixed(counts)
             self.values.add(counts)
@@ -86,8 +89,8 @@ class Column:
         times: list[int] = []
         dates = []
         nulls = []
-        for raw, count in counts.items():
-            kind, value = csvtypes.parse(raw)
+        for raw, typed, count in zip(counts, self.typed(counts), counts.values(), strict=True):
+            kind, value = csvtypes.parse(typed)
             self.kinds[kind] += count
             if kind == csvtypes.INTEGER or kind == csvtypes.FLOAT:
                 numbers.append(value)
@@ -185,7 +188,8 @@ def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
         if head is not None:
             width = len(head[1])
             names = head[1] if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
-            columns = [Column(name.strip(), EXACT_BYTES // width) for name in names]
+            budget = EXACT_BYTES // width
+            columns = [Column(name, budget, fmt.decimal) for name in distinct_names(names)]
             first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
             batch = Batch(columns, records, progress)
             for block in chain(first, records.blocks(width)):
@@ -201,6 +205,20 @@ def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
         "columns": [column.summary() for column in columns],
         "malformed": {"count": malformed, "lines": malformed_lines},
     }
+
+
+def distinct_names(names: list[str]) -> list[str]:
+    """Return the header's names stripped, a repeated one numbered: amount, amount_2."""
+    seen: set[str] = set()
+    distinct = []
+    for name in (n.strip() for n in names):
+        candidate, n = name, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{name}_{n}"
+        seen.add(candidate)
+        distinct.append(candidate)
+    return distinct
 
 
 class Batch:
@@ -247,6 +265,14 @@ class Batch:
     **csvformat.CSV_INPUT,
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Detect the file's format, then profile every column."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    return csvformat.with_fallback(lambda f: profile(src, f, progress), fmt)
+    """Detect the file's format (its encoding from all of it), then profile every column."""
+    progress.total = src.stat().st_size
+    fmt = csvformat.detect(
+        src,
+        options.get("delimiter", "auto"),
+        options.get("header", "auto"),
+        options.get("encoding", "auto"),
+        # Progress stays at 0 while the encoding is checked: the bar never moves back.
+        on_chunk=lambda n: progress.update(0, message="checking the encoding"),
+    )
+    return csvformat.read_with(lambda f: profile(src, f, progress), fmt)

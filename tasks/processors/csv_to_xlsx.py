@@ -1,28 +1,26 @@
 """Convert a CSV/TSV file to an Excel workbook, streamed row by row with typed cells.
 
-openpyxl's write-only mode streams each sheet's rows to a temporary file as they come, with
-text as inline strings (it keeps no shared-strings table), so memory stays flat however many
-rows and distinct texts there are. Past Excel's row limit the data continues on a new sheet
-with the header repeated. Text that Excel would take for a formula or an error value is stored
-as plain text.
+XlsxWriter's ``constant_memory`` mode writes each row as it comes to a temporary file in the
+job's output folder (so a cancelled or failed job leaves nothing behind elsewhere), with text
+as inline strings (no shared-strings table), so memory stays flat however many rows and
+distinct texts there are. Past Excel's row limit the data continues on a new sheet with the
+header repeated. Text that Excel would take for a formula or an error value is stored as plain
+text; so are dates before 1900, which Excel's calendar cannot show.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+import xlsxwriter
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.worksheet import Worksheet
 
 from tasks import registry
-from tasks.formats import binary
 from tasks.formats import csvformat
+from tasks.formats import csvheader
 from tasks.formats import csvio
 from tasks.formats import csvtypes
 from tasks.progress import Progress
@@ -33,41 +31,62 @@ MAX_COLUMNS = 16_384  # Excel's limit
 MAX_CELL_CHARS = 32_767  # Excel's limit
 # Excel keeps 15 significant digits; longer integers would come back changed.
 MAX_EXACT_INTEGER = 10**15 - 1
+# Excel's calendar starts on 1900-01-01: an earlier date would be a negative serial (#####).
+FIRST_EXCEL_YEAR = 1900
 MALFORMED_LINES_SHOWN = 10
 REPORT_EVERY_ROWS = 256
-# Text starting like a formula: openpyxl stores "=..." as one, and Excel or LibreOffice would
-# evaluate "+...", "-..." or "@..." once someone edits the cell (CSV injection).
+# Text starting like a formula: Excel or LibreOffice would evaluate "=...", "+...", "-..." or
+# "@..." once someone edits the cell (CSV injection).
 FORMULA_START = ("=", "+", "-", "@")
+OPTIONS = {
+    "constant_memory": True,
+    "strings_to_numbers": False,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+}
 
 
 class Cells:
-    """Turn CSV text into typed cell values, counting the texts Excel made us change."""
+    """Write CSV text as typed cells, counting the texts Excel made us change."""
 
-    def __init__(self) -> None:
+    def __init__(self, book: xlsxwriter.Workbook, decimal: str = ".") -> None:
+        self.decimal = decimal
         self.cleaned = 0
         self.truncated = 0
-        self.sheet: WriteOnlyWorksheet | None = None  # the sheet being written
+        self.quoted = book.add_format({"quote_prefix": True})
+        self.date = book.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = book.add_format({"num_format": "yyyy-mm-dd h:mm:ss"})
+        self.bold = book.add_format({"bold": True})
+        self.bold_quoted = book.add_format({"bold": True, "quote_prefix": True})
 
-    def value(self, raw: str) -> Any:
-        """Return the cell value for one CSV field: a number, boolean, date or text."""
-        kind, value = csvtypes.parse(raw)
-        if kind in (csvtypes.FLOAT, csvtypes.BOOLEAN, csvtypes.DATE):
-            return value
-        if kind == csvtypes.INTEGER and abs(value) <= MAX_EXACT_INTEGER:
-            return value
-        if not raw.strip():
-            return None
+    def write_row(self, sheet: Worksheet, row: int, record: list[str]) -> None:
+        """Write one CSV record as the sheet's row ``row``: numbers, booleans, dates or text."""
+        for col, raw in enumerate(record):
+            kind, value = csvtypes.parse(raw)
+            if kind == csvtypes.TEXT and self.decimal == ",":
+                kind, value = csvtypes.parse(csvheader.points([raw])[0])
+                if kind == csvtypes.TEXT:
+                    value = raw
+            if kind == csvtypes.FLOAT or (
+                kind == csvtypes.INTEGER and abs(value) <= MAX_EXACT_INTEGER
+            ):
+                sheet.write_number(row, col, value)
+            elif kind == csvtypes.BOOLEAN:
+                sheet.write_boolean(row, col, value)
+            elif kind == csvtypes.DATE and value.year >= FIRST_EXCEL_YEAR:
+                style = self.datetime if isinstance(value, datetime) else self.date
+                sheet.write_datetime(row, col, value, style)
+            elif raw.strip():
+                self.write_text(sheet, row, col, raw)
+
+    def write_text(self, sheet: Worksheet, row: int, col: int, raw: str, bold: bool = False):
+        """Write text as text, never as a formula or an error value."""
         text = self.text(raw)
-        return self.literal(text, WriteOnlyCell(self.sheet)) if looks_active(text) else text
-
-    def literal(self, text: str, cell: Cell) -> Cell:
-        """Put text in the cell as text, never as a formula or an error value; return the cell."""
-        cell.value = text
         if looks_active(text):
-            cell.data_type = "s"  # openpyxl infers "f" for "=..." and "e" for "#N/A"
             # The quote prefix keeps Excel from making it a formula when the cell is edited.
-            cell.quotePrefix = True
-        return cell
+            sheet.write_string(row, col, text, self.bold_quoted if bold else self.quoted)
+        else:
+            sheet.write_string(row, col, text, self.bold if bold else None)
 
     def text(self, raw: str) -> str:
         """Return text as Excel can hold it: no control characters, at most 32,767 characters."""
@@ -85,27 +104,23 @@ def looks_active(text: str) -> bool:
     return text.startswith(FORMULA_START) or text in ERROR_CODES
 
 
-def add_sheet(book: Workbook, header: list[str] | None, cells: Cells) -> WriteOnlyWorksheet:
+def add_sheet(book: xlsxwriter.Workbook, header: list[str] | None, cells: Cells) -> Worksheet:
     """Add a sheet that starts with the bold, frozen header row, when there is one."""
-    sheet = book.create_sheet(f"Sheet{len(book.worksheets) + 1}")
-    cells.sheet = sheet
+    sheet = book.add_worksheet(f"Sheet{len(book.worksheets()) + 1}")
     if header is not None:
-        bold = Font(bold=True)
-        row = []
-        for name in header:
-            cell = cells.literal(cells.text(name), WriteOnlyCell(sheet))
-            cell.font = bold
-            row.append(cell)
-        sheet.freeze_panes = "A2"
-        sheet.append(row)
+        for col, name in enumerate(header):
+            if name:
+                cells.write_text(sheet, 0, col, name, bold=True)
+        sheet.freeze_panes(1, 0)
     return sheet
 
 
 def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) -> dict:
     """Write the CSV file read in the given format to a workbook at ``dest``."""
     progress.update(0, message="converting")
-    book = Workbook(write_only=True)
-    cells = Cells()
+    # Its row files go to the job's output folder, removed with it when the job ends badly.
+    book = xlsxwriter.Workbook(str(dest), OPTIONS | {"tmpdir": str(dest.parent)})
+    cells = Cells(book, fmt.decimal)
     header: list[str] | None = None
     sheet = None
     per_sheet = MAX_SHEET_ROWS - (1 if fmt.header else 0)
@@ -125,7 +140,7 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
                     malformed_lines.append(line)
             if sheet is None or in_sheet == per_sheet:
                 sheet, in_sheet = add_sheet(book, header, cells), 0
-            sheet.append([cells.value(raw) for raw in record])
+            cells.write_row(sheet, in_sheet + (header is not None), record)
             in_sheet += 1
             rows += 1
             if rows % REPORT_EVERY_ROWS == 0:
@@ -136,10 +151,10 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     if sheet is None:
         add_sheet(book, header, cells)
     progress.update(rows, message="saving the workbook", force=True)
-    book.save(dest)
+    book.close()
     progress.total = rows
     progress.update(rows, message=f"{rows:,} rows")
-    sheets = len(book.worksheets)
+    sheets = len(book.worksheets())
     result = csvformat.describe(fmt) | {
         "output": dest.name,
         "rows": rows,
@@ -165,11 +180,15 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
     **csvformat.CSV_INPUT,
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Detect the file's format, count its lines for progress, then write the workbook."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
-    # A first pass for the total costs a few percent (counting newlines runs at disk speed,
-    # writing cells far slower) and gives an honest percentage and ETA from the start.
-    with open(src, "rb") as f:
-        lines = binary.count_lines(f, lambda n: progress.update(0, message="counting rows"))
-    progress.total = max(lines - (1 if fmt.header else 0), 1)
-    return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)
+    """Detect the file's format and count its lines for progress, then write the workbook."""
+    # The first pass, which checks the encoding and counts lines, costs a few percent (it runs
+    # at disk speed, writing cells far slower) and gives an honest percentage and ETA.
+    fmt = csvformat.detect(
+        src,
+        options.get("delimiter", "auto"),
+        options.get("header", "auto"),
+        options.get("encoding", "auto"),
+        on_chunk=lambda n: progress.update(0, message="counting rows"),
+    )
+    progress.total = max(fmt.lines - fmt.skip - (1 if fmt.header else 0), 1)
+    return csvformat.read_with(lambda f: convert(src, out / OUTPUT, f, progress), fmt)

@@ -1,5 +1,10 @@
 """Make thumbnails of a PNG, JPEG or WebP image, or of every image in a .zip, as a .zip.
 
+Colour is kept: an embedded ICC profile goes into the thumbnails as it is, or, where the image
+must change colour space (CMYK to RGB), the pixels are converted through it to sRGB. Transparency
+is kept (8- and 16-bit PNGs' transparent colour too) and put on white for JPEG. A multi-picture
+JPEG (MPO, as phones write them) gives thumbnails of its first picture, as JPEG.
+
 Hostile input is refused before it costs much: decompression bombs (too many pixels) here;
 too many zip entries, too large a declared or actual unpacked size, unsafe entry paths and
 nested archives in :mod:`tasks.formats.archives`. Each fails the job. Entries that are not
@@ -14,6 +19,8 @@ import math
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -25,6 +32,8 @@ from PIL import UnidentifiedImageError
 from tasks import registry
 from tasks.formats import archives
 from tasks.formats import binary
+from tasks.formats import previews
+from tasks.formats.colour import prepare
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
 
@@ -34,8 +43,6 @@ MAX_PIXELS = 40_000_000  # about 160 MB decoded as RGBA
 SPOOL_BYTES = 8 * 1024 * 1024
 SKIPPED_SHOWN = 20
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
-# Greyscale with more than 8 bits a sample (16-bit PNGs open as "I;16", or "I" in some Pillows).
-DEEP_GREY = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 class Skip(Exception):
@@ -54,27 +61,9 @@ def thumbnail_format(source: str, option: str) -> str:
     return source if option == "keep" else option.upper()
 
 
-def prepare(image: Image.Image, fmt: str) -> Image.Image:
-    """Return the image in a mode the resampler and the format handle well."""
-    if image.mode in DEEP_GREY:
-        # Converting to 8 bits clips every sample above 255 to white: scale 0-65535 down first.
-        if image.mode != "I;16":
-            image = image.convert("I")
-        image = image.point(lambda v: v / 257).convert("L")
-    if image.mode not in ("L", "LA", "RGB", "RGBA"):
-        alpha = "A" in image.getbands() or "transparency" in image.info
-        image = image.convert("RGBA" if alpha else "RGB")
-    if fmt == "JPEG" and image.mode in ("LA", "RGBA"):
-        # JPEG has no transparency: put see-through parts on white, not on black.
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image, mask=image.getchannel("A"))
-        image = background
-    return image
-
-
 def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image, str]:
     """Decode an image upright, refusing bombs; return it with its format."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), own_pixel_limit():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -90,7 +79,8 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
                 image.load()
                 # In place: an upright image is not copied, so it is in memory only once.
                 ImageOps.exif_transpose(image, in_place=True)
-                return image, image.format
+                # A multi-picture JPEG is a JPEG whose first picture is the photo.
+                return image, "JPEG" if image.format == "MPO" else image.format
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise ProcessorError(f"{label} has too many pixels: {exc}") from None
         except UnidentifiedImageError:
@@ -101,6 +91,21 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
             raise Skip(f"the image could not be decoded ({exc})") from None
         except (SyntaxError, ValueError) as exc:
             raise Skip(f"the image could not be decoded ({exc})") from None
+
+
+@contextmanager
+def own_pixel_limit() -> Iterator[None]:
+    """Leave the pixel limit to :data:`MAX_PIXELS`, checked from the header before decoding.
+
+    Pillow's own limit (about 179 million pixels, an error at twice that) would otherwise
+    answer first for the largest images, quoting a number the documentation does not give.
+    """
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def fitted(width: int, height: int, size: int) -> tuple[int, int] | None:
@@ -127,28 +132,43 @@ def fitted(width: int, height: int, size: int) -> tuple[int, int] | None:
 
 
 def write_thumbnails(
-    stream: BinaryIO, stem: str, label: str, options: dict, archive: zipfile.ZipFile
+    stream: BinaryIO,
+    stem: str,
+    label: str,
+    options: dict,
+    archive: zipfile.ZipFile,
+    shown: previews.Previews | None = None,
 ) -> int:
-    """Add one image's thumbnails to the output archive; return how many."""
+    """Add one image's thumbnails to the output archive (and the smallest to ``shown``);
+    return how many."""
     sizes = sorted(set(options["sizes"]), reverse=True)
     image, source = open_image(stream, label, sizes[0])
     fmt = thumbnail_format(source, options["format"])
-    image = prepare(image, fmt)
+    image, icc = prepare(image, fmt)
     for size in sizes:
         # Each size from the original (no copy of it): as Image.thumbnail would, reduce by an
         # integer factor first, then Lanczos.
         target = fitted(image.width, image.height, size)
         thumb = image if target is None else image.resize(target, LANCZOS, reducing_gap=2.0)
         data = io.BytesIO()
-        thumb.save(data, fmt)
+        thumb.save(data, fmt, **({"icc_profile": icc} if icc else {}))
         archive.writestr(f"{stem}-{size}{FORMATS[fmt]}", data.getvalue())
+    if shown is not None:
+        shown.add(thumb, fmt, f"{stem}-{sizes[-1]}{FORMATS[fmt]}")
     return len(sizes)
 
 
 def from_zip(
-    src: Path, out: Path, options: dict, progress: Progress, dest: zipfile.ZipFile
+    src: Path,
+    out: Path,
+    options: dict,
+    progress: Progress,
+    dest: zipfile.ZipFile,
+    shown: previews.Previews,
 ) -> dict:
-    """Make thumbnails of every image in the archive at ``src``."""
+    """Make thumbnails of every image in the archive at ``src``, in a folder named after it
+    (when its name is known)."""
+    folder = previews.safe_stem(progress.source_name, "")
     archive, infos = archives.open_zip(src)
     images = thumbnails = unpacked = 0
     skipped: list[dict] = []
@@ -167,7 +187,8 @@ def from_zip(
                         raise Skip("it is not a PNG, JPEG or WebP image")
                     spool.seek(0)
                     stem = unique(str(PurePosixPath(info.filename).with_suffix("")), stems)
-                    thumbnails += write_thumbnails(spool, stem, info.filename, options, dest)
+                    stem = f"{folder}/{stem}" if folder else stem
+                    thumbnails += write_thumbnails(spool, stem, info.filename, options, dest, shown)
                     images += 1
                 except Skip as why:
                     skipped.append({"entry": info.filename[:200], "reason": str(why)})
@@ -220,21 +241,28 @@ def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Write thumbnails of the uploaded image, or of each image in the uploaded zip."""
     options = {"sizes": [128, 512], "format": "keep"} | options
     head = binary.read_head(src)
+    shown = previews.Previews(out)
     with zipfile.ZipFile(out / OUTPUT, "w", zipfile.ZIP_STORED) as dest:
         # Stored, not deflated: PNG, JPEG and WebP are compressed already.
         if binary.is_zip(head):
-            counts = from_zip(src, out, options, progress, dest)
+            counts = from_zip(src, out, options, progress, dest, shown)
         else:
             progress.total = 1
+            # Named after the upload, so two results unzipped together keep apart.
+            stem = previews.safe_stem(progress.source_name, "image")
             with open(src, "rb") as f:
                 try:
-                    thumbnails = write_thumbnails(f, "image", "The image", options, dest)
+                    thumbnails = write_thumbnails(f, stem, "The image", options, dest, shown)
                 except Skip as why:
                     raise ProcessorError(f"The file is not a usable image: {why}.") from None
             counts = {"images": 1, "thumbnails": thumbnails, "skipped_count": 0, "skipped": []}
             progress.advance(1, message="done")
-    return {
-        "output": OUTPUT,
-        "sizes": sorted(set(options["sizes"])),
-        "format": options["format"],
-    } | counts
+    return (
+        {
+            "output": OUTPUT,
+            "sizes": sorted(set(options["sizes"])),
+            "format": options["format"],
+        }
+        | counts
+        | {"previews": shown.listed}
+    )

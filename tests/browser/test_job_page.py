@@ -63,6 +63,27 @@ def test_job_page_shows_a_csv_profile_as_a_table(page):
     expect(job.get_by_role("heading", name="Columns (3)")).to_be_visible()
 
 
+def test_job_page_previews_thumbnails_and_names_the_download(page):
+    """An image job's page shows its thumbnails, and its button names the file it downloads."""
+    image = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").save(image, "PNG")
+    upload(page, "image-thumbnails", [("sunset.png", image.getvalue())])
+
+    job = open_newest_job(page, "SUCCESS")
+
+    previews = job.locator(".previews img")
+    expect(previews).to_have_count(1)
+    expect(previews).to_have_attribute("alt", "sunset-128.png")
+    expect(job.locator(".previews figcaption")).to_have_text("sunset-128.png")
+    job.wait_for_function("document.querySelector('.previews img').naturalWidth === 128")
+    download = job.locator("#job-download")
+    expect(download).to_have_text("Download sunset-thumbnails.zip")
+    expect(download).to_have_attribute("download", "sunset-thumbnails.zip")
+    with job.expect_download() as got:
+        download.click()
+    assert got.value.suggested_filename == "sunset-thumbnails.zip"
+
+
 def test_job_page_shows_why_a_job_failed(page):
     """A job that fails shows its message for a person in an alert, and no result."""
     upload(page, "image-thumbnails", [("broken.png", truncated_png())])

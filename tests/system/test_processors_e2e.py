@@ -112,21 +112,26 @@ def test_csv_to_xlsx_downloads_a_typed_workbook(user):
 @pytest.mark.parametrize(
     ("filename", "content", "expected"),
     [
-        ("holiday.png", png((400, 200)), {"image-128.png": (128, 64), "image-64.png": (64, 32)}),
+        (
+            "holiday.png",
+            png((400, 200)),
+            {"holiday-128.png": (128, 64), "holiday-64.png": (64, 32)},
+        ),
         (
             "photos.zip",
             zipped({"trip/a.png": png((100, 300)), "b.png": png((50, 20)), "notes.txt": b"hi"}),
             {
-                "trip/a-128.png": (43, 128),
-                "trip/a-64.png": (21, 64),
-                "b-128.png": (50, 20),
-                "b-64.png": (50, 20),
+                "photos/trip/a-128.png": (43, 128),
+                "photos/trip/a-64.png": (21, 64),
+                "photos/b-128.png": (50, 20),
+                "photos/b-64.png": (50, 20),
             },
         ),
     ],
 )
 def test_image_thumbnails_download_a_zip_of_the_sizes(user, filename, content, expected):
-    """Make thumbnails on the worker and download them as <stem>-thumbnails.zip."""
+    """Make thumbnails on the worker, named after the upload, and download them as
+    <stem>-thumbnails.zip, the name the result gives the page; preview each image."""
     job_id = user.submit(
         "image-thumbnails", content=content, filename=filename, options={"sizes": [64, 128]}
     )
@@ -138,6 +143,15 @@ def test_image_thumbnails_download_a_zip_of_the_sizes(user, filename, content, e
         sizes = {n: Image.open(io.BytesIO(archive.read(n))).size for n in archive.namelist()}
     assert sizes == expected
     assert final["result"]["thumbnails"] == len(expected)
+    assert final["result"]["download_name"] == name
+    shown = final["result"]["previews"]
+    assert [p["name"] for p in shown] == [n for n in expected if n.endswith("-64.png")]
+    for number in range(1, len(shown) + 1):
+        preview = user.http.get(f"{user.url}/api/jobs/{job_id}/previews/{number}")
+        assert (preview.status_code, preview.headers["Content-Type"]) == (200, "image/png")
+        assert max(Image.open(io.BytesIO(preview.content)).size) <= 64
+    missing = user.http.get(f"{user.url}/api/jobs/{job_id}/previews/{len(shown) + 1}")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_preview"
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_rows_past_the_sheet_limit_continue_on_new_sheets(convert, monkeypatch):
 def test_latin1_file_converts(convert):
     """Convert a Latin-1 file with its accents intact."""
     result, book = convert("ville,n\nZürich,1\n".encode("latin-1"))
-    assert result["encoding"] == "latin-1"
+    assert result["encoding"] == "cp1252"
     assert values(book.active)[1] == ["Zürich", 1]
 
 

@@ -53,7 +53,7 @@ def thumbnails(tmp_path, progress):
         out.mkdir(exist_ok=True)
         options = registry.get("image-thumbnails").validate(options)
         result = image_thumbnails.work(src, out, options, progress)
-        assert sorted(p.name for p in out.iterdir()) == [result["output"]]
+        assert {p.name for p in out.iterdir()} == {result["output"], "previews"}
         with zipfile.ZipFile(out / result["output"]) as archive:
             images = {
                 name: Image.open(io.BytesIO(archive.read(name))) for name in archive.namelist()
@@ -74,6 +74,7 @@ def test_png_thumbnails_keep_the_aspect_ratio(thumbnails):
         "thumbnails": 2,
         "skipped_count": 0,
         "skipped": [],
+        "previews": [{"file": "previews/01.png", "name": "image-64.png"}],
     }
     assert {name: im.size for name, im in images.items()} == {
         "image-128.png": (128, 64),
@@ -200,12 +201,15 @@ def test_hostile_uploads_are_refused(thumbnails, monkeypatch, content, limits, m
         thumbnails(content)
 
 
-def test_pillow_bomb_warning_is_an_error(thumbnails, monkeypatch):
-    """Refuse an image between Pillow's pixel limit and twice it."""
-    # Between Pillow's limit and twice it, Pillow only warns; that must not slip through.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)
-    with pytest.raises(FormatError, match="too many pixels"):
-        thumbnails(image_bytes((100, 100)))
+def test_the_documented_pixel_limit_is_the_one_applied(thumbnails, monkeypatch):
+    """Apply the processor's own pixel limit and quote it, never Pillow's."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # Pillow's error is at twice this
+    monkeypatch.setattr(image_thumbnails, "MAX_PIXELS", 20_000)
+    result, _ = thumbnails(image_bytes((100, 100)), sizes=[32])
+    assert result["images"] == 1
+    with pytest.raises(FormatError, match=r"150×150 pixels, more than the 20,000 allowed"):
+        thumbnails(image_bytes((150, 150)))
+    assert Image.MAX_IMAGE_PIXELS == 3000  # Pillow's setting is left as it was
 
 
 def test_cancel_stops_between_images(tmp_path):
@@ -236,7 +240,7 @@ def test_deep_grey_modes_are_scaled_to_8_bits(mode):
     """Map 0, 32768 and 65535 to black, mid grey and white in every deep grey mode."""
     image = Image.new(mode, (3, 1))
     image.putdata([0, 32768, 65535])
-    prepared = image_thumbnails.prepare(image, "PNG")
+    prepared, _ = image_thumbnails.prepare(image, "PNG")
     assert prepared.mode == "L"
     assert list(prepared.getdata()) == [0, 127, 255]
 

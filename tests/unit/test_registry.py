@@ -88,9 +88,17 @@ def test_description_is_json_with_defaults_that_validate(name):
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     [
-        ("csv-profile", {}, {"delimiter": "auto", "header": "auto"}),
-        ("csv-profile", {"delimiter": "\t", "header": "no"}, {"delimiter": "\t", "header": "no"}),
-        ("csv-to-xlsx", {"delimiter": ";"}, {"delimiter": ";", "header": "auto"}),
+        ("csv-profile", {}, {"delimiter": "auto", "header": "auto", "encoding": "auto"}),
+        (
+            "csv-profile",
+            {"delimiter": "\t", "header": "no"},
+            {"delimiter": "\t", "header": "no", "encoding": "auto"},
+        ),
+        (
+            "csv-to-xlsx",
+            {"delimiter": ";", "encoding": "cp1250"},
+            {"delimiter": ";", "header": "auto", "encoding": "cp1250"},
+        ),
         ("image-thumbnails", {}, {"sizes": [128, 512], "format": "keep"}),
         ("image-thumbnails", {"sizes": [16, 2048], "format": "webp"}, None),
         ("checksum", {"algorithms": ["md5", "sha256"]}, None),

@@ -2,6 +2,7 @@
 
 - :mod:`.session`: who is asking, the CSRF token, the processors
 - :mod:`.jobs`: jobs over HTTP (with :mod:`.uploads` and :mod:`.cancel`)
+- :mod:`.previews`: the images a job's result shows on its page
 - :mod:`.tokens`: personal API tokens (create, list, revoke)
 - :mod:`.health`: ``/healthz``
 - :mod:`.openapi`: the description of all of it, at ``/api/openapi.json`` (its own blueprint)
@@ -13,7 +14,8 @@ bp = Blueprint("api", __name__)
 
 from webapp.api import health  # noqa: E402
 from webapp.api import jobs  # noqa: E402
+from webapp.api import previews  # noqa: E402
 from webapp.api import session  # noqa: E402
 from webapp.api import tokens  # noqa: E402
 
-__all__ = ["bp", "health", "jobs", "session", "tokens"]
+__all__ = ["bp", "health", "jobs", "previews", "session", "tokens"]

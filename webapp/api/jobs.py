@@ -219,7 +219,10 @@ def get_result(job_id: str):
     path = files.output_dir(record["id"], current_app.config["UPLOAD_DIR"]) / output
     if not path.is_file():
         raise ApiError(404, "no_result_file", "The job's output file is gone.")
-    name = processor.output_name(uploads.stem(record.get("filename") or "result"))
+    # The name the worker gave in the result is the one the page shows.
+    name = result.get("download_name") or processor.output_name(
+        uploads.stem(record.get("filename") or "result")
+    )
     return send_file(path, as_attachment=True, download_name=name, max_age=0)
 
 

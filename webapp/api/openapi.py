@@ -267,7 +267,7 @@ def document() -> dict:
                 "Live updates come over Socket.IO (event `job`), not over this API."
             ),
         },
-        "paths": session_paths() | read_paths() | job_paths() | token_paths(),
+        "paths": session_paths() | read_paths() | job_paths() | token_paths() | preview_paths(),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {
@@ -278,6 +278,13 @@ def document() -> dict:
             },
         },
     }
+
+
+def preview_paths() -> dict:
+    """Return the paths of previews (described beside their route)."""
+    from webapp.api.previews import preview_paths as paths
+
+    return paths()
 
 
 @bp.get("/api/openapi.json")

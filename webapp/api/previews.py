@@ -1,0 +1,73 @@
+"""The previews of a job's images, which the job page shows (see :mod:`tasks.formats.previews`)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from flask import send_file
+
+from tasks import files
+from tasks.jobstore import state_of
+from webapp.api import bp
+from webapp.api.jobs import owned
+from webapp.api.openapi_schemas import error
+from webapp.errors import ApiError
+
+# A preview is only ever one of these files of the job's output folder.
+PREVIEW_FILE = re.compile(r"previews/[0-9]{2}\.(png|jpg|webp)")
+TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+@bp.get("/api/jobs/<job_id>/previews/<int:number>")
+def get_preview(job_id: str, number: int):
+    """Send preview ``number`` (from 1) of a finished job's result, an image."""
+    record, meta = owned(job_id)
+    result = (meta or {}).get("result") if state_of(meta) == "SUCCESS" else None
+    listed = result.get("previews") if isinstance(result, dict) else None
+    if not isinstance(listed, list) or not 1 <= number <= len(listed):
+        raise ApiError(404, "no_preview", "This job has no such preview.")
+    file = listed[number - 1].get("file") if isinstance(listed[number - 1], dict) else None
+    found = PREVIEW_FILE.fullmatch(file or "")
+    path = files.output_dir(record["id"], current_app.config["UPLOAD_DIR"]) / (file or "")
+    if not found or not path.is_file():
+        raise ApiError(404, "no_preview", "The preview is gone.")
+    return send_file(path, mimetype=TYPES[found.group(1)], max_age=0)
+
+
+def preview_paths() -> dict:
+    """Return the OpenAPI paths of previews."""
+    return {
+        "/api/jobs/{job_id}/previews/{number}": {
+            "parameters": [
+                {
+                    "name": "job_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uuid"},
+                    "description": "The job's id.",
+                },
+                {
+                    "name": "number",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": "Which preview of the result's list, from 1.",
+                },
+            ],
+            "get": {
+                "summary": "Get one preview image of a finished job's result.",
+                "responses": {
+                    "200": {
+                        "description": "The preview.",
+                        "content": {
+                            kind: {"schema": {"type": "string", "format": "binary"}}
+                            for kind in TYPES.values()
+                        },
+                    },
+                    "401": error("Not signed in (accounts mode; code login_required)."),
+                    "404": error("No such job, or no such preview."),
+                },
+            },
+        }
+    }
