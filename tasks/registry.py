@@ -29,6 +29,7 @@ from tasks.formats import FormatError
 from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
+from tasks.worker.refusal import CancelAwareRequest
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,13 @@ def processor(
 
         run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
         run_job.__name__ = run_job.__qualname__ = snake
-        task = shared_task(bind=True, name=task_name or f"tasks.{snake}.{snake}")(run_job)
+        task = shared_task(
+            bind=True,
+            name=task_name or f"tasks.{snake}.{snake}",
+            # A cancelled job is dropped before it starts, even by a worker that never heard
+            # its revoke (restarted since).
+            Request=CancelAwareRequest,
+        )(run_job)
         PROCESSORS[name] = Processor(
             name=name,
             title=title,
