@@ -21,6 +21,7 @@ import redis
 from celery import states
 
 from tasks import files
+from tasks import joblist
 from tasks import settings
 
 # States: Celery's, and the one Taskboard's progress reports add.
@@ -161,6 +162,7 @@ def create(
         pipe.sadd(ACTIVE_KEY.format(owner), job_id)
         pipe.zadd(JOBS_KEY, {job_id: created})
         pipe.zadd(OPEN_KEY, {job_id: created})
+        joblist.index_new(pipe, owner, job_id, created, processor, filename)
         pipe.publish(USER_JOBS_CHANNEL.format(owner), job_id)
         pipe.execute()
     return record
@@ -255,6 +257,7 @@ def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)
         pipe.zrem(JOBS_KEY, job_id)
         pipe.zrem(OPEN_KEY, job_id)
+        joblist.unindex(pipe, record["owner"], job_id, record.get("processor", ""))
         pipe.execute()
     files.remove_job(job_id, root)
 
