@@ -233,6 +233,11 @@ def mark_started(r: redis.Redis, job_id: str, when: str) -> str:
         return pipe.execute()[1] or when
 
 
+def note_retry(r: redis.Redis, job_id: str, when: float) -> None:
+    """Record when a job that failed for a passing reason runs again (Unix time)."""
+    r.hset(JOB_KEY.format(job_id), "retry_at", now_iso(when))
+
+
 def give_up(r: redis.Redis, job_id: str) -> None:
     """Remember that a job was failed for good, whatever message of it comes back later."""
     r.hset(JOB_KEY.format(job_id), "gave_up", "1")

@@ -12,7 +12,9 @@ declare processors is said by name in :mod:`tasks.processors`, never found by a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import redis
 from celery import shared_task
 from celery.exceptions import Ignore
 
@@ -179,7 +182,10 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
     except OSError as exc:
         files.clear_outputs(job_id)
         if is_transient(exc) and task.request.retries < MAX_RETRIES:
-            raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
+            countdown = 2**task.request.retries
+            with contextlib.suppress(redis.RedisError):
+                jobstore.note_retry(jobstore.client(), job_id, time.time() + countdown)
+            raise task.retry(exc=exc, countdown=countdown) from exc
         if isinstance(exc, FileNotFoundError):
             raise ProcessorError("The uploaded file is gone; it may have been deleted.") from exc
         raise ProcessorError(f"Reading or writing files failed: {exc.strerror or exc}.") from exc

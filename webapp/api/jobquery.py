@@ -6,10 +6,12 @@ string, and answers what is wrong with it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 
 from flask import current_app
 
+from tasks import app as celery_app
 from tasks import joblist
 from tasks import jobstore
 from tasks import registry
@@ -20,9 +22,9 @@ MAX_Q = 200
 
 def parse_states(raw: str | None) -> frozenset[str] | None:
     """Return the states of a comma-separated list (None when absent), or answer 400."""
-    if raw is None or not raw.strip():
+    if raw is None or raw == "":
         return None
-    asked = {part.strip().upper() for part in raw.split(",") if part.strip()}
+    asked = {part.strip().upper() for part in raw.split(",")}
     unknown = sorted(asked - set(jobstore.STATES))
     if unknown:
         raise ApiError(
@@ -38,17 +40,16 @@ def parse_filter(
 ) -> tuple[frozenset[str] | None, str | None, str | None]:
     """Return the (states, processor, search) a filter asks for, or answer 400."""
     raw_states = args.get("state")
-    if isinstance(raw_states, list):
-        raw_states = ",".join(str(s) for s in raw_states)
     if raw_states is not None and not isinstance(raw_states, str):
         raise ApiError(400, "bad_state", "state must be a comma-separated list of states.")
     states = parse_states(raw_states)
-    processor = args.get("processor") or None
-    if processor is not None and (
-        not isinstance(processor, str) or registry.get(processor) is None
-    ):
-        raise ApiError(400, "unknown_processor", "Filter by one of the listed processors.")
-    q = args.get("q") or None
+    processor = args.get("processor")
+    if processor is not None and processor != "":
+        if not isinstance(processor, str) or registry.get(processor) is None:
+            raise ApiError(400, "unknown_processor", "Filter by one of the listed processors.")
+    else:
+        processor = None
+    q = args.get("q")
     if q is not None:
         if not isinstance(q, str):
             raise ApiError(400, "bad_query", "q must be text.")
@@ -96,3 +97,37 @@ def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
     if score is None:
         raise ApiError(404, "not_found", "No such job to page from.")
     return score, job_id
+
+
+def add_queue_positions(r, snapshots: list[dict]) -> None:
+    """Fill in ``queue_position`` of the queued jobs among the snapshots: how many queued jobs
+    of any user, sent earlier to the same queue, wait before each (read from the unfinished
+    jobs, so it costs what is in hand, not what is retained)."""
+    pending = [s for s in snapshots if s["state"] == jobstore.PENDING]
+    if not pending:
+        return
+    entries = r.zrange(jobstore.OPEN_KEY, 0, -1, withscores=True)
+    with r.pipeline(transaction=False) as pipe:
+        for job_id, _ in entries:
+            pipe.hget(jobstore.JOB_KEY.format(job_id), "processor")
+            pipe.get(jobstore.META_KEY.format(job_id))
+        replies = pipe.execute()
+    waiting: dict[str, list[float]] = {}
+    for (_, created), processor, raw in zip(entries, replies[::2], replies[1::2], strict=True):
+        if processor and jobstore.parse_meta(raw) is None:
+            waiting.setdefault(queue_of(processor), []).append(created)
+    for line in waiting.values():
+        line.sort()
+    for snapshot in pending:
+        created = jobstore.timestamp(snapshot.get("created_at")) or 0.0
+        line = waiting.get(queue_of(snapshot["processor"]), [])
+        # Creation times are kept to the microsecond in the index, in ISO to the microsecond.
+        snapshot["queue_position"] = bisect.bisect_left(line, created - 5e-7)
+
+
+def queue_of(processor: str) -> str:
+    """Return the name of the queue a processor's jobs are sent to."""
+    found = registry.get(processor)
+    if found is None:
+        return ""
+    return celery_app.amqp.router.route({}, found.task.name)["queue"].name

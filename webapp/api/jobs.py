@@ -171,8 +171,10 @@ def list_jobs():
     user = current_user()
     page = joblist.search(store(), user, jobquery.parse_query(request.args, user))
     jobs = {r["id"]: snapshot_of(r, m) for r, m in jobstore.get_with_meta(store(), page.ids)}
+    listed = [jobs[job_id] for job_id in page.ids if job_id in jobs]
+    jobquery.add_queue_positions(store(), listed)
     return {
-        "jobs": [jobs[job_id] for job_id in page.ids if job_id in jobs],
+        "jobs": listed,
         "total": page.total,
         "next": page.next,
     }
@@ -181,7 +183,9 @@ def list_jobs():
 @bp.get("/api/jobs/<job_id>")
 def get_job(job_id: str):
     """Return one of the user's jobs."""
-    return snapshot_of(*owned(job_id))
+    snapshot = snapshot_of(*owned(job_id))
+    jobquery.add_queue_positions(store(), [snapshot])
+    return snapshot
 
 
 @bp.post("/api/jobs/<job_id>/cancel")
