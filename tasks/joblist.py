@@ -5,7 +5,7 @@ Each user has sorted sets of their job ids, kept as jobs are created, end and ar
 - by creation time (Unix seconds): all jobs, per state, per processor, per state and processor;
   the unfinished jobs share one state set, ``OPEN``;
 - by duration (seconds from start to end; -1 while unfinished): all jobs;
-- a hash of each job's file name, case-folded, for the search.
+- each job's file name, case-folded, as one line of a string per user, for the search.
 
 A filter without a search reads one sorted set per state asked for, from the cursor: its cost is
 a few range reads whatever the number of jobs. Counts are the sets' sizes. A sort by duration
@@ -35,19 +35,26 @@ SETTLE_BATCH = 500
 
 # Counts the jobs whose name holds ARGV[1] and that are in one of KEYS[2..], and returns the
 # first ARGV[5] of them after the cursor (ARGV[3] score, ARGV[4] id) in the order ARGV[2]
-# ("1" descending), each as its id and its score as Redis wrote it.
-SEARCH = """
-local names = redis.call('HGETALL', KEYS[1])
+# ("1" descending), each as its id and its score as Redis wrote it. KEYS[1] is the user's
+# names: one line "<case-folded name>\t<id>\n" per job, deleted jobs' lines included (they
+# are in no set); a match that starts past a line's tab is in an id, and is passed over.
+SEARCH = r"""
+local blob = redis.call('GET', KEYS[1]) or ''
 local needle, desc, limit = ARGV[1], ARGV[2] == '1', tonumber(ARGV[5])
 local cs, cid = tonumber(ARGV[3]), ARGV[4]
 local function before(s1, id1, s2, id2)
   if s1 ~= s2 then if desc then return s1 > s2 else return s1 < s2 end end
   if desc then return id1 > id2 else return id1 < id2 end
 end
-local total, best = 0, {}
-for i = 1, #names, 2 do
-  local id = names[i]
-  if string.find(names[i + 1], needle, 1, true) then
+local total, best, pos = 0, {}, 1
+while true do
+  local _, last = string.find(blob, needle, pos, true)
+  if not last then break end
+  local tab = string.find(blob, '\t', last + 1, true)
+  local nl = string.find(blob, '\n', last + 1, true)
+  if not nl then break end
+  if tab and tab < nl then
+    local id = string.sub(blob, tab + 1, nl - 1)
     for k = 2, #KEYS do
       local raw = redis.call('ZSCORE', KEYS[k], id)
       if raw then
@@ -56,9 +63,12 @@ for i = 1, #names, 2 do
         if cs == nil or before(cs, cid, s, id) then
           local n = #best
           if n <= limit or before(s, id, best[n][1], best[n][2]) then
-            local at = n + 1
-            while at > 1 and before(s, id, best[at - 1][1], best[at - 1][2]) do at = at - 1 end
-            table.insert(best, at, {s, id, raw})
+            local lo, hi = 1, n + 1
+            while lo < hi do
+              local mid = math.floor((lo + hi) / 2)
+              if before(s, id, best[mid][1], best[mid][2]) then hi = mid else lo = mid + 1 end
+            end
+            table.insert(best, lo, {s, id, raw})
             if #best > limit + 1 then table.remove(best) end
           end
         end
@@ -66,11 +76,18 @@ for i = 1, #names, 2 do
       end
     end
   end
+  pos = nl + 1
 end
 local out = {total}
 for _, item in ipairs(best) do out[#out + 1] = item[2]; out[#out + 1] = item[3] end
 return out
 """
+
+
+def name_line(job_id: str, filename: str) -> str:
+    """Return a job's line of its owner's names, as the search reads it."""
+    name = filename.casefold().replace("\t", " ").replace("\n", " ")
+    return f"{name}\t{job_id}\n"
 
 
 @dataclass(frozen=True)
@@ -132,7 +149,7 @@ def index_new(
     pipe.zadd(by_state(owner, OPEN), {job_id: created})
     pipe.zadd(by_state(owner, OPEN, processor), {job_id: created})
     pipe.zadd(key(owner, "duration"), {job_id: -1})
-    pipe.hset(key(owner, "names"), job_id, filename.casefold())
+    pipe.append(key(owner, "names"), name_line(job_id, filename))
 
 
 def index_ended(
@@ -151,7 +168,6 @@ def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
     pipe.zrem(all_jobs(owner), job_id)
     pipe.zrem(all_jobs(owner, processor), job_id)
     pipe.zrem(key(owner, "duration"), job_id)
-    pipe.hdel(key(owner, "names"), job_id)
     for state in (OPEN, *ENDED_STATES):
         pipe.zrem(by_state(owner, state), job_id)
         pipe.zrem(by_state(owner, state, processor), job_id)
@@ -199,6 +215,7 @@ def seed(r: redis.Redis, owner: str) -> None:
     if not r.set(key(owner, "seeded"), "1", nx=True):
         return
     ids = r.zrange(jobstore.USER_KEY.format(owner), 0, -1, withscores=True)
+    r.delete(key(owner, "names"))
     for start in range(0, len(ids), SETTLE_BATCH):
         batch = ids[start : start + SETTLE_BATCH]
         with r.pipeline(transaction=False) as pipe:
@@ -319,7 +336,7 @@ def _search_names(r: redis.Redis, owner: str, query: Query, sources: list[str], 
         1 + len(sources),
         key(owner, "names"),
         *sources,
-        (query.q or "").casefold(),
+        (query.q or "").casefold().replace("\t", " ").replace("\n", " "),
         "1" if desc else "0",
         repr(score) if query.cursor else "",
         job_id,
