@@ -42,6 +42,9 @@ JOB_KEY = "taskboard:job:{}"
 META_KEY = "celery-task-meta-{}"
 USER_KEY = "taskboard:user:{}"
 ACTIVE_KEY = "taskboard:active:{}"
+# A job's own log lines (tasks/joblog.py), and the number of the last one.
+JOB_LOG_KEY = "taskboard:joblog:{}"
+JOB_LOG_SEQ_KEY = "taskboard:joblog-seq:{}"
 # Set by a cancel, read by the job's progress reports.
 CANCEL_KEY = "taskboard:cancel:{}"
 # Job events from the worker side that the backend does not publish (deleted by retention).
@@ -259,6 +262,7 @@ def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
     job_id = record["id"]
     with r.pipeline() as pipe:
         pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
+        pipe.delete(JOB_LOG_KEY.format(job_id), JOB_LOG_SEQ_KEY.format(job_id))
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)
         pipe.zrem(JOBS_KEY, job_id)
         pipe.zrem(OPEN_KEY, job_id)

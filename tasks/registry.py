@@ -156,12 +156,15 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
         raise Ignore()
     out = files.output_dir(job_id)
     progress = Progress(task, unit=unit)
+    attempt = (task.request.retries or 0) + 1
+    progress.log(f"started{f' (attempt {attempt})' if attempt > 1 else ''}")
     try:
         progress.check_cancelled()
         files.clear_outputs(job_id)
         out.mkdir(parents=True, exist_ok=True)
         return work(files.input_path(job_id), out, options, progress)
     except Cancelled:
+        progress.log("cancelled: stopped", "warning")
         files.clear_outputs(job_id)
         task.backend.mark_as_revoked(job_id, "cancelled", request=task.request)
         log.info(
@@ -172,7 +175,8 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
             extra={"job_id": job_id, "event": "job.cancelled"},
         )
         raise Ignore() from None
-    except ProcessorError:
+    except ProcessorError as exc:
+        progress.log(str(exc), "error")
         files.clear_outputs(job_id)
         raise
     except FormatError as exc:
@@ -183,6 +187,8 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
         files.clear_outputs(job_id)
         if is_transient(exc) and task.request.retries < MAX_RETRIES:
             countdown = 2**task.request.retries
+            cause = exc.strerror or type(exc).__name__
+            progress.log(f"retrying in {countdown} s after a passing error: {cause}", "warning")
             with contextlib.suppress(redis.RedisError):
                 jobstore.note_retry(jobstore.client(), job_id, time.time() + countdown)
             raise task.retry(exc=exc, countdown=countdown) from exc

@@ -135,6 +135,10 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
                 progress.update(rows, message=f"{rows:,} rows")
     if sheet is None:
         add_sheet(book, header, cells)
+    if malformed:
+        first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
+        progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
+    progress.log(f"saving the workbook ({rows:,} rows)")
     progress.update(rows, message="saving the workbook", force=True)
     book.save(dest)
     progress.total = rows
@@ -170,6 +174,7 @@ def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     # A first pass for the total costs a few percent (counting newlines runs at disk speed,
     # writing cells far slower) and gives an honest percentage and ETA from the start.
     with open(src, "rb") as f:
+        progress.log("counting rows")
         lines = binary.count_lines(f, lambda n: progress.update(0, message="counting rows"))
     progress.total = max(lines - (1 if fmt.header else 0), 1)
     return csvformat.with_fallback(lambda f: convert(src, out / OUTPUT, f, progress), fmt)

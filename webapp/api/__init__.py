@@ -3,6 +3,7 @@
 - :mod:`.session`: who is asking, the CSRF token, the processors
 - :mod:`.jobs`: jobs over HTTP (with :mod:`.uploads`, :mod:`.cancel` and :mod:`.jobquery`)
 - :mod:`.control`: retry, and bulk actions on many jobs
+- :mod:`.joblogs`: a job's own log lines
 - :mod:`.tokens`: personal API tokens (create, list, revoke)
 - :mod:`.health`: ``/healthz``
 - :mod:`.openapi`: the description of all of it, at ``/api/openapi.json`` (its own blueprint)
@@ -14,8 +15,9 @@ bp = Blueprint("api", __name__)
 
 from webapp.api import control  # noqa: E402
 from webapp.api import health  # noqa: E402
+from webapp.api import joblogs  # noqa: E402
 from webapp.api import jobs  # noqa: E402
 from webapp.api import session  # noqa: E402
 from webapp.api import tokens  # noqa: E402
 
-__all__ = ["bp", "control", "health", "jobs", "session", "tokens"]
+__all__ = ["bp", "control", "health", "joblogs", "jobs", "session", "tokens"]

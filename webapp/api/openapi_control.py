@@ -128,6 +128,46 @@ def control_paths() -> dict:
                 ),
             ),
         },
+        "/api/jobs/{job_id}/logs": {
+            "parameters": [JOB_ID],
+            "get": operation(
+                "Read the job's own log lines (the newest 1,000 are kept).",
+                {
+                    "200": json_body(
+                        object_of(
+                            {
+                                "lines": {
+                                    "type": "array",
+                                    "items": object_of(
+                                        {
+                                            "seq": {"type": "integer", "minimum": 1},
+                                            "ts": {"type": "string", "format": "date-time"},
+                                            "level": {
+                                                "type": "string",
+                                                "enum": ["info", "warning", "error"],
+                                            },
+                                            "message": STRING,
+                                        }
+                                    ),
+                                }
+                            }
+                        ),
+                        "The lines after `after`, oldest first.",
+                    ),
+                    "400": error("A bad after."),
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                },
+                parameters=[
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0},
+                        "description": "The seq of the last line the reader has.",
+                    }
+                ],
+            ),
+        },
         "/api/jobs/bulk": {
             "post": operation(
                 "Cancel, delete or run again many jobs, by ids or by a filter of the list.",
