@@ -27,6 +27,7 @@ NAMES = {
     "overhead": "(f) cost of progress reports in a tight loop",
     "unwatched": "(g) web CPU for 3,000 updates/s of jobs nobody on it watches",
     "processors": "processors in a real worker: throughput and peak RSS on a 1 GB CSV",
+    "joblist": "(h) GET /api/jobs with filters, search and sorts at 100,000 jobs of one user",
 }
 
 

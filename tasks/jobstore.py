@@ -21,6 +21,7 @@ import redis
 from celery import states
 
 from tasks import files
+from tasks import joblist
 from tasks import settings
 
 # States: Celery's, and the one Taskboard's progress reports add.
@@ -41,6 +42,9 @@ JOB_KEY = "taskboard:job:{}"
 META_KEY = "celery-task-meta-{}"
 USER_KEY = "taskboard:user:{}"
 ACTIVE_KEY = "taskboard:active:{}"
+# A job's own log lines (tasks/joblog.py), and the number of the last one.
+JOB_LOG_KEY = "taskboard:joblog:{}"
+JOB_LOG_SEQ_KEY = "taskboard:joblog-seq:{}"
 # Set by a cancel, read by the job's progress reports.
 CANCEL_KEY = "taskboard:cancel:{}"
 # Job events from the worker side that the backend does not publish (deleted by retention).
@@ -161,6 +165,7 @@ def create(
         pipe.sadd(ACTIVE_KEY.format(owner), job_id)
         pipe.zadd(JOBS_KEY, {job_id: created})
         pipe.zadd(OPEN_KEY, {job_id: created})
+        joblist.index_new(pipe, owner, job_id, created, processor, filename)
         pipe.publish(USER_JOBS_CHANNEL.format(owner), job_id)
         pipe.execute()
     return record
@@ -231,6 +236,11 @@ def mark_started(r: redis.Redis, job_id: str, when: str) -> str:
         return pipe.execute()[1] or when
 
 
+def note_retry(r: redis.Redis, job_id: str, when: float) -> None:
+    """Record when a job that failed for a passing reason runs again (Unix time)."""
+    r.hset(JOB_KEY.format(job_id), "retry_at", now_iso(when))
+
+
 def give_up(r: redis.Redis, job_id: str) -> None:
     """Remember that a job was failed for good, whatever message of it comes back later."""
     r.hset(JOB_KEY.format(job_id), "gave_up", "1")
@@ -252,9 +262,11 @@ def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
     job_id = record["id"]
     with r.pipeline() as pipe:
         pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
+        pipe.delete(JOB_LOG_KEY.format(job_id), JOB_LOG_SEQ_KEY.format(job_id))
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)
         pipe.zrem(JOBS_KEY, job_id)
         pipe.zrem(OPEN_KEY, job_id)
+        joblist.unindex(pipe, record["owner"], job_id, record.get("processor", ""))
         pipe.execute()
     files.remove_job(job_id, root)
 

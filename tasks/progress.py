@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from tasks import joblog
 from tasks import jobstore
 from tasks import settings
 
@@ -42,6 +43,7 @@ class Progress:
         interval: float | None = None,
         store: Callable[[dict], None] | None = None,
         is_cancelled: Callable[[], bool] | None = None,
+        write_log: Callable[[str, str], object] | None = None,
     ) -> None:
         self.total = total
         self.unit = unit
@@ -59,8 +61,15 @@ class Progress:
             store = store or (lambda meta: task.update_state(state="PROGRESS", meta=meta))
             if is_cancelled is None and client is not None:
                 is_cancelled = lambda: jobstore.cancel_requested(client, job_id)  # noqa: E731
+            if write_log is None and client is not None:
+                write_log = lambda message, level: joblog.append(  # noqa: E731
+                    jobstore.client(), job_id, message, level
+                )
         self._store = store
         self._is_cancelled = is_cancelled
+        self._write_log = write_log
+        # What was logged, kept where there is no job to log to (tests, plain calls).
+        self.lines: list[tuple[str, str]] = []
 
     @property
     def total(self) -> float | None:
@@ -103,6 +112,13 @@ class Progress:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # Redis restarting: the work goes on, and the next report tries again.
             log.warning("progress report skipped, Redis unreachable: %s", exc)
+
+    def log(self, message: str, level: str = "info") -> None:
+        """Add a line for a person to the job's log (level "info", "warning" or "error"):
+        phases, rows skipped, what was retried and why. Shown live on the job's page."""
+        self.lines.append((level, message))
+        if self._write_log is not None:
+            self._write_log(message, level)
 
     def check_cancelled(self) -> None:
         """Raise :class:`Cancelled` if the job's cancel flag is set."""

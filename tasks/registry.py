@@ -12,7 +12,9 @@ declare processors is said by name in :mod:`tasks.processors`, never found by a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -30,6 +32,7 @@ from tasks.formats import FormatError
 from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
+from tasks.worker.refusal import CancelAwareRequest
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,13 @@ def processor(
 
         run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
         run_job.__name__ = run_job.__qualname__ = snake
-        task = shared_task(bind=True, name=task_name or f"tasks.{snake}.{snake}")(run_job)
+        task = shared_task(
+            bind=True,
+            name=task_name or f"tasks.{snake}.{snake}",
+            # A cancelled job is dropped before it starts, even by a worker that never heard
+            # its revoke (restarted since).
+            Request=CancelAwareRequest,
+        )(run_job)
         PROCESSORS[name] = Processor(
             name=name,
             title=title,
@@ -160,6 +169,8 @@ def run(
     progress = Progress(task, unit=unit)
     if output_name is not None:
         progress.source_name = source_name(job_id)
+    attempt = (task.request.retries or 0) + 1
+    progress.log(f"started{f' (attempt {attempt})' if attempt > 1 else ''}")
     try:
         progress.check_cancelled()
         files.clear_outputs(job_id)
@@ -169,6 +180,7 @@ def run(
             result["download_name"] = output_name(files.stem(progress.source_name or "result"))
         return result
     except Cancelled:
+        progress.log("cancelled: stopped", "warning")
         files.clear_outputs(job_id)
         task.backend.mark_as_revoked(job_id, "cancelled", request=task.request)
         log.info(
@@ -179,7 +191,8 @@ def run(
             extra={"job_id": job_id, "event": "job.cancelled"},
         )
         raise Ignore() from None
-    except ProcessorError:
+    except ProcessorError as exc:
+        progress.log(str(exc), "error")
         files.clear_outputs(job_id)
         raise
     except FormatError as exc:
@@ -189,7 +202,12 @@ def run(
     except OSError as exc:
         files.clear_outputs(job_id)
         if is_transient(exc) and task.request.retries < MAX_RETRIES:
-            raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
+            countdown = 2**task.request.retries
+            cause = exc.strerror or type(exc).__name__
+            progress.log(f"retrying in {countdown} s after a passing error: {cause}", "warning")
+            with contextlib.suppress(redis.RedisError):
+                jobstore.note_retry(jobstore.client(), job_id, time.time() + countdown)
+            raise task.retry(exc=exc, countdown=countdown) from exc
         if isinstance(exc, FileNotFoundError):
             raise ProcessorError("The uploaded file is gone; it may have been deleted.") from exc
         raise ProcessorError(f"Reading or writing files failed: {exc.strerror or exc}.") from exc

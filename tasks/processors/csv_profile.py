@@ -199,6 +199,10 @@ def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
             batch.flush()
             rows = batch.rows
     progress.update(progress.total, message=f"{rows:,} rows")
+    progress.log(f"read {rows:,} rows")
+    if malformed:
+        first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
+        progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
     return csvformat.describe(fmt) | {
         "bytes": progress.total,
         "rows": rows,

@@ -150,6 +150,10 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
                 progress.update(rows, message=f"{rows:,} rows")
     if sheet is None:
         add_sheet(book, header, cells)
+    if malformed:
+        first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
+        progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
+    progress.log(f"saving the workbook ({rows:,} rows)")
     progress.update(rows, message="saving the workbook", force=True)
     book.close()
     progress.total = rows
@@ -183,6 +187,7 @@ def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format and count its lines for progress, then write the workbook."""
     # The first pass, which checks the encoding and counts lines, costs a few percent (it runs
     # at disk speed, writing cells far slower) and gives an honest percentage and ETA.
+    progress.log("counting rows")
     fmt = csvformat.detect(
         src,
         options.get("delimiter", "auto"),

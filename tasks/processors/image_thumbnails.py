@@ -192,6 +192,7 @@ def from_zip(
                     images += 1
                 except Skip as why:
                     skipped.append({"entry": info.filename[:200], "reason": str(why)})
+                    progress.log(f"skipped {info.filename[:200]}: {why}", "warning")
             progress.advance(1, message=info.filename[:80])
     if not images:
         raise ProcessorError("The zip holds no PNG, JPEG or WebP image.")

@@ -35,9 +35,13 @@ def wait_steps(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     steps, interval = options["steps"], options["interval_ms"] / 1000
     progress.total = steps
     progress.update(0, message="starting")
+    progress.log(f"waiting {steps} steps of {options['interval_ms']} ms")
+    every = max(1, steps // 10)
     started = time.monotonic()
     for step in range(1, steps + 1):
         # Sleep to a deadline so the job's length does not drift with reporting costs.
         time.sleep(max(0.0, started + step * interval - time.monotonic()))
         progress.advance(1, message=f"step {step} of {steps}")
+        if step % every == 0:
+            progress.log(f"step {step} of {steps} done")
     return {"steps": steps, "seconds": round(time.monotonic() - started, 3)}

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+import redis
+from celery import Celery
+
+from tasks import jobstore
+from tasks import registry
 from tests.parts import wait_for
 
 LONG = {"steps": 400, "interval_ms": 50}
@@ -72,3 +77,32 @@ def test_cancel_of_finished_job_is_a_conflict(user):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "already_finished"
     assert wait_for(lambda: user.job(job_id)["state"] == "SUCCESS")
+
+
+def test_cancelled_job_is_never_started_by_a_worker_that_missed_its_revoke(
+    stack, redis_server, user
+):
+    """A worker that never heard a job's revoke (restarted since: Celery keeps revokes in
+    memory) still drops it: the job stays REVOKED, never STARTED, and gets no start time."""
+    blockers = [user.submit("simulate", options=LONG) for _ in range(2)]
+    for job_id in blockers:
+        user.wait_pushed(job_id, {"PROGRESS"})
+    job_id = user.submit("simulate", options={"steps": 3, "interval_ms": 10})
+    r = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    # The cancel as the web side records it, without the broadcast a restarted worker misses.
+    jobstore.request_cancel(r, job_id)
+    sender = Celery(broker=redis_server.url, backend=redis_server.url)
+    sender.conf.result_serializer = "json"
+    sender.backend.mark_as_revoked(job_id, "cancelled")
+    # And the message delivered a second time, as after a restart with the job unacknowledged.
+    task = registry.get("simulate").task.name
+    sender.send_task(task, args=[{"steps": 3, "interval_ms": 10}], task_id=job_id)
+    for blocker in blockers:
+        cancel(user, blocker)
+        user.wait_pushed(blocker, {"REVOKED"})
+    wait_for(lambda: f"job {job_id} was cancelled before it ran" in stack.log("worker"), 10)
+    time.sleep(0.5)  # time for a wrongly started job to show itself
+    states = [u["state"] for u in user.updates(job_id)]
+    assert "STARTED" not in states and "PROGRESS" not in states, states
+    final = user.job(job_id)
+    assert final["state"] == "REVOKED" and final["started_at"] is None

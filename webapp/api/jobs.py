@@ -11,6 +11,7 @@ from flask import request
 from flask import send_file
 
 from tasks import files
+from tasks import joblist
 from tasks import jobstore
 from tasks import registry
 from tasks.formats import binary
@@ -19,6 +20,7 @@ from tasks.jobstore import state_of
 from webapp import live
 from webapp.api import bp
 from webapp.api import cancel
+from webapp.api import jobquery
 from webapp.api import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
@@ -165,26 +167,25 @@ def parse_options(processor: registry.Processor, raw: str | None) -> dict:
 
 @bp.get("/api/jobs")
 def list_jobs():
-    """List the user's jobs, newest first, a page at a time."""
-    try:
-        limit = int(request.args.get("limit", 50))
-    except ValueError:
-        raise ApiError(400, "bad_limit", "limit must be a whole number.") from None
-    if not 1 <= limit <= current_app.config["JOBS_PAGE_MAX"]:
-        raise ApiError(
-            400, "bad_limit", f"limit must be 1 to {current_app.config['JOBS_PAGE_MAX']}."
-        )
-    before = request.args.get("before")
-    ids = jobstore.page(store(), current_user(), limit, job_id_arg(before) if before else None)
-    if ids is None:
-        raise ApiError(404, "not_found", "No such job to page from.")
-    return {"jobs": [snapshot_of(r, m) for r, m in jobstore.get_with_meta(store(), ids)]}
+    """List the user's jobs a page at a time: filtered, searched, sorted, counted."""
+    user = current_user()
+    page = joblist.search(store(), user, jobquery.parse_query(request.args, user))
+    jobs = {r["id"]: snapshot_of(r, m) for r, m in jobstore.get_with_meta(store(), page.ids)}
+    listed = [jobs[job_id] for job_id in page.ids if job_id in jobs]
+    jobquery.add_queue_positions(store(), listed)
+    return {
+        "jobs": listed,
+        "total": page.total,
+        "next": page.next,
+    }
 
 
 @bp.get("/api/jobs/<job_id>")
 def get_job(job_id: str):
     """Return one of the user's jobs."""
-    return snapshot_of(*owned(job_id))
+    snapshot = snapshot_of(*owned(job_id))
+    jobquery.add_queue_positions(store(), [snapshot])
+    return snapshot
 
 
 @bp.post("/api/jobs/<job_id>/cancel")

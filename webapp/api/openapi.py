@@ -10,6 +10,9 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tasks import registry
+from webapp.api.openapi_control import LIST_PAGE
+from webapp.api.openapi_control import LIST_PARAMETERS
+from webapp.api.openapi_control import control_paths
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
@@ -55,13 +58,10 @@ def job_paths() -> dict:
     return {
         "/api/jobs": {
             "get": operation(
-                "List the user's jobs, newest first.",
+                "List the user's jobs: filtered, searched, sorted (newest first), counted.",
                 {
-                    "200": json_body(
-                        object_of({"jobs": {"type": "array", "items": ref("Snapshot")}}),
-                        "A page of jobs.",
-                    ),
-                    "400": error("A bad limit."),
+                    "200": json_body(LIST_PAGE, "A page of jobs, the count, the next cursor."),
+                    "400": error("A bad limit, state, processor, q, sort or cursor."),
                     "401": SIGN_IN,
                     "404": error("No such job to page from."),
                 },
@@ -74,6 +74,7 @@ def job_paths() -> dict:
                         "description": "The id of the last job of the page before; empty or "
                         "left out for the newest.",
                     },
+                    *LIST_PARAMETERS,
                 ],
             ),
             "post": operation(
@@ -267,7 +268,12 @@ def document() -> dict:
                 "Live updates come over Socket.IO (event `job`), not over this API."
             ),
         },
-        "paths": session_paths() | read_paths() | job_paths() | token_paths() | preview_paths(),
+        "paths": session_paths()
+        | read_paths()
+        | job_paths()
+        | token_paths()
+        | preview_paths()
+        | control_paths(),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {

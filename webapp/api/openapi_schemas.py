@@ -80,6 +80,10 @@ def schemas() -> dict:
                 "created_at": TIME,
                 "started_at": nullable(TIME),
                 "finished_at": nullable(TIME),
+                "attempt": {"type": "integer", "minimum": 1},
+                "retry_at": nullable(TIME),
+                "queue_position": nullable(COUNT),
+                "retry_of": nullable(STRING),
             }
         ),
         "Account": object_of(

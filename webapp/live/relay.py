@@ -181,6 +181,9 @@ class Relay:
             return
         if channel == jobstore.EVENTS_CHANNEL:
             event = json.loads(data)
+            if "log" in event:
+                self.emit(event["owner"], event["log"], "log")
+                return
             job = event["job"]
             if job.get("deleted"):
                 self.forget(job["id"])
@@ -260,11 +263,12 @@ class Relay:
         self.running.pop(job_id, None)
         self.tracker.forget(job_id)
 
-    def emit(self, owner: str, payload: dict) -> None:
-        """Push a job event to the owner's connections on this process, if it has any."""
+    def emit(self, owner: str, payload: dict, event: str = "job") -> None:
+        """Push a job event (or another) to the owner's connections on this process, if it has
+        any."""
         room = room_of(owner)
         if socketio.server.manager.rooms.get("/", {}).get(room):
-            socketio.emit("job", payload, to=room, ignore_queue=True)
+            socketio.emit(event, payload, to=room, ignore_queue=True)
             self.relayed += 1
 
     def resync(self, r: redis.Redis) -> None:

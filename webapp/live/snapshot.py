@@ -109,6 +109,22 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "error": _error(state, result),
         "created_at": record.get("created_at"),
         **_times(record, meta, state, seen),
+        **_attempts(record, meta, state),
+    }
+
+
+def _attempts(record: dict, meta: dict | None, state: str) -> dict:
+    """Return the job's attempt, when a retrying job runs again, and the job it re-runs; its
+    place in the queue is known only to a reader of the queue (None here)."""
+    retries = (meta or {}).get("retries")
+    attempt = 1 + (retries if isinstance(retries, int) and retries >= 0 else 0)
+    if state == "RETRY":
+        attempt += 1  # the attempt that is coming
+    return {
+        "attempt": attempt,
+        "retry_at": record.get("retry_at") if state == "RETRY" else None,
+        "queue_position": None,
+        "retry_of": record.get("retry_of"),
     }
 
 

@@ -1,0 +1,140 @@
+"""(h) GET /api/jobs with filters, a search and sorts, at 100,000 jobs of one user.
+
+A web server (eventlet) on a Redis of its own; 100,000 jobs of one user are recorded straight
+into Redis as the API and the workers would leave them (records, backend entries, the list
+indexes): 85 % SUCCESS, 10 % FAILURE, 4.9 % REVOKED, 0.1 % queued (a user may have 100
+unfinished jobs), over five processors, with file names of which 1 in 100 holds "invoice".
+Then each query is asked over HTTP, one
+at a time, and its latency (request to parsed answer) is taken: p50, p99 and max.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+
+import redis
+
+from bench.common import Stack
+from bench.common import memory_mb
+from bench.common import percentiles
+from bench.common import table
+from tasks import joblist
+from tasks import jobstore
+
+JOBS = 100_000
+PROCESSORS = ("checksum", "csv-profile", "csv-to-xlsx", "image-thumbnails", "simulate")
+QUERIES = {
+    "newest (no filter)": "",
+    "newest, page 20 (cursor)": "CURSOR",
+    "state=FAILURE": "state=FAILURE",
+    "state=FAILURE,REVOKED & processor": "state=FAILURE,REVOKED&processor=csv-profile",
+    "state=PENDING (queued)": "state=PENDING",
+    "sort=duration": "sort=duration",
+    "sort=duration & state=FAILURE": "sort=duration&state=FAILURE",
+    "sort=oldest & processor": "sort=oldest&processor=simulate",
+    "q=invoice (1 %)": "q=invoice",
+    "q=.csv (all) & state=SUCCESS": "q=.csv&state=SUCCESS",
+}
+# A search that matches nearly every job costs seconds: asked fewer times.
+FEW = {"q=.csv (all) & state=SUCCESS"}
+
+
+def fill(url: str, owner: str, count: int) -> None:
+    """Record ``count`` finished and queued jobs of ``owner``, a pipeline of 1,000 at a time."""
+    r = redis.Redis.from_url(url, decode_responses=True)
+    rng = random.Random(7)
+    start = time.time() - count
+    for base in range(0, count, 1000):
+        with r.pipeline(transaction=False) as pipe:
+            for n in range(base, min(count, base + 1000)):
+                job_id = str(uuid.uuid4())
+                created = start + n
+                processor = PROCESSORS[n % len(PROCESSORS)]
+                name = f"{'invoice' if n % 100 == 0 else 'data'}-{n}.csv"
+                roll = rng.random()
+                state = (
+                    "SUCCESS"
+                    if roll < 0.85
+                    else "FAILURE"
+                    if roll < 0.95
+                    else "REVOKED"
+                    if roll < 0.999
+                    else None
+                )
+                record = {
+                    "id": job_id,
+                    "owner": owner,
+                    "filename": name,
+                    "size": 1000,
+                    "processor": processor,
+                    "options": "{}",
+                    "created_at": jobstore.now_iso(created),
+                }
+                duration = rng.uniform(0.1, 600)
+                if state:
+                    record["started_at"] = jobstore.now_iso(created + 0.01)
+                pipe.hset(jobstore.JOB_KEY.format(job_id), mapping=record)
+                pipe.zadd(jobstore.USER_KEY.format(owner), {job_id: created})
+                joblist.index_new(pipe, owner, job_id, created, processor, name)
+                if state:
+                    meta = {
+                        "status": state,
+                        "result": None,
+                        "date_done": jobstore.now_iso(created + 0.01 + duration),
+                        "task_id": job_id,
+                    }
+                    pipe.set(jobstore.META_KEY.format(job_id), json.dumps(meta))
+                    joblist.index_ended(pipe, owner, job_id, created, processor, state, duration)
+            pipe.execute()
+    r.set(joblist.key(owner, "seeded"), "1")
+
+
+def run(quick: bool = False) -> dict:
+    """Time each list query at 100,000 jobs of one user; return the results."""
+    count = 10_000 if quick else JOBS
+    rounds = 20 if quick else 100
+    with Stack(async_mode="eventlet") as stack:
+        http, user = stack.user()
+        started = time.monotonic()
+        fill(stack.redis_url, user, count)
+        fill_s = time.monotonic() - started
+        r = redis.Redis.from_url(stack.redis_url)
+        used_mb = r.info("memory")["used_memory"] / 2**20
+        first = http.get(f"{stack.url}/api/jobs", timeout=30).json()
+        assert first["total"] == count, first["total"]
+        cursor = first["next"]
+        for _ in range(18):
+            cursor = http.get(f"{stack.url}/api/jobs?cursor={cursor}", timeout=30).json()["next"]
+        results: dict[str, dict] = {}
+        for name, query in QUERIES.items():
+            query = f"cursor={cursor}" if query == "CURSOR" else query
+            times, total = [], None
+            for _ in range(rounds // 10 if name in FEW else rounds):
+                t0 = time.perf_counter()
+                answer = http.get(f"{stack.url}/api/jobs?{query}", timeout=30).json()
+                times.append((time.perf_counter() - t0) * 1000)
+                total = answer["total"]
+            results[name] = percentiles(times) | {"total": total, "query": query}
+        web = memory_mb(stack.web.pid)
+    rows = [
+        [name, v["total"], round(v["p50"], 1), round(v["p99"], 1), round(v["max"], 1)]
+        for name, v in results.items()
+    ]
+    print(
+        table(
+            f"(h) GET /api/jobs (50 a page) at {count:,} jobs of one user, {rounds} asks each",
+            ["query", "total", "p50 ms", "p99 ms", "max ms"],
+            rows,
+        )
+    )
+    print(f"filled in {fill_s:.0f} s; Redis used {used_mb:.0f} MB; web RSS {web['rss_mb']:.0f} MB")
+    return {
+        "jobs": count,
+        "rounds": rounds,
+        "queries": results,
+        "redis_used_mb": round(used_mb, 1),
+        "fill_s": round(fill_s, 1),
+    }

@@ -1,0 +1,133 @@
+"""The job list's query: filter by state and processor, search by file name, sort, count, page.
+
+The work is done in Redis by :mod:`tasks.joblist`; this module reads and checks the query
+string, and answers what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+
+from flask import current_app
+
+from tasks import app as celery_app
+from tasks import joblist
+from tasks import jobstore
+from tasks import registry
+from webapp.errors import ApiError
+
+MAX_Q = 200
+
+
+def parse_states(raw: str | None) -> frozenset[str] | None:
+    """Return the states of a comma-separated list (None when absent), or answer 400."""
+    if raw is None or raw == "":
+        return None
+    asked = {part.strip().upper() for part in raw.split(",")}
+    unknown = sorted(asked - set(jobstore.STATES))
+    if unknown:
+        raise ApiError(
+            400,
+            "bad_state",
+            f"Unknown state {', '.join(unknown)}: use {', '.join(jobstore.STATES)}.",
+        )
+    return frozenset(asked)
+
+
+def parse_filter(
+    args: Mapping[str, object],
+) -> tuple[frozenset[str] | None, str | None, str | None]:
+    """Return the (states, processor, search) a filter asks for, or answer 400."""
+    raw_states = args.get("state")
+    if raw_states is not None and not isinstance(raw_states, str):
+        raise ApiError(400, "bad_state", "state must be a comma-separated list of states.")
+    states = parse_states(raw_states)
+    processor = args.get("processor")
+    if processor is not None and processor != "":
+        if not isinstance(processor, str) or registry.get(processor) is None:
+            raise ApiError(400, "unknown_processor", "Filter by one of the listed processors.")
+    else:
+        processor = None
+    q = args.get("q")
+    if q is not None:
+        if not isinstance(q, str):
+            raise ApiError(400, "bad_query", "q must be text.")
+        if len(q) > MAX_Q:
+            raise ApiError(400, "bad_query", f"q must be at most {MAX_Q} characters.")
+        q = q.strip() or None
+    return states, processor, q
+
+
+def parse_query(args: Mapping[str, str], owner: str) -> joblist.Query:
+    """Return the list query of a request's arguments, or answer 400 (404 for an unknown
+    ``before`` job)."""
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "bad_limit", "limit must be a whole number.") from None
+    most = current_app.config["JOBS_PAGE_MAX"]
+    if not 1 <= limit <= most:
+        raise ApiError(400, "bad_limit", f"limit must be 1 to {most}.")
+    sort = args.get("sort") or "newest"
+    if sort not in joblist.SORTS:
+        raise ApiError(400, "bad_sort", f"Unknown sort {sort!r}: use {', '.join(joblist.SORTS)}.")
+    states, processor, q = parse_filter(args)
+    cursor = None
+    if args.get("cursor"):
+        try:
+            cursor = joblist.decode_cursor(args["cursor"])
+        except ValueError:
+            raise ApiError(400, "bad_cursor", "cursor must be a list's 'next' value.") from None
+    elif args.get("before"):
+        cursor = before_cursor(args["before"], owner, sort)
+    return joblist.Query(states, processor, q, sort, limit, cursor)
+
+
+def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
+    """Return the cursor after the job ``before`` (the list's older paging), or answer 404."""
+    from webapp.api.jobs import job_id_arg
+    from webapp.extensions import store
+
+    job_id = job_id_arg(before)
+    if sort == "duration":
+        score = store().zscore(joblist.key(owner, "duration"), job_id)
+    else:
+        score = store().zscore(jobstore.USER_KEY.format(owner), job_id)
+    if score is None:
+        raise ApiError(404, "not_found", "No such job to page from.")
+    return score, job_id
+
+
+def add_queue_positions(r, snapshots: list[dict]) -> None:
+    """Fill in ``queue_position`` of the queued jobs among the snapshots: how many queued jobs
+    of any user, sent earlier to the same queue, wait before each (read from the unfinished
+    jobs, so it costs what is in hand, not what is retained)."""
+    pending = [s for s in snapshots if s["state"] == jobstore.PENDING]
+    if not pending:
+        return
+    entries = r.zrange(jobstore.OPEN_KEY, 0, -1, withscores=True)
+    with r.pipeline(transaction=False) as pipe:
+        for job_id, _ in entries:
+            pipe.hget(jobstore.JOB_KEY.format(job_id), "processor")
+            pipe.get(jobstore.META_KEY.format(job_id))
+        replies = pipe.execute()
+    waiting: dict[str, list[float]] = {}
+    for (_, created), processor, raw in zip(entries, replies[::2], replies[1::2], strict=True):
+        if processor and jobstore.parse_meta(raw) is None:
+            waiting.setdefault(queue_of(processor), []).append(created)
+    for line in waiting.values():
+        line.sort()
+    for snapshot in pending:
+        created = jobstore.timestamp(snapshot.get("created_at")) or 0.0
+        line = waiting.get(queue_of(snapshot["processor"]), [])
+        # Creation times are kept to the microsecond in the index, in ISO to the microsecond.
+        snapshot["queue_position"] = bisect.bisect_left(line, created - 5e-7)
+
+
+def queue_of(processor: str) -> str:
+    """Return the name of the queue a processor's jobs are sent to."""
+    found = registry.get(processor)
+    if found is None:
+        return ""
+    return celery_app.amqp.router.route({}, found.task.name)["queue"].name

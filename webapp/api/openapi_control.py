@@ -1,0 +1,195 @@
+"""The OpenAPI description of job control: the list's query, retry, bulk actions and the job log
+(see :mod:`webapp.api.openapi`)."""
+
+from __future__ import annotations
+
+from tasks import registry
+from tasks.joblist import SORTS
+from tasks.jobstore import STATES
+from webapp.api.openapi_schemas import COUNT
+from webapp.api.openapi_schemas import STRING
+from webapp.api.openapi_schemas import error
+from webapp.api.openapi_schemas import json_body
+from webapp.api.openapi_schemas import nullable
+from webapp.api.openapi_schemas import object_of
+from webapp.api.openapi_schemas import ref
+
+SIGN_IN = error("Not signed in (accounts mode; code login_required).")
+NOT_FOUND = error("No such job: unknown, or another user's (answered alike).")
+WRITE = [{"csrf": []}]
+JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+    "description": "The job's id.",
+}
+ONE_STATE = "(" + "|".join(STATES) + ")"
+STATE_LIST = {
+    "type": "string",
+    "pattern": f"^({ONE_STATE}(,{ONE_STATE})*)?$",
+    "description": f"One or more of {', '.join(STATES)}, comma-separated (any case).",
+}
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CURSOR = {
+    "type": "string",
+    "pattern": f"^(-?[0-9]{{1,17}}(\\.[0-9]{{1,17}})?(e[-+]?[0-9]{{1,2}})?_{UUID})?$",
+}
+FILTER = object_of(
+    {
+        "state": STATE_LIST,
+        "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+        "q": {"type": "string", "maxLength": 200},
+    },
+    required=[],
+) | {"additionalProperties": False}
+# The query of GET /api/jobs beyond limit and before.
+LIST_PARAMETERS = [
+    {"name": "state", "in": "query", "schema": STATE_LIST},
+    {
+        "name": "processor",
+        "in": "query",
+        "schema": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "schema": {"type": "string", "maxLength": 200},
+        "description": "Part of the file name, in any case.",
+    },
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": CURSOR,
+        "description": "The `next` of the page before.",
+    },
+]
+LIST_PAGE = object_of(
+    {
+        "jobs": {"type": "array", "items": ref("Snapshot")},
+        "total": COUNT,
+        "next": nullable(STRING),
+    }
+)
+
+
+def operation(summary: str, responses: dict, **more: object) -> dict:
+    """Return an operation from its summary, responses and any other fields."""
+    return {"summary": summary, "responses": responses} | more
+
+
+def json_request(schema: dict, required: bool = True) -> dict:
+    """Return a JSON request body."""
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def control_paths() -> dict:
+    """Return the paths of retry, bulk actions and the job log."""
+    skipped = object_of({"id": {}, "error": {"type": "object"}})
+    bulk = {
+        "oneOf": [
+            object_of(
+                {
+                    "action": {"type": "string", "enum": ["cancel", "delete", "retry"]},
+                    "ids": {"type": "array", "items": STRING, "maxItems": 10000},
+                }
+            )
+            | {"additionalProperties": False},
+            object_of(
+                {
+                    "action": {"type": "string", "enum": ["cancel", "delete", "retry"]},
+                    "filter": FILTER,
+                }
+            )
+            | {"additionalProperties": False},
+        ]
+    }
+    return {
+        "/api/jobs/{job_id}/retry": {
+            "parameters": [JOB_ID],
+            "post": operation(
+                "Run a finished job again, as a new job on the same input.",
+                {
+                    "202": json_body(ref("Snapshot"), "The new job, with retry_of."),
+                    "400": error("Bad options, or no valid CSRF token."),
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                    "409": error("The job is still queued or running."),
+                    "410": error("The job's input file (or its processor) is gone."),
+                    "429": error("Too many jobs queued or running."),
+                    "503": error("The job queue cannot be reached now."),
+                },
+                security=WRITE,
+                requestBody=json_request(
+                    object_of({"options": {"type": "object"}}, required=[])
+                    | {"additionalProperties": False},
+                    required=False,
+                ),
+            ),
+        },
+        "/api/jobs/{job_id}/logs": {
+            "parameters": [JOB_ID],
+            "get": operation(
+                "Read the job's own log lines (the newest 1,000 are kept).",
+                {
+                    "200": json_body(
+                        object_of(
+                            {
+                                "lines": {
+                                    "type": "array",
+                                    "items": object_of(
+                                        {
+                                            "seq": {"type": "integer", "minimum": 1},
+                                            "ts": {"type": "string", "format": "date-time"},
+                                            "level": {
+                                                "type": "string",
+                                                "enum": ["info", "warning", "error"],
+                                            },
+                                            "message": STRING,
+                                        }
+                                    ),
+                                }
+                            }
+                        ),
+                        "The lines after `after`, oldest first.",
+                    ),
+                    "400": error("A bad after."),
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                },
+                parameters=[
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0},
+                        "description": "The seq of the last line the reader has.",
+                    }
+                ],
+            ),
+        },
+        "/api/jobs/bulk": {
+            "post": operation(
+                "Cancel, delete or run again many jobs, by ids or by a filter of the list.",
+                {
+                    "200": json_body(
+                        object_of(
+                            {
+                                "done": {"type": "array", "items": STRING},
+                                "skipped": {"type": "array", "items": skipped},
+                                "remaining": COUNT,
+                            },
+                            required=["done", "skipped"],
+                        ),
+                        "What was done to each job, and what was skipped and why.",
+                    ),
+                    "400": error("A bad action, ids or filter, or no valid CSRF token."),
+                    "401": SIGN_IN,
+                    "413": error("More than 10,000 ids."),
+                    "503": error("The job queue cannot be reached now."),
+                },
+                security=WRITE,
+                requestBody=json_request(bulk),
+            ),
+        },
+    }
