@@ -2,6 +2,7 @@
 
 - :mod:`.session`: who is asking, the CSRF token, the processors
 - :mod:`.jobs`: jobs over HTTP (with :mod:`.uploads` and :mod:`.cancel`)
+- :mod:`.batches`: many files as one batch (a Celery group), followed, cancelled, zipped as one
 - :mod:`.tokens`: personal API tokens (create, list, revoke)
 - :mod:`.health`: ``/healthz``
 - :mod:`.openapi`: the description of all of it, at ``/api/openapi.json`` (its own blueprint)
@@ -11,9 +12,10 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
+from webapp.api import batches  # noqa: E402
 from webapp.api import health  # noqa: E402
 from webapp.api import jobs  # noqa: E402
 from webapp.api import session  # noqa: E402
 from webapp.api import tokens  # noqa: E402
 
-__all__ = ["bp", "health", "jobs", "session", "tokens"]
+__all__ = ["batches", "bp", "health", "jobs", "session", "tokens"]

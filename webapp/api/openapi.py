@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tasks import registry
+from webapp.api.openapi_batches import batch_paths
+from webapp.api.openapi_batches import batch_schemas
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
@@ -267,9 +269,9 @@ def document() -> dict:
                 "Live updates come over Socket.IO (event `job`), not over this API."
             ),
         },
-        "paths": session_paths() | read_paths() | job_paths() | token_paths(),
+        "paths": session_paths() | read_paths() | job_paths() | token_paths() | batch_paths(),
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | batch_schemas(),
             "securitySchemes": {
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
                 # Good on every operation in place of the cookie and CSRF token (not listed

@@ -109,6 +109,8 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "error": _error(state, result),
         "created_at": record.get("created_at"),
         **_times(record, meta, state, seen),
+        # A job sent as part of a batch names it.
+        **({"batch": record["batch"]} if record.get("batch") else {}),
     }
 
 
