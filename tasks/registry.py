@@ -60,6 +60,8 @@ class Processor:
     sniff: Callable[[bytes], str | None] = lambda head: None
     # The download name for an output file, from the upload's name without its extension.
     output_name: Callable[[str], str] | None = None
+    # How one file's work is split over several workers (a tasks.split.Splitter), or None.
+    split: Any = None
 
     def describe(self) -> dict:
         """Return the processor as ``GET /api/processors`` lists it."""
@@ -70,6 +72,7 @@ class Processor:
             "unit": self.unit,
             "options": self.options,
             "output": self.output_name is not None,
+            "parallel": self.split is not None,
         }
 
     def validate(self, options: Any) -> dict:
@@ -100,6 +103,7 @@ def processor(
     sniff: Callable[[bytes], str | None] | None = None,
     output_name: Callable[[str], str] | None = None,
     task_name: str | None = None,
+    split: Any = None,
 ) -> Callable[[Work], Work]:
     """Declare a processor: register its description and make the Celery task that runs the
     decorated work function; return the function unchanged (testable without Celery).
@@ -113,7 +117,7 @@ def processor(
         snake = name.replace("-", "_")
 
         def run_job(self: Any, options: dict) -> dict:
-            return run(self, work, options, unit=unit)
+            return run(self, work, options, unit=unit, split=(name, split) if split else None)
 
         run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
         run_job.__name__ = run_job.__qualname__ = snake
@@ -127,6 +131,7 @@ def processor(
             options=options or {},
             sniff=sniff or (lambda head: None),
             output_name=output_name,
+            split=split,
         )
         return work
 
@@ -138,8 +143,10 @@ def get(name: str) -> Processor | None:
     return PROCESSORS.get(name)
 
 
-def run(task: Any, work: Work, options: dict, unit: str) -> dict:
-    """Run a processor's work for the task's job; return its JSON result."""
+def run(task: Any, work: Work, options: dict, unit: str, split: tuple | None = None) -> dict:
+    """Run a processor's work for the task's job; return its JSON result. With ``split``
+    (name, splitter) and the option ``parallel``, the task is replaced by the splitter's chord
+    of parts, whose merge stores the job's result."""
     job_id = task.request.id
     if finished(task, job_id):
         # A message that came back for a job that has already ended: leave the job as it is.
@@ -150,6 +157,10 @@ def run(task: Any, work: Work, options: dict, unit: str) -> dict:
         progress.check_cancelled()
         files.clear_outputs(job_id)
         out.mkdir(parents=True, exist_ok=True)
+        if split is not None and options.get("parallel"):
+            parts = split[1].plan(task, split[0], options)
+            if parts is not None:
+                raise task.replace(parts)
         return work(files.input_path(job_id), out, options, progress)
     except Cancelled:
         files.clear_outputs(job_id)

@@ -9,8 +9,10 @@ heavy-hitter counters. Either way memory is bounded, whatever the file's size.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import sys
+from collections.abc import Callable
 from collections.abc import Iterable
 from itertools import repeat
 from operator import add
@@ -23,6 +25,12 @@ TOP_COUNTERS = 64
 TOP_SHOWN = 5
 TOP_VALUE_CHARS = 200
 HASH_SPACE = 2**64
+
+
+def stable_hash(value: str) -> int:
+    """Return a 64-bit signed hash of a value that every process computes alike."""
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def cut(value: str) -> str:
@@ -39,17 +47,22 @@ def ranked(counts: dict[str, int], n: int = TOP_SHOWN) -> list[dict]:
 class DistinctSketch:
     """Count distinct values: exactly while none was dropped, then a KMV estimate."""
 
-    def __init__(self, k: int = DISTINCT_K) -> None:
+    def __init__(self, k: int = DISTINCT_K, hasher: Callable[[str], int] = hash) -> None:
         self.k = k
         self.heap: list[int] = []  # negated hashes: -heap[0] is the largest kept
         self.kept: set[int] = set()
         self.dropped = False
+        self.hasher = hasher
 
     def add(self, values: Iterable[str]) -> None:
         """Take distinct values into the sketch."""
         # str hashes are SipHash: uniform over the 64-bit signed range, and stable within the
-        # one process that reads the whole file.
-        hashes = list(map(hash, values))
+        # one process that reads the whole file. Sketches made in several processes and merged
+        # use :func:`stable_hash` instead (the same in every process).
+        self.add_hashes(list(map(self.hasher, values)))
+
+    def add_hashes(self, hashes: list[int]) -> None:
+        """Take the hashes of distinct values (another sketch's, when merging)."""
         if len(self.heap) == self.k and hashes:
             bound = -self.heap[0]
             # A hash above the largest kept one is a value the sketch does not keep.
@@ -140,12 +153,14 @@ def shorten(counts: dict[str, int]) -> dict[str, int]:
 class ValueCounts:
     """A column's distinct count and most common values: exact while they fit, then sketched."""
 
-    def __init__(self, budget: int, limit: int = EXACT_VALUES) -> None:
+    def __init__(
+        self, budget: int, limit: int = EXACT_VALUES, hasher: Callable[[str], int] = hash
+    ) -> None:
         self.limit = limit
         self.budget = budget  # bytes the exact table may take, keys included
         self.exact: dict[str, int] | None = {}
         self.bytes = 0
-        self.distinct = DistinctSketch()
+        self.distinct = DistinctSketch(hasher=hasher)
         self.top_values = TopValues()
 
     def add(self, batch: dict[str, int], short: bool = False) -> None:
