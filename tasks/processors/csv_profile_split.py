@@ -14,7 +14,8 @@ max are compared; mean and deviation merge by Chan et al.'s pairwise formula (eq
 pass to floating-point rounding); exact value tables add up and fall back to the sketches at the
 same bounds. Sketches (distinct estimates, top-value counters) merge as sketches do: the
 result then says ``distinct_exact``/``top_exact`` false, as a single pass would. Parts hash
-values for the distinct sketch with a hash every process shares (:func:`sketches.stable_hash`).
+values for the distinct sketch with a hash every process shares (XXH3,
+:func:`sketches.stable_hashes`).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def fresh_columns(names: list[str]) -> list[Column]:
     budget = EXACT_BYTES // len(names)
     columns = [Column(name.strip(), budget) for name in names]
     for column in columns:
-        column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hash)
+        column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
     return columns
 
 
