@@ -64,6 +64,8 @@ class Processor:
     sniff: Callable[[bytes], str | None] = lambda head: None
     # The download name for an output file, from the upload's name without its extension.
     output_name: Callable[[str], str] | None = None
+    # How one file's work is split over several workers (a tasks.split.Splitter), or None.
+    split: Any = None
 
     def describe(self) -> dict:
         """Return the processor as ``GET /api/processors`` lists it."""
@@ -74,6 +76,7 @@ class Processor:
             "unit": self.unit,
             "options": self.options,
             "output": self.output_name is not None,
+            "parallel": self.split is not None,
         }
 
     def validate(self, options: Any) -> dict:
@@ -104,6 +107,7 @@ def processor(
     sniff: Callable[[bytes], str | None] | None = None,
     output_name: Callable[[str], str] | None = None,
     task_name: str | None = None,
+    split: Any = None,
 ) -> Callable[[Work], Work]:
     """Declare a processor: register its description and make the Celery task that runs the
     decorated work function; return the function unchanged (testable without Celery).
@@ -117,7 +121,14 @@ def processor(
         snake = name.replace("-", "_")
 
         def run_job(self: Any, options: dict) -> dict:
-            return run(self, work, options, unit=unit, output_name=output_name)
+            return run(
+                self,
+                work,
+                options,
+                unit=unit,
+                output_name=output_name,
+                split=(name, split) if split else None,
+            )
 
         run_job.__doc__ = f"Run the {title} processor on the job's uploaded file."
         run_job.__name__ = run_job.__qualname__ = snake
@@ -137,6 +148,7 @@ def processor(
             options=options or {},
             sniff=sniff or (lambda head: None),
             output_name=output_name,
+            split=split,
         )
         return work
 
@@ -154,12 +166,15 @@ def run(
     options: dict,
     unit: str,
     output_name: Callable[[str], str] | None = None,
+    split: tuple | None = None,
 ) -> dict:
     """Run a processor's work for the task's job; return its JSON result.
 
     A processor that makes a file learns the upload's name (``progress.source_name``), to name
     what it writes after it; its result says the name the file downloads under
-    (``download_name``), the one the page shows.
+    (``download_name``), the one the page shows. With ``split`` (name, splitter) and the option
+    ``parallel``, the task is replaced by the splitter's chord of parts, whose merge stores the
+    job's result.
     """
     job_id = task.request.id
     if finished(task, job_id):
@@ -175,6 +190,10 @@ def run(
         progress.check_cancelled()
         files.clear_outputs(job_id)
         out.mkdir(parents=True, exist_ok=True)
+        if split is not None and options.get("parallel"):
+            parts = split[1].plan(task, split[0], options)
+            if parts is not None:
+                raise task.replace(parts)
         result = work(files.input_path(job_id), out, options, progress)
         if output_name is not None and isinstance(result, dict) and result.get("output"):
             result["download_name"] = output_name(files.stem(progress.source_name or "result"))

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     UPLOAD_RATE_LIMIT: str = "300/minute"
     LOGIN_RATE_LIMIT: str = "10/minute"
     MAX_ACTIVE_JOBS: int = Field(100, gt=0)
+    MAX_BATCH_FILES: int = Field(500, gt=0)
     PROXY_COUNT: int = Field(0, ge=0)
     MAX_CONNECTIONS_PER_USER: int = Field(20, gt=0)
     OPS_REFRESH_S: float = Field(2.0, gt=0)

@@ -62,6 +62,16 @@ def job(job_id: str):
     return render_template("job.html", job_id=canonical)
 
 
+@bp.get("/batches/<batch_id>")
+def batch(batch_id: str):
+    """Show one batch: its one bar, counts per state, its jobs, cancel and download all."""
+    current_user()
+    canonical = canonical_id(batch_id)
+    if canonical is None:
+        abort(404)
+    return render_template("batch.html", batch_id=canonical)
+
+
 @bp.get("/account")
 def account():
     """Show the account page: the user's API tokens."""

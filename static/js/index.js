@@ -1,6 +1,7 @@
 // The dashboard: the upload card and the live jobs list.
 
 import { listJobs, listProcessors } from "./api.js";
+import { BatchList } from "./batch.js";
 import { JobList } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
 import { showNotice, workersNotice } from "./presence.js";
@@ -75,6 +76,7 @@ async function main() {
     },
     processors,
   );
+  const batches = new BatchList({ section: byId("batches"), body: byId("batches-body") });
   const held = new HeldDeletes(byId("toasts"));
   bindRowActions(list, held, byId("jobs-title"));
   const onWorkers = (workers) => {
@@ -86,7 +88,9 @@ async function main() {
     onJob: (payload) => {
       if (payload.deleted) held.drop(payload.id);
       list.push(payload);
+      batches.job(payload);
     },
+    onBatch: (payload) => batches.push(payload),
     onReconnect: () => resync(list),
     onConnection: (online) => list.setOffline(!online),
     onWorkers,
@@ -104,6 +108,7 @@ async function main() {
     },
     (job) => list.push(job),
   );
+  uploader.onBatch = (batch) => batches.push(batch);
   try {
     const found = await listProcessors();
     for (const [name, info] of processorMap(found)) processors.set(name, info);
@@ -112,6 +117,9 @@ async function main() {
   } catch (error) {
     byId("upload-error").textContent = `Could not load the processors: ${error.message}`;
   }
+  batches.load().catch(() => {
+    // No batches shown until the next one is made; the jobs below are all there.
+  });
   await list.loadMore();
   autoLoad(list, byId("load-more"));
 }

@@ -46,9 +46,9 @@ function fadeReconnectedNotice() {
  * onJob(payload) gets every `job` event (a snapshot, or {id, deleted: true}); onReconnect()
  * runs after each reconnection, when the page must re-subscribe what it shows; onConnection
  * (online) on every connect and disconnect; onWorkers(counts) gets every `workers` event (see
- * presence.js).
+ * presence.js); onBatch(payload) every `batch` event (a batch snapshot, or {id, deleted}).
  */
-export function connectLive({ onJob, onReconnect, onConnection, onWorkers }) {
+export function connectLive({ onJob, onReconnect, onConnection, onWorkers, onBatch }) {
   if (socket) return socket;
   let everConnected = false;
   // WebSocket only: every async mode of the server takes it (eventlet, gevent, and threading
@@ -62,6 +62,11 @@ export function connectLive({ onJob, onReconnect, onConnection, onWorkers }) {
     if (payload && typeof payload.id === "string") onJob(payload);
   });
   if (onWorkers) socket.on("workers", (counts) => counts && onWorkers(counts));
+  if (onBatch) {
+    socket.on("batch", (payload) => {
+      if (payload && typeof payload.id === "string") onBatch(payload);
+    });
+  }
   socket.on("connect", () => {
     if (onConnection) onConnection(true);
     if (everConnected) {
@@ -105,11 +110,11 @@ function retryWithSession() {
  * Resolves with the snapshot; rejects with an Error carrying `code` when the server answers
  * {"error": ...} or does not answer in time.
  */
-export async function subscribe(jobId) {
+export async function subscribe(jobId, what = { job_id: jobId }) {
   if (!socket) throw new Error("connectLive() first");
   let answer;
   try {
-    answer = await socket.timeout(SUBSCRIBE_TIMEOUT_MS).emitWithAck("subscribe", { job_id: jobId });
+    answer = await socket.timeout(SUBSCRIBE_TIMEOUT_MS).emitWithAck("subscribe", what);
   } catch {
     const error = new Error("The server did not answer in time.");
     error.code = "timeout";
@@ -126,4 +131,9 @@ export async function subscribe(jobId) {
 /** Tell whether the connection is up now. */
 export function isConnected() {
   return Boolean(socket && socket.connected);
+}
+
+/** Ask the server for a batch's current snapshot (see subscribe). */
+export function subscribeBatch(batchId) {
+  return subscribe(batchId, { batch_id: batchId });
 }

@@ -103,6 +103,8 @@ function optionField(name, spec) {
   }
   let input;
   let kind = spec.type || "string";
+  // "parallel" is true, false or a number of parts: the page offers the switch, the API all three.
+  if (Array.isArray(kind) && kind.includes("boolean")) kind = "boolean";
   if (kind === "integer" || kind === "number") input = numberField(name, spec);
   else if (Array.isArray(spec.enum)) {
     input = selectField(name, spec);

@@ -2,6 +2,7 @@
 // file go up with its own percentage; API errors stay next to the file they belong to.
 
 import { uploadJob } from "./api.js";
+import { sendBatch } from "./batchupload.js";
 import { formatBytes, formatPercent, roundPercent } from "./format.js";
 import { readOptions, renderOptions } from "./options.js";
 import { make } from "./dom.js";
@@ -49,6 +50,7 @@ export class Uploader {
   constructor(elements, onCreated) {
     this.el = elements;
     this.onCreated = onCreated;
+    this.onBatch = null; // set to take several files as one batch: onBatch(snapshot)
     this.processors = [];
     this.queue = [];
     this.active = 0;
@@ -150,16 +152,21 @@ export class Uploader {
       return;
     }
     this.el.error.textContent = "";
+    const limit = maxUploadBytes();
+    const fitting = files.filter((file) => !(limit && file.size > limit));
+    // Several files at once make one batch (one bar for them all); one file stays a plain job.
+    const asBatch = fitting.length > 1 && this.onBatch;
     for (const file of files) {
+      if (asBatch && fitting.includes(file)) continue;
       const item = this.createItem(file, processor);
       this.el.list.prepend(item.element);
-      const limit = maxUploadBytes();
       if (limit && file.size > limit) {
         this.showFailure(item, file, `Too large: the server takes files up to ${formatBytes(limit)}.`);
       } else {
         this.queue.push({ ...item, file, processor: processor.name, options });
       }
     }
+    if (asBatch) sendBatch(this, fitting, processor, options);
     this.pump();
   }
 

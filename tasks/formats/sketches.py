@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import heapq
 import sys
+from collections.abc import Callable
 from collections.abc import Iterable
 from itertools import repeat
 from operator import add
+from operator import sub
+
+import xxhash
 
 DISTINCT_K = 1024  # KMV sketch size: about 3% standard error
 EXACT_VALUES = 10_000  # distinct values a column counts exactly
@@ -23,6 +27,16 @@ TOP_COUNTERS = 64
 TOP_SHOWN = 5
 TOP_VALUE_CHARS = 200
 HASH_SPACE = 2**64
+
+
+def process_hashes(values: Iterable[str]) -> list[int]:
+    """Return the values' hashes by Python's own string hash (SipHash, seeded per process)."""
+    return list(map(hash, values))
+
+
+def stable_hashes(values: Iterable[str]) -> list[int]:
+    """Return 64-bit signed hashes of values that every process computes alike (XXH3)."""
+    return list(map(sub, map(xxhash.xxh3_64_intdigest, values), repeat(HASH_SPACE // 2)))
 
 
 def cut(value: str) -> str:
@@ -39,17 +53,24 @@ def ranked(counts: dict[str, int], n: int = TOP_SHOWN) -> list[dict]:
 class DistinctSketch:
     """Count distinct values: exactly while none was dropped, then a KMV estimate."""
 
-    def __init__(self, k: int = DISTINCT_K) -> None:
+    def __init__(
+        self, k: int = DISTINCT_K, hasher: Callable[[Iterable[str]], list[int]] | None = None
+    ) -> None:
         self.k = k
         self.heap: list[int] = []  # negated hashes: -heap[0] is the largest kept
         self.kept: set[int] = set()
         self.dropped = False
+        self.hasher = hasher or process_hashes
 
     def add(self, values: Iterable[str]) -> None:
         """Take distinct values into the sketch."""
         # str hashes are SipHash: uniform over the 64-bit signed range, and stable within the
-        # one process that reads the whole file.
-        hashes = list(map(hash, values))
+        # one process that reads the whole file. Sketches made in several processes and merged
+        # use :func:`stable_hashes` instead (the same in every process).
+        self.add_hashes(self.hasher(values))
+
+    def add_hashes(self, hashes: list[int]) -> None:
+        """Take the hashes of distinct values (another sketch's, when merging)."""
         if len(self.heap) == self.k and hashes:
             bound = -self.heap[0]
             # A hash above the largest kept one is a value the sketch does not keep.
@@ -140,12 +161,17 @@ def shorten(counts: dict[str, int]) -> dict[str, int]:
 class ValueCounts:
     """A column's distinct count and most common values: exact while they fit, then sketched."""
 
-    def __init__(self, budget: int, limit: int = EXACT_VALUES) -> None:
+    def __init__(
+        self,
+        budget: int,
+        limit: int = EXACT_VALUES,
+        hasher: Callable[[Iterable[str]], list[int]] | None = None,
+    ) -> None:
         self.limit = limit
         self.budget = budget  # bytes the exact table may take, keys included
         self.exact: dict[str, int] | None = {}
         self.bytes = 0
-        self.distinct = DistinctSketch()
+        self.distinct = DistinctSketch(hasher=hasher)
         self.top_values = TopValues()
 
     def add(self, batch: dict[str, int], short: bool = False) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks import registry
+from tasks import split
 from tasks.formats import csvformat
 from tasks.formats import csvheader
 from tasks.formats import csvio
@@ -262,11 +263,21 @@ class Batch:
         self.progress.update(self.start, message=f"{self.rows:,} rows")
 
 
+# Imported here, after what it uses of this module is defined.
+from tasks.processors import csv_profile_split  # noqa: E402
+
+
 @registry.processor(
     "csv-profile",
     title="CSV profile",
     unit="bytes",
-    **csvformat.CSV_INPUT,
+    **csvformat.CSV_INPUT | {"options": csvformat.OPTIONS | split.PARALLEL_OPTION},
+    split=split.Splitter(
+        prepare=csv_profile_split.prepare,
+        cuts=csv_profile_split.cuts,
+        part=csv_profile_split.part,
+        merge=csv_profile_split.merge,
+    ),
 )
 def work(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     """Detect the file's format (its encoding from all of it), then profile every column."""

@@ -44,6 +44,7 @@ EXCLUDED_PER_OPERATION = {
     ("OPTIONS", "/api/jobs/bulk"): [allow_header_conformance],
     ("GET", "/api/jobs/bulk"): [unsupported_method],
     ("DELETE", "/api/jobs/bulk"): [unsupported_method],
+    ("POST", "/api/batches"): [positive_data_acceptance],
 }
 
 

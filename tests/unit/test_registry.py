@@ -88,11 +88,15 @@ def test_description_is_json_with_defaults_that_validate(name):
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     [
-        ("csv-profile", {}, {"delimiter": "auto", "header": "auto", "encoding": "auto"}),
         (
             "csv-profile",
-            {"delimiter": "\t", "header": "no"},
-            {"delimiter": "\t", "header": "no", "encoding": "auto"},
+            {},
+            {"delimiter": "auto", "header": "auto", "encoding": "auto", "parallel": False},
+        ),
+        (
+            "csv-profile",
+            {"delimiter": "\t", "header": "no", "parallel": 4},
+            {"delimiter": "\t", "header": "no", "encoding": "auto", "parallel": 4},
         ),
         (
             "csv-to-xlsx",
@@ -116,6 +120,8 @@ def test_good_options_are_filled_in(name, options, expected):
         ("csv-profile", {"delimiter": "x"}),
         ("csv-profile", {"header": True}),
         ("csv-profile", {"rows": 10}),
+        ("csv-profile", {"parallel": 0}),
+        ("csv-profile", {"parallel": "yes"}),
         ("csv-to-xlsx", {"delimiter": ",,"}),
         ("image-thumbnails", {"sizes": []}),
         ("image-thumbnails", {"sizes": [0]}),

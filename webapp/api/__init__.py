@@ -5,6 +5,7 @@
 - :mod:`.previews`: the images a job's result shows on its page
 - :mod:`.control`: retry, and bulk actions on many jobs
 - :mod:`.joblogs`: a job's own log lines
+- :mod:`.batches`: many files as one batch (a Celery group), followed, cancelled, zipped as one
 - :mod:`.tokens`: personal API tokens (create, list, revoke)
 - :mod:`.health`: ``/healthz``
 - :mod:`.openapi`: the description of all of it, at ``/api/openapi.json`` (its own blueprint)
@@ -14,6 +15,7 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
+from webapp.api import batches  # noqa: E402
 from webapp.api import control  # noqa: E402
 from webapp.api import health  # noqa: E402
 from webapp.api import joblogs  # noqa: E402
@@ -22,4 +24,14 @@ from webapp.api import previews  # noqa: E402
 from webapp.api import session  # noqa: E402
 from webapp.api import tokens  # noqa: E402
 
-__all__ = ["bp", "control", "health", "joblogs", "jobs", "previews", "session", "tokens"]
+__all__ = [
+    "batches",
+    "bp",
+    "control",
+    "health",
+    "joblogs",
+    "jobs",
+    "previews",
+    "session",
+    "tokens",
+]

@@ -95,18 +95,21 @@ def queue_job(
     options: dict,
     filename: str,
     size: int,
+    send: bool = True,
     **fields: str,
 ) -> dict:
     """Record a job whose input is already at its place, tell the owner's tabs, send its task;
     return its snapshot. Extra ``fields`` go into the job's record. Answer 503 (and leave
-    nothing behind) when the broker cannot take it."""
+    nothing behind) when the broker cannot take it. With ``send=False`` the task is not sent:
+    the caller sends it (a batch sends its jobs as one Celery group)."""
     r = store()
     record = jobstore.create(r, job_id, user, filename, size, processor.name, options, **fields)
     snapshot = snapshot_of(record, None)
     # Told before it is sent, so that no tab hears of the job starting before it exists.
     live.push(user, snapshot)
     try:
-        processor.task.apply_async(args=[options], task_id=job_id)
+        if send:
+            processor.task.apply_async(args=[options], task_id=job_id)
     except Exception as exc:  # any failure to reach the broker: the job must not linger
         current_app.logger.error("job %s could not be queued: %s", job_id, exc)
         remove_job(record)

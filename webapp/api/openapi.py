@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tasks import registry
+from webapp.api.openapi_batches import batch_paths
+from webapp.api.openapi_batches import batch_schemas
 from webapp.api.openapi_control import LIST_PAGE
 from webapp.api.openapi_control import LIST_PARAMETERS
 from webapp.api.openapi_control import control_paths
@@ -273,9 +275,10 @@ def document() -> dict:
         | job_paths()
         | token_paths()
         | preview_paths()
-        | control_paths(),
+        | control_paths()
+        | batch_paths(),
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | batch_schemas(),
             "securitySchemes": {
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
                 # Good on every operation in place of the cookie and CSRF token (not listed

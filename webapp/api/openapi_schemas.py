@@ -102,6 +102,11 @@ def schemas() -> dict:
                 "unit": STRING,
                 "options": {"type": "object", "description": "A JSON Schema per option."},
                 "output": {"type": "boolean", "description": "Whether it makes a file."},
+                "parallel": {
+                    "type": "boolean",
+                    "description": "Whether one file can be split over several workers "
+                    '(option "parallel").',
+                },
             }
         ),
         "Health": object_of({"redis": STRING, "workers": COUNT}),

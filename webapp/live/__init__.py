@@ -2,6 +2,7 @@
 (:mod:`.relay`), the one snapshot shape (:mod:`.snapshot`), and the Socket.IO handlers
 (:mod:`.events`)."""
 
+from webapp.live import batches  # noqa: F401 - batch events follow the relay's job snapshots
 from webapp.live.events import canonical_id
 from webapp.live.events import snapshot_of
 from webapp.live.relay import push

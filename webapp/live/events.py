@@ -94,7 +94,17 @@ def canonical_id(value: object) -> str | None:
 
 @socketio.on("subscribe")
 def subscribe(data=None):
-    """A client asks for a job's current snapshot: answer with it, or an error."""
+    """A client asks for a job's current snapshot (``{"job_id"}``) or a batch's
+    (``{"batch_id"}``): answer with it, or an error."""
+    if isinstance(data, dict) and "batch_id" in data:
+        from webapp.live import batches
+
+        try:
+            return batches.subscribe(
+                current_app.extensions["redis"], data["batch_id"], session.get("user")
+            )
+        except redis.RedisError:
+            return {"error": {"code": "unavailable", "message": "Storage is not reachable now."}}
     job_id = canonical_id(data.get("job_id") if isinstance(data, dict) else None)
     if job_id is None:
         return {"error": {"code": "not_found", "message": "No such job."}}

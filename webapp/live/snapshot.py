@@ -109,6 +109,10 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "error": _error(state, result),
         "created_at": record.get("created_at"),
         **_times(record, meta, state, seen),
+        # A job sent as part of a batch names it.
+        **({"batch": record["batch"]} if record.get("batch") else {}),
+        # A job split over several workers counts its parts.
+        **_parts(state, result),
         **_attempts(record, meta, state),
     }
 
@@ -126,6 +130,14 @@ def _attempts(record: dict, meta: dict | None, state: str) -> dict:
         "queue_position": None,
         "retry_of": record.get("retry_of"),
     }
+
+
+def _parts(state: str, result: object) -> dict:
+    """Return ``{"parts": {total, done, running}}`` of a job split in parts, else nothing."""
+    parts = result.get("parts") if isinstance(result, dict) else None
+    if state not in ("PROGRESS", "SUCCESS") or not isinstance(parts, dict):
+        return {}
+    return {"parts": {k: int(parts.get(k) or 0) for k in ("total", "done", "running")}}
 
 
 def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:

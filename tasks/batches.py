@@ -1,0 +1,177 @@
+"""Batches: many jobs sent together as one Celery group, followed as one.
+
+A batch is a hash ``taskboard:batch:<id>`` (owner, processor, options, its job ids in upload
+order, each job's size, the refused files, times) and each user has a sorted set of their batch
+ids by creation time. Each job of a batch is an ordinary job whose record has ``batch`` set.
+:func:`aggregate` turns the jobs' snapshots into the batch's progress, weighted by bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import redis
+
+from tasks import jobstore
+from tasks.jobstore import FAILURE
+from tasks.jobstore import PENDING
+from tasks.jobstore import PROGRESS
+from tasks.jobstore import REVOKED
+from tasks.jobstore import STATES
+from tasks.jobstore import SUCCESS
+from tasks.jobstore import TERMINAL
+
+BATCH_KEY = "taskboard:batch:{}"
+USER_BATCHES_KEY = "taskboard:batches:{}"
+# A batch's own states: a job's PENDING, PROGRESS, SUCCESS, FAILURE and REVOKED, and PARTIAL
+# for a batch that ended with some jobs failed, cancelled or refused.
+PARTIAL = "PARTIAL"
+BATCH_STATES = (PENDING, PROGRESS, SUCCESS, PARTIAL, FAILURE, REVOKED)
+
+
+def create(
+    r: redis.Redis,
+    batch_id: str,
+    owner: str,
+    processor: str,
+    options: dict,
+    jobs: list[tuple[str, int]],
+    refused: list[dict],
+) -> dict:
+    """Record a batch of ``jobs`` (id, size in bytes) and the ``refused`` files (each
+    ``{"filename", "error": {"code", "message"}}``); return its record."""
+    created = time.time()
+    record = {
+        "id": batch_id,
+        "owner": owner,
+        "processor": processor,
+        "options": json.dumps(options),
+        "jobs": json.dumps([job_id for job_id, _ in jobs]),
+        "sizes": json.dumps({job_id: size for job_id, size in jobs}),
+        "refused": json.dumps(refused),
+        "created_at": jobstore.now_iso(created),
+    }
+    with r.pipeline() as pipe:
+        pipe.hset(BATCH_KEY.format(batch_id), mapping=record)
+        pipe.zadd(USER_BATCHES_KEY.format(owner), {batch_id: created})
+        pipe.execute()
+    return record
+
+
+def get(r: redis.Redis, batch_id: str) -> dict | None:
+    """Return a batch's record, or None when there is no such batch."""
+    return r.hgetall(BATCH_KEY.format(batch_id)) or None
+
+
+def owned(r: redis.Redis, batch_id: str, owner: str) -> dict | None:
+    """Return a batch's record when ``owner`` owns it; None for unknown and foreign alike."""
+    record = get(r, batch_id)
+    return record if record and record.get("owner") == owner else None
+
+
+def job_ids(record: dict) -> list[str]:
+    """Return the ids of a batch's jobs, in the order their files were sent."""
+    return json.loads(record.get("jobs") or "[]")
+
+
+def page(r: redis.Redis, owner: str, limit: int) -> list[str]:
+    """Return the ids of a user's newest batches, newest first."""
+    return r.zrevrange(USER_BATCHES_KEY.format(owner), 0, limit - 1)
+
+
+def mark_cancelled(r: redis.Redis, batch_id: str) -> None:
+    """Remember that the batch's owner cancelled it."""
+    r.hset(BATCH_KEY.format(batch_id), "cancelled", "1")
+
+
+def remove(r: redis.Redis, record: dict) -> None:
+    """Delete a batch's record and its place in its owner's list (its jobs are deleted apart)."""
+    with r.pipeline() as pipe:
+        pipe.delete(BATCH_KEY.format(record["id"]))
+        pipe.zrem(USER_BATCHES_KEY.format(record["owner"]), record["id"])
+        pipe.execute()
+
+
+def state_of(record: dict, counts: Counter) -> str:
+    """Return a batch's state from its jobs' counts per state.
+
+    Unfinished: PENDING while every job waits, else PROGRESS. Ended: REVOKED when its owner
+    cancelled it (or every job was cancelled), SUCCESS when every file ran and ended well,
+    FAILURE when every job failed, PARTIAL otherwise (some failed, were cancelled or refused).
+    """
+    total = sum(counts.values())
+    ended = sum(counts[s] for s in TERMINAL)
+    if ended < total:
+        return PENDING if counts[PENDING] == total else PROGRESS
+    refused = bool(json.loads(record.get("refused") or "[]"))
+    if record.get("cancelled") or (total and counts[REVOKED] == total):
+        return REVOKED
+    if counts[SUCCESS] == total and not refused:
+        return SUCCESS
+    if counts[FAILURE] == total and not refused:
+        return FAILURE
+    return PARTIAL
+
+
+def aggregate(record: dict, jobs: list[dict]) -> dict:
+    """Return the batch snapshot of the contract from its record and its jobs' snapshots.
+
+    ``progress`` is in bytes: each job weighs its file's size, and counts the share of its own
+    progress done (a job that ended, well or not, counts whole, so the bar reaches 100 % when
+    the batch ends). ``rate`` is the bytes per second of the running jobs together (each job's
+    rate in its own unit turned into bytes by its size over its total), ``eta_s`` what is left
+    at that rate.
+    """
+    sizes = json.loads(record.get("sizes") or "{}")
+    counts: Counter = Counter({state: 0 for state in STATES})
+    current = total = 0.0
+    rate = 0.0
+    finished: list[str] = []
+    for job in jobs:
+        state = job["state"]
+        counts[state] += 1
+        size = float(sizes.get(job["id"], job.get("size") or 0))
+        # A job of 0 bytes still counts a little, so a batch of empty-ish files moves.
+        weight = max(size, 1.0)
+        total += weight
+        progress = job.get("progress") or {}
+        if state in TERMINAL:
+            current += weight
+            if job.get("finished_at"):
+                finished.append(job["finished_at"])
+            continue
+        part_total, part_done = progress.get("total"), progress.get("current") or 0
+        if part_total:
+            share = min(1.0, max(0.0, float(part_done) / float(part_total)))
+            current += weight * share
+            if progress.get("rate"):
+                rate += float(progress["rate"]) * weight / float(part_total)
+    # Jobs gone from Redis (deleted one by one) still weigh in as ended.
+    seen = {job["id"] for job in jobs}
+    for job_id, size in sizes.items():
+        if job_id not in seen:
+            total += max(float(size), 1.0)
+            current += max(float(size), 1.0)
+    state = state_of(record, counts)
+    running = state in (PENDING, PROGRESS)
+    percent = round(100.0 * current / total, 2) if total else 100.0
+    return {
+        "id": record["id"],
+        "processor": record.get("processor", ""),
+        "state": state,
+        "jobs": job_ids(record),
+        "counts": {s: n for s, n in counts.items() if n},
+        "progress": {
+            "current": round(current),
+            "total": round(total),
+            "unit": "bytes",
+            "percent": 100.0 if state == SUCCESS else min(percent, 100.0),
+            "rate": round(rate, 3) if running and rate else None,
+            "eta_s": round((total - current) / rate, 1) if running and rate else None,
+        },
+        "refused": json.loads(record.get("refused") or "[]"),
+        "created_at": record.get("created_at"),
+        "finished_at": max(finished) if finished and not running else None,
+    }

@@ -1,0 +1,227 @@
+"""The CSV profile split over several workers (see :mod:`tasks.split`): cut points at record
+boundaries, the profile of one byte range, and the merge of the ranges' profiles.
+
+Cuts are safe for quoted fields with line breaks: a line break is a record boundary exactly when
+the number of quote characters before it is even (in RFC 4180 quoting, which the csv module
+reads, every quote opens or closes a quoted field, or is one of a doubled pair inside one, so
+an odd count means "inside a quoted field"). The counts come from one pass of ``bytes.count``
+over the file; the quote and the line feed are single bytes that no character of UTF-8 or
+Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
+all (a stray quote) is not split.
+
+The merge gives what one pass gives: type counts, nulls, rows, malformed lines add up; min and
+max are compared; mean and deviation merge by Chan et al.'s pairwise formula (equal to the single
+pass to floating-point rounding); exact value tables add up and fall back to the sketches at the
+same bounds. Sketches (distinct estimates, top-value counters) merge as sketches do: the
+result then says ``distinct_exact``/``top_exact`` false, as a single pass would. Parts hash
+values for the distinct sketch with a hash every process shares (XXH3,
+:func:`sketches.stable_hashes`).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from itertools import chain
+from pathlib import Path
+
+from tasks.formats import binary
+from tasks.formats import csvformat
+from tasks.formats import csvio
+from tasks.formats import sketches
+from tasks.processors.csv_profile import EXACT_BYTES
+from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
+from tasks.processors.csv_profile import MAX_COLUMNS
+from tasks.processors.csv_profile import Batch
+from tasks.processors.csv_profile import Column
+from tasks.progress import Progress
+
+SCAN_BYTES = 4 * 1024 * 1024
+
+
+class Bounded(io.RawIOBase):
+    """The bytes of a file from where it is positioned, up to a count."""
+
+    def __init__(self, raw, remaining: int) -> None:
+        super().__init__()
+        self._raw, self.remaining = raw, remaining
+
+    def readable(self) -> bool:
+        """Say the stream can be read."""
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Read into ``buffer``, never past the range."""
+        if self.remaining <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), self.remaining)]
+        n = self._raw.readinto(view) or 0
+        self.remaining -= n
+        return n
+
+
+class RangeRows(csvio.Rows):
+    """The records of one byte range of a CSV file (which starts at a record boundary)."""
+
+    def __init__(self, path: Path, fmt: csvformat.Format, start: int, end: int) -> None:
+        super().__init__(path, fmt, MAX_COLUMNS)
+        self.start, self.end = start, end
+
+    def __enter__(self) -> RangeRows:
+        """Open the range for reading through the byte counter and the text decoder."""
+        self._raw = open(self.path, "rb")
+        self._raw.seek(self.start)
+        self._counter = csvio.CountingReader(Bounded(self._raw, self.end - self.start))
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
+        )
+        return self
+
+
+def prepare(src: Path, options: dict) -> dict | None:
+    """Detect the format and read the header once; None for a file without records."""
+    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    with csvio.Rows(src, fmt, MAX_COLUMNS) as records:
+        head = records.head()
+    if head is None:
+        return None
+    width = len(head[1])
+    names = head[1] if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
+    return csvformat.describe(fmt) | {"names": names, "size": src.stat().st_size}
+
+
+def cuts(src: Path, context: dict, targets: list[int]) -> list[int]:
+    """Return, for each target offset, the start of the first record at or after it (see the
+    module's note); none when the file's quotes do not pair up."""
+    found: list[int] = []
+    pending = sorted(targets)
+    quotes = offset = 0
+    with open(src, "rb") as f:
+        for chunk in binary.read_chunks(f, SCAN_BYTES):
+            at = 0
+            while pending and pending[0] < offset + len(chunk):
+                at = max(at, pending[0] - offset)
+                line_end = chunk.find(b"\n", at)
+                if line_end < 0:
+                    break  # the next chunk goes on looking for this target's boundary
+                if (quotes + chunk.count(b'"', 0, line_end)) % 2 == 0:
+                    found.append(offset + line_end + 1)
+                    pending.pop(0)
+                at = line_end + 1
+            if pending:
+                pending[0] = max(pending[0], offset + len(chunk))
+            quotes += chunk.count(b'"')
+            offset += len(chunk)
+    return found if quotes % 2 == 0 else []
+
+
+def fresh_columns(names: list[str]) -> list[Column]:
+    """Return empty columns whose distinct sketches hash alike in every process."""
+    budget = EXACT_BYTES // len(names)
+    columns = [Column(name.strip(), budget) for name in names]
+    for column in columns:
+        column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
+    return columns
+
+
+def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
+    """Profile one byte range; return its columns' states, rows and malformed lines."""
+    encoding = context["encoding"]
+    if index > 0 and encoding == "utf-8-sig":
+        encoding = "utf-8"  # the byte order mark is at the start of the first part only
+    fmt = csvformat.Format(encoding, context["delimiter"], context["header"] and index == 0)
+    names = context["names"]
+    width = len(names)
+    columns = fresh_columns(names)
+    malformed, malformed_lines = 0, []
+    with RangeRows(src, fmt, start, end) as records:
+        first = []
+        if index == 0:
+            head = records.head()
+            first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
+        batch = Batch(columns, records, progress)
+        for block in chain(first, records.blocks(width)):
+            malformed += len(block.malformed)
+            malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
+            batch.take(block)
+        batch.flush()
+        lines = records._counter.lines
+    progress.update(progress.total, message=f"{batch.rows:,} rows")
+    return {
+        "rows": batch.rows,
+        "lines": lines,
+        "malformed": malformed,
+        "malformed_lines": malformed_lines,
+        "columns": [column_state(c) for c in columns],
+    }
+
+
+def column_state(column: Column) -> dict:
+    """Return what the merge needs of a column, as JSON."""
+    values = column.values
+    sketched = values.exact is None
+    return {
+        "kinds": column.kinds,
+        "n": column.n,
+        "mean": column.mean,
+        "m2": column.m2,
+        "low": column.low,
+        "high": column.high,
+        "dates": [text for _, text in column.dates],
+        "exact": values.exact,
+        "hashes": sorted(values.distinct.kept) if sketched else [],
+        "dropped": values.distinct.dropped,
+        "top": values.top_values.counts if sketched else {},
+        "top_exact": values.top_values.exact,
+    }
+
+
+def merge_column(column: Column, state: dict) -> None:
+    """Merge one part's state of a column into the column."""
+    for kind, count in state["kinds"].items():
+        column.kinds[kind] += count
+    n = state["n"]
+    if n:
+        total = column.n + n
+        delta = state["mean"] - column.mean
+        column.mean += delta * n / total
+        column.m2 += state["m2"] + delta * delta * column.n * n / total
+        column.n = total
+        column.low = state["low"] if column.low is None else min(column.low, state["low"])
+        column.high = state["high"] if column.high is None else max(column.high, state["high"])
+    dated = [(datetime.fromisoformat(text), text) for text in state["dates"]] + column.dates
+    if dated:
+        column.dates = [min(dated), max(dated)]
+    values = column.values
+    if state["exact"] is not None:
+        values.add(state["exact"])
+        return
+    if values.exact is not None:  # this part was sketched: so is the whole column
+        values.distinct.add(values.exact)
+        values.top_values.add(values.exact)
+        values.exact = None
+    values.distinct.add_hashes(state["hashes"])
+    values.distinct.dropped = values.distinct.dropped or state["dropped"]
+    values.top_values.add(state["top"])
+    values.top_values.exact = values.top_values.exact and state["top_exact"]
+
+
+def merge(states: list[dict], context: dict) -> dict:
+    """Return the profile of the whole file from its parts' states, in file order."""
+    columns = fresh_columns(context["names"])
+    lines_before = malformed = 0
+    malformed_lines: list[int] = []
+    for state in states:
+        for column, column_part in zip(columns, state["columns"], strict=True):
+            merge_column(column, column_part)
+        malformed += state["malformed"]
+        shown = [lines_before + line for line in state["malformed_lines"]]
+        malformed_lines += shown[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
+        lines_before += state["lines"]
+    fmt = csvformat.Format(context["encoding"], context["delimiter"], context["header"])
+    return csvformat.describe(fmt) | {
+        "bytes": context["size"],
+        "rows": sum(state["rows"] for state in states),
+        "columns": [column.summary() for column in columns],
+        "malformed": {"count": malformed, "lines": malformed_lines},
+    }

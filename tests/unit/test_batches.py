@@ -1,0 +1,165 @@
+"""Batches in this process: the aggregate of a batch's jobs (weighted by bytes, states), the
+zip writer, and the refusals of ``POST /api/batches`` that need no worker."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from tasks import batches
+from tasks.formats import zipstream
+
+
+def record(sizes: dict[str, int], refused: list | None = None, **more: str) -> dict:
+    """Return a batch record with jobs of these sizes."""
+    return {
+        "id": "b1",
+        "owner": "u",
+        "processor": "checksum",
+        "jobs": json.dumps(list(sizes)),
+        "sizes": json.dumps(sizes),
+        "refused": json.dumps(refused or []),
+        "created_at": "2026-12-01T00:00:00+00:00",
+        **more,
+    }
+
+
+def job(job_id: str, state: str, current=0, total=None, rate=None, finished=None) -> dict:
+    """Return a job snapshot with the fields the aggregate reads."""
+    return {
+        "id": job_id,
+        "state": state,
+        "progress": {"current": current, "total": total, "rate": rate},
+        "finished_at": finished,
+    }
+
+
+def test_progress_is_weighted_by_bytes():
+    """A half-done 1,000,000-byte job and nine queued 1,000-byte jobs: 1 GB-style honesty."""
+    sizes = {"big": 1_000_000} | {f"s{i}": 1_000 for i in range(9)}
+    jobs = [job("big", "PROGRESS", 500_000, 1_000_000, rate=100_000.0)]
+    jobs += [job(f"s{i}", "PENDING") for i in range(9)]
+    snap = batches.aggregate(record(sizes), jobs)
+    assert snap["state"] == "PROGRESS"
+    assert snap["progress"]["total"] == 1_009_000
+    assert snap["progress"]["current"] == 500_000
+    assert snap["progress"]["percent"] == pytest.approx(100 * 500_000 / 1_009_000, abs=0.01)
+    assert snap["progress"]["rate"] == pytest.approx(100_000.0)
+    assert snap["progress"]["eta_s"] == pytest.approx(509_000 / 100_000, abs=0.1)
+    assert snap["counts"] == {"PENDING": 9, "PROGRESS": 1}
+
+
+def test_rate_in_another_unit_is_turned_into_bytes():
+    """A job counting rows at 10 rows/s of 100 rows, 1,000 bytes, goes 100 bytes/s."""
+    snap = batches.aggregate(record({"a": 1000}), [job("a", "PROGRESS", 50, 100, rate=10.0)])
+    assert snap["progress"]["current"] == 500
+    assert snap["progress"]["rate"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(
+    ("states", "refused", "cancelled", "expected"),
+    [
+        (["PENDING", "PENDING"], [], "", "PENDING"),
+        (["PENDING", "STARTED"], [], "", "PROGRESS"),
+        (["SUCCESS", "PENDING"], [], "", "PROGRESS"),
+        (["SUCCESS", "SUCCESS"], [], "", "SUCCESS"),
+        (["SUCCESS", "SUCCESS"], [{"filename": "x"}], "", "PARTIAL"),
+        (["SUCCESS", "FAILURE"], [], "", "PARTIAL"),
+        (["SUCCESS", "REVOKED"], [], "", "PARTIAL"),
+        (["FAILURE", "FAILURE"], [], "", "FAILURE"),
+        (["REVOKED", "REVOKED"], [], "", "REVOKED"),
+        (["SUCCESS", "REVOKED"], [], "1", "REVOKED"),
+    ],
+)
+def test_batch_state_follows_its_jobs(states, refused, cancelled, expected):
+    """Each mix of job states gives the contract's batch state."""
+    sizes = {f"j{i}": 10 for i in range(len(states))}
+    jobs = [job(f"j{i}", s, finished="2026-12-01T00:00:01+00:00") for i, s in enumerate(states)]
+    extra = {"cancelled": cancelled} if cancelled else {}
+    snap = batches.aggregate(record(sizes, refused, **extra), jobs)
+    assert snap["state"] == expected
+    ended = expected not in ("PENDING", "PROGRESS")
+    assert (snap["finished_at"] is not None) == ended
+    assert (snap["progress"]["percent"] == 100.0) == ended
+
+
+def test_zip_stream_is_a_valid_archive(tmp_path):
+    """Entries from files and bytes come out as one readable zip."""
+    src = tmp_path / "a"
+    src.write_bytes(b"x" * 3_000_000)
+    data = b"".join(zipstream.stream([("a.bin", src), ("b.json", b"{}")]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["a.bin", "b.json"]
+        assert archive.read("a.bin") == b"x" * 3_000_000
+        assert archive.read("b.json") == b"{}"
+
+
+def test_unique_names_never_collide():
+    """Same names (any case) get a number before their extension."""
+    taken: set[str] = set()
+    names = [zipstream.unique_name(n, taken) for n in ["a.csv", "A.csv", "a.csv", "b", "b"]]
+    assert names == ["a.csv", "A (2).csv", "a (3).csv", "b", "b (2)"]
+
+
+def batch_form(files: list[tuple[str, bytes]], processor: str = "checksum") -> dict:
+    """Return a test client's form of several files for one processor."""
+    return {"processor": processor, "file": [(io.BytesIO(c), name) for name, c in files]}
+
+
+def test_every_file_refused_answers_each_reason(client):
+    """A batch whose files are all refused: 400 with each file's reason, nothing made."""
+    files = [("empty.csv", b""), ("bin.csv", b"\x00\x01\x02" * 10)]
+    response = client.post("/api/batches", data=batch_form(files, "csv-profile"))
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"]["code"] == "all_refused"
+    assert [(r["filename"], r["error"]["code"]) for r in body["refused"]] == [
+        ("empty.csv", "empty_file"),
+        ("bin.csv", "unsupported_file"),
+    ]
+    assert client.get("/api/batches").get_json() == {"batches": []}
+    assert client.job_count() == 0
+
+
+def test_too_many_files_answers_413_and_stores_nothing(app, client, monkeypatch):
+    """More files than MAX_BATCH_FILES: 413 JSON, no batch, no job, no file left."""
+    monkeypatch.setitem(app.config, "MAX_BATCH_FILES", 3)
+    files = [(f"f{i}.txt", b"hello") for i in range(12)]
+    response = client.post("/api/batches", data=batch_form(files))
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_many_files"
+    assert client.get("/api/batches").get_json() == {"batches": []}
+    assert client.job_count() == 0
+    assert not list((app.config["UPLOAD_DIR"] / ".incoming").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"processor": "nope", "file": [(io.BytesIO(b"x"), "a")]}, "unknown_processor"),
+        ({"processor": "checksum"}, "no_file"),
+        (
+            {"processor": "checksum", "options": "[", "file": [(io.BytesIO(b"x"), "a")]},
+            "bad_options",
+        ),
+    ],
+)
+def test_bad_batch_requests_answer_400(client, data, code):
+    """A bad processor, no file or bad options: 400 with its code, nothing made."""
+    response = client.post("/api/batches", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == code
+    assert client.job_count() == 0
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/batches/nope", "/api/batches/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12]
+)
+def test_unknown_batch_is_404(client, path):
+    """An unknown batch (or not an id at all) is 404 JSON."""
+    for response in (client.get(path), client.post(path + "/cancel"), client.get(path + "/result")):
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"

@@ -1,0 +1,193 @@
+"""The OpenAPI description of batches (see :mod:`webapp.api.openapi`)."""
+
+from __future__ import annotations
+
+from tasks import batches
+from tasks import registry
+from tasks.jobstore import STATES
+from webapp.api.openapi_schemas import COUNT
+from webapp.api.openapi_schemas import STRING
+from webapp.api.openapi_schemas import TIME
+from webapp.api.openapi_schemas import error
+from webapp.api.openapi_schemas import json_body
+from webapp.api.openapi_schemas import nullable
+from webapp.api.openapi_schemas import object_of
+from webapp.api.openapi_schemas import ref
+
+SIGN_IN = error("Not signed in (accounts mode; code login_required).")
+CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
+NOT_FOUND = error("No such batch: unknown, or another user's (answered alike).")
+WRITE = [{"csrf": []}]
+BATCH_ID = {
+    "name": "batch_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+    "description": "The batch's id.",
+}
+
+
+def operation(summary: str, responses: dict, **more: object) -> dict:
+    """Return an operation from its summary, responses and any other fields."""
+    return {"summary": summary, "responses": responses} | more
+
+
+def batch_schemas() -> dict:
+    """Return the schemas of batches: the snapshot and a refused file."""
+    number = {"type": "number"}
+    refused = object_of(
+        {
+            "filename": STRING,
+            "error": object_of({"code": STRING, "message": STRING}),
+        }
+    )
+    return {
+        "RefusedFile": refused,
+        "Batch": object_of(
+            {
+                "id": {"type": "string", "format": "uuid"},
+                "processor": STRING,
+                "state": {"type": "string", "enum": list(batches.BATCH_STATES)},
+                "jobs": {"type": "array", "items": STRING, "description": "Job ids, in order."},
+                "counts": {
+                    "type": "object",
+                    "properties": {state: COUNT for state in STATES},
+                    "description": "Jobs per state (states with none left out).",
+                },
+                "progress": object_of(
+                    {
+                        "current": number,
+                        "total": number,
+                        "unit": {"type": "string", "enum": ["bytes"]},
+                        "percent": {"type": "number", "minimum": 0, "maximum": 100},
+                        "rate": nullable(number),
+                        "eta_s": nullable(number),
+                    }
+                ),
+                "refused": {"type": "array", "items": ref("RefusedFile")},
+                "created_at": TIME,
+                "finished_at": nullable(TIME),
+            }
+        ),
+    }
+
+
+def batch_paths() -> dict:
+    """Return the paths of the batches API."""
+    upload = object_of(
+        {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+            "options": {"type": "string", "description": "The options, as a JSON object."},
+        },
+        required=["file", "processor"],
+    )
+    snapshot = json_body(ref("Batch"), "The batch's snapshot.")
+    all_refused = json_body(
+        {
+            "allOf": [
+                ref("Error"),
+                object_of({"refused": {"type": "array", "items": ref("RefusedFile")}}, required=[]),
+            ]
+        },
+        "Every file was refused (code all_refused; `refused` says why, file by file), or no "
+        "valid CSRF token, not multipart, no file, an unknown processor or bad options.",
+    )
+    return {
+        "/api/batches": {
+            "get": operation(
+                "List the user's batches, newest first.",
+                {
+                    "200": json_body(
+                        object_of({"batches": {"type": "array", "items": ref("Batch")}}),
+                        "The newest batches.",
+                    ),
+                    "400": error("A bad limit."),
+                    "401": SIGN_IN,
+                },
+                parameters=[
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    }
+                ],
+            ),
+            "post": operation(
+                "Upload several files as one batch of jobs for a processor (a Celery group).",
+                {
+                    "202": snapshot
+                    | {
+                        "headers": {
+                            "Location": {"schema": STRING, "description": "The batch's URL."}
+                        }
+                    },
+                    "400": all_refused,
+                    "401": SIGN_IN,
+                    "411": error("No Content-Length."),
+                    "413": error(
+                        "More files than MAX_BATCH_FILES (code too_many_files), or a file or the "
+                        "whole upload larger than MAX_UPLOAD_BYTES."
+                    ),
+                    "429": error("Over the upload rate limit, or too many active jobs."),
+                    "503": error("The job queue cannot be reached."),
+                    "507": error("The server has no room for the files."),
+                },
+                security=WRITE,
+                requestBody={
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": upload}},
+                },
+            ),
+        },
+        "/api/batches/{batch_id}": {
+            "parameters": [BATCH_ID],
+            "get": operation(
+                "Return one of the user's batches.",
+                {"200": snapshot, "401": SIGN_IN, "404": NOT_FOUND},
+            ),
+            "delete": operation(
+                "Delete a finished batch, its jobs and their files.",
+                {
+                    "204": {"description": "Deleted."},
+                    "400": CSRF_REFUSED,
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                    "409": error("A job of the batch is queued or running."),
+                },
+                security=WRITE,
+            ),
+        },
+        "/api/batches/{batch_id}/cancel": {
+            "parameters": [BATCH_ID],
+            "post": operation(
+                "Cancel every queued or running job of the batch.",
+                {
+                    "202": snapshot,
+                    "400": CSRF_REFUSED,
+                    "401": SIGN_IN,
+                    "404": NOT_FOUND,
+                    "409": error("The batch has already finished."),
+                },
+                security=WRITE,
+            ),
+        },
+        "/api/batches/{batch_id}/result": {
+            "parameters": [BATCH_ID],
+            "get": operation(
+                "Download one zip of every finished job's output, named after its source file.",
+                {
+                    "200": {
+                        "description": "A zip, streamed: each output file, or the JSON result "
+                        "of a processor that makes none (`<file name>.json`).",
+                        "content": {
+                            "application/zip": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "401": SIGN_IN,
+                    "404": error("No such batch, or no job of it made a result."),
+                    "409": error("The batch has not finished."),
+                },
+            ),
+        },
+    }
