@@ -80,8 +80,21 @@ def schemas() -> dict:
                 "created_at": TIME,
                 "started_at": nullable(TIME),
                 "finished_at": nullable(TIME),
+                "notify": ref("Notify"),
             }
         ),
+        "Notify": {
+            "type": "array",
+            "maxItems": 5,
+            "description": "Who hears of the job's end: the owner's e-mail address (accounts "
+            "mode), and webhooks that get the final snapshot, signed.",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "enum": ["email"]},
+                    object_of({"webhook": {"type": "string", "format": "uri"}}),
+                ]
+            },
+        },
         "Account": object_of(
             {
                 "user": nullable(STRING),

@@ -109,7 +109,17 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "error": _error(state, result),
         "created_at": record.get("created_at"),
         **_times(record, meta, state, seen),
+        "notify": notify_of(record),
     }
+
+
+def notify_of(record: dict) -> list:
+    """Return who the job's end is told to: ``"email"`` and ``{"webhook": url}`` items."""
+    try:
+        targets = json.loads(record.get("notify") or "[]")
+    except ValueError:
+        return []
+    return targets if isinstance(targets, list) else []
 
 
 def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:
