@@ -83,6 +83,14 @@ def deliver(self: Any, job_id: str, state: str, index: int) -> str:
     r = jobstore.client()
     key = SENT_KEY.format(job_id, state, index)
     if not r.set(key, "sending", nx=True, ex=CLAIM_S):
+        log.info(
+            "notification %d of job %s (%s) already %s",
+            index,
+            job_id,
+            state,
+            r.get(key) or "done",
+            extra=_fields(job_id, "skipped"),
+        )
         return "skipped"
     found = jobstore.get_with_meta(r, [job_id])
     targets = targets_of(found[0][0]) if found else []

@@ -220,6 +220,26 @@ def test_cancelled_job_is_notified_once(notify_stack, receiver, smtp):
     assert len(receiver.at("/cancelled")) == 1 and len(smtp.box.about(job_id)) == 1
 
 
+def test_queued_job_cancelled_is_mailed_once(notify_stack, smtp):
+    """A queued job cancelled is told by the web (which stores REVOKED) and again by the
+    worker that drops its message: the mail goes out once (when a worker process is free:
+    deliveries queue behind jobs on the default queue)."""
+    alice = signed_in(notify_stack, "alice")
+    busy = [submit(alice, [], processor="simulate", options=json.dumps(LONG)) for _ in range(2)]
+    for job_id in busy:
+        wait_for(lambda job_id=job_id: alice.job(job_id)["state"] == "PROGRESS")
+    queued = submit(alice, ["email"])
+    assert alice.job(queued)["state"] == "PENDING"
+    assert alice.http.post(f"{alice.url}/api/jobs/{queued}/cancel").status_code == 202
+    for job_id in busy:
+        alice.http.post(f"{alice.url}/api/jobs/{job_id}/cancel")
+    (mail,) = wait_for(lambda: smtp.box.about(queued))
+    assert mail["Subject"] == "Taskboard: report.txt cancelled"
+    wait_for(lambda: f"job {queued} cancelled: dropped before it ran" in notify_stack.log("worker"))
+    wait_for(lambda: f"of job {queued} (REVOKED) already" in notify_stack.log("worker"))
+    assert len(smtp.box.about(queued)) == 1
+
+
 def test_webhook_answering_500_is_retried_then_given_up(notify_stack, receiver):
     """A receiver that keeps answering 500 is tried 1 + NOTIFY_RETRIES times, then given up
     with a log line."""

@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 
 import pytest
 
 from tasks import notify
+from tasks import settings
 
 
 def incoming(app) -> list:
@@ -73,3 +75,15 @@ def test_mail_of_a_failed_job_gives_the_error_not_a_traceback():
     assert mail["Subject"] == "Taskboard: data.csv failed" and mail["To"] == "a@example.org"
     assert "Error: No rows." in body and "Processor: CSV profile" in body
     assert body.rstrip().endswith("/jobs/0f1e")
+
+
+def test_mail_goes_to_the_log_without_an_smtp_server(monkeypatch, caplog):
+    """Without SMTP_HOST (make run) the mail is written to the log, whole, and not sent."""
+    monkeypatch.setattr(settings, "SMTP_HOST", "")
+    record = {"id": "ab12", "filename": "a.txt", "processor": "checksum"}
+    record["notify_email"] = "a@example.org"
+    meta = {"status": "SUCCESS", "result": {"sha256": "e3b0"}, "date_done": "2026-01-01T00:00:00"}
+    with caplog.at_level(logging.INFO, logger="tasks.notify"):
+        notify.send_mail(record, meta)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "tasks.notify"]
+    assert "To: a@example.org" in line and 'Result: {"sha256": "e3b0"}' in line
