@@ -26,6 +26,7 @@ from celery.signals import worker_ready
 
 from tasks import files
 from tasks import jobstore
+from tasks import notify
 from tasks import settings
 from tasks.worker import liveness
 from tasks.worker import status
@@ -169,6 +170,7 @@ def resend_or_fail(r: redis.Redis, record: dict, meta: dict, why: str) -> str:
     log.warning("job %s %s on %s; marking it failed", job_id, why, meta.get("worker"))
     jobstore.give_up(r, job_id)
     current_app.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
+    notify.job_ended(r, job_id)
     return "failed"
 
 

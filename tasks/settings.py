@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = "text"
     # Requests to other servers (URL imports, webhooks).
     FETCH_ALLOW_PRIVATE: bool = False
+    # Telling owners that their jobs ended (tasks/notify.py): mail, webhooks, retries.
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = Field(25, ge=1, le=65535)
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = False
+    MAIL_FROM: str = "taskboard@localhost"
+    PUBLIC_URL: str = ""
+    WEBHOOK_SECRET: str = ""
+    NOTIFY_RETRY_BASE_S: float = Field(30, gt=0)
+    NOTIFY_RETRIES: int = Field(8, ge=0)
     # The workers.
     WORKER_CONCURRENCY: int = Field(0, ge=0)
     CANCEL_GRACE_S: float = Field(1.0, ge=0)
@@ -92,6 +103,8 @@ class Settings(BaseSettings):
         if self.OPS_ONLINE_GRACE_S is None:
             # Two refreshes and the timeout: one missed answer does not make a worker offline.
             derived["OPS_ONLINE_GRACE_S"] = 2 * self.OPS_REFRESH_S + self.OPS_INSPECT_TIMEOUT_S
+        if not self.PUBLIC_URL:
+            derived["PUBLIC_URL"] = f"http://{self.HOST}:{self.PORT}"
         if self.SOCKETIO_MESSAGE_QUEUE is None:
             derived["SOCKETIO_MESSAGE_QUEUE"] = self.REDIS_URL
         for name, value in derived.items():

@@ -2,9 +2,9 @@
 
 ``AUTH_MODE=anonymous`` (the default) gives every browser a random identity in its signed
 session cookie on its first request. ``AUTH_MODE=accounts`` takes users from ``USERS_FILE``,
-a JSON object ``{"name": {"password": "<werkzeug hash>", "admin": true}}`` written by
-``python -m webapp.auth add NAME [--admin]``; nothing but the session and login answers
-until someone signs in.
+a JSON object ``{"name": {"password": "<werkzeug hash>", "admin": true, "email": "..."}}``
+written by ``python -m webapp.auth add NAME [--admin] [--email ADDRESS]``; nothing but the
+session and login answers until someone signs in.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from webapp.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# One address, no display name: what a mail's To line may take without quoting.
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
 # Checked when the name is unknown, so that a wrong name takes as long as a wrong password.
 DUMMY_HASH = generate_password_hash("not a password")
 
@@ -43,6 +45,7 @@ class Account:
     name: str
     password_hash: str
     admin: bool = False
+    email: str | None = None
 
 
 def load_accounts(path: str | Path) -> dict[str, Account]:
@@ -56,8 +59,24 @@ def load_accounts(path: str | Path) -> dict[str, Account]:
             raise ValueError(f"{path}: bad entry for user {name!r}")
         if not str(entry.get("password", "")).count("$") >= 2:
             raise ValueError(f"{path}: user {name!r} needs a werkzeug password hash")
-        accounts[name] = Account(name, entry["password"], bool(entry.get("admin", False)))
+        email = entry.get("email") or None
+        if email is not None and not valid_email(email):
+            raise ValueError(f"{path}: user {name!r} has a bad e-mail address")
+        accounts[name] = Account(name, entry["password"], bool(entry.get("admin", False)), email)
     return accounts
+
+
+def valid_email(address: object) -> bool:
+    """Tell whether ``address`` is one plain e-mail address (``name@domain``)."""
+    return isinstance(address, str) and bool(EMAIL_PATTERN.fullmatch(address))
+
+
+def email_of(user: str | None) -> str | None:
+    """Return a signed-in user's e-mail address; None in anonymous mode or without one."""
+    if not accounts_mode():
+        return None
+    account = current_app.extensions["accounts"].get(user or "")
+    return account.email if account else None
 
 
 def accounts_mode() -> bool:
@@ -131,12 +150,17 @@ def logout():
     return "", 204
 
 
-def add_user(path: Path, name: str, password: str, admin: bool) -> None:
-    """Add or replace a user in the users file, with a hashed password."""
+def add_user(path: Path, name: str, password: str, admin: bool, email: str | None = None) -> None:
+    """Add or replace a user in the users file, with a hashed password and an optional e-mail
+    address (for notifications)."""
     if not NAME_PATTERN.fullmatch(name):
         raise SystemExit("A name is 1 to 64 letters, digits, '.', '_' or '-'.")
+    if email is not None and not valid_email(email):
+        raise SystemExit(f"{email!r} is not an e-mail address (name@domain).")
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = {"password": generate_password_hash(password), "admin": admin}
+    if email:
+        data[name]["email"] = email
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n")
@@ -145,12 +169,14 @@ def add_user(path: Path, name: str, password: str, admin: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Manage the users file: ``python -m webapp.auth add NAME [--admin] [--file PATH]``."""
+    """Manage the users file: ``python -m webapp.auth add NAME [--admin] [--email ADDRESS]
+    [--file PATH]``."""
     parser = argparse.ArgumentParser(prog="python -m webapp.auth")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="add a user, or set a user's password")
     add.add_argument("name")
     add.add_argument("--admin", action="store_true", help="may see the operations page")
+    add.add_argument("--email", help="where notifications of the user's jobs are mailed")
     add.add_argument("--file", default=str(settings.USERS_FILE))
     args = parser.parse_args(argv)
     password = os.environ.get("TASKBOARD_PASSWORD") or getpass.getpass(
@@ -158,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if len(password) < 8:
         raise SystemExit("Use a password of at least 8 characters.")
-    add_user(Path(args.file), args.name, password, args.admin)
+    add_user(Path(args.file), args.name, password, args.admin, args.email)
     print(f"{args.name} saved in {args.file}", file=sys.stderr)
 
 

@@ -12,6 +12,7 @@ from flask import url_for
 
 from webapp.auth import accounts_mode
 from webapp.auth import current_user
+from webapp.auth import email_of
 from webapp.auth import signed_in_user
 from webapp.live import canonical_id
 
@@ -47,9 +48,13 @@ def login():
 @bp.get("/")
 def index():
     """Show the dashboard: the upload form and the user's jobs."""
-    current_user()
+    user = current_user()
     # The page refuses larger files itself, before sending them.
-    return render_template("index.html", max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    return render_template(
+        "index.html",
+        max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        notify_email=bool(email_of(user)),
+    )
 
 
 @bp.get("/jobs/<job_id>")

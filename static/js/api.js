@@ -141,7 +141,7 @@ export function deleteJobOnLeave(jobId) {
  * Returns {promise, abort}. abort() works at any time: an XMLHttpRequest that is not open yet
  * (the session is still being fetched) ignores abort(), so a flag stops it from opening.
  */
-export function uploadJob(file, processor, options, onProgress) {
+export function uploadJob(file, processor, options, onProgress, notify = []) {
   const xhr = new XMLHttpRequest();
   let aborted = false;
   const cancelled = () => new ApiError(0, "aborted", "Upload cancelled.");
@@ -155,6 +155,7 @@ export function uploadJob(file, processor, options, onProgress) {
         const form = new FormData();
         form.append("processor", processor);
         form.append("options", JSON.stringify(options || {}));
+        if (notify.length > 0) form.append("notify", JSON.stringify(notify));
         form.append("file", file, file.name);
         xhr.open("POST", apiUrl("/jobs"));
         xhr.setRequestHeader("X-CSRFToken", session.csrf_token);

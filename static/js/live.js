@@ -3,6 +3,7 @@
 
 import { io } from "../vendor/socket.io-4.8.4.esm.min.js";
 import { getSession } from "./api.js";
+import { observeJob } from "./notify.js";
 
 const SUBSCRIBE_TIMEOUT_MS = 10000;
 const RECONNECTED_NOTICE_MS = 4000;
@@ -59,7 +60,10 @@ export function connectLive({ onJob, onReconnect, onConnection, onWorkers, onBat
     withCredentials: true,
   });
   socket.on("job", (payload) => {
-    if (payload && typeof payload.id === "string") onJob(payload);
+    if (payload && typeof payload.id === "string") {
+      onJob(payload);
+      observeJob(payload); // the tab's title, favicon and notification when a job ends
+    }
   });
   if (onWorkers) socket.on("workers", (counts) => counts && onWorkers(counts));
   if (onBatch) {

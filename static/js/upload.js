@@ -45,6 +45,25 @@ function acceptsText(processor) {
   return accepts.includes("*") ? "Accepts any file." : `Accepts ${accepts.join(", ")}.`;
 }
 
+/**
+ * Read the card's "When a job ends" choice: {notify} (a list for the API's `notify` field, see
+ * notify.js for the tab's own notice) or {error} when the webhook URL is not a URL.
+ */
+function readNotify() {
+  const notify = [];
+  const email = document.getElementById("notify-email");
+  if (email && email.checked) notify.push("email");
+  const webhook = document.getElementById("notify-webhook");
+  if (webhook && webhook.value.trim() !== "") {
+    if (!webhook.checkValidity()) {
+      webhook.reportValidity();
+      return { error: `Webhook URL: ${webhook.validationMessage}` };
+    }
+    notify.push({ webhook: webhook.value.trim() });
+  }
+  return { notify };
+}
+
 export class Uploader {
   /** Bind the upload card; `onCreated(snapshot)` gets each job the server accepts. */
   constructor(elements, onCreated) {
@@ -151,6 +170,11 @@ export class Uploader {
       this.el.error.textContent = error;
       return;
     }
+    const { notify, error: notifyError } = readNotify();
+    if (notifyError) {
+      this.el.error.textContent = notifyError;
+      return;
+    }
     this.el.error.textContent = "";
     const limit = maxUploadBytes();
     const fitting = files.filter((file) => !(limit && file.size > limit));
@@ -163,7 +187,7 @@ export class Uploader {
       if (limit && file.size > limit) {
         this.showFailure(item, file, `Too large: the server takes files up to ${formatBytes(limit)}.`);
       } else {
-        this.queue.push({ ...item, file, processor: processor.name, options });
+        this.queue.push({ ...item, file, processor: processor.name, options, notify });
       }
     }
     if (asBatch) sendBatch(this, fitting, processor, options);
@@ -226,13 +250,19 @@ export class Uploader {
     const { element, parts } = item;
     element.dataset.state = "sending";
     parts.status.textContent = "Sending… 0%";
-    const upload = uploadJob(item.file, item.processor, item.options, (loaded, total) => {
-      const percent = total ? (100 * loaded) / total : 0;
-      parts.fill.style.width = `${percent}%`;
-      parts.bar.setAttribute("aria-valuenow", String(roundPercent(percent)));
-      parts.status.textContent =
-        loaded >= total ? "Sent, waiting for the server…" : `Sending… ${formatPercent(percent)}`;
-    });
+    const upload = uploadJob(
+      item.file,
+      item.processor,
+      item.options,
+      (loaded, total) => {
+        const percent = total ? (100 * loaded) / total : 0;
+        parts.fill.style.width = `${percent}%`;
+        parts.bar.setAttribute("aria-valuenow", String(roundPercent(percent)));
+        parts.status.textContent =
+          loaded >= total ? "Sent, waiting for the server…" : `Sending… ${formatPercent(percent)}`;
+      },
+      item.notify,
+    );
     item.element.abort = upload.abort;
     try {
       const job = await upload.promise;

@@ -55,7 +55,9 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "created_at",
         "started_at",
         "finished_at",
+        "notify",
     }
+    assert job["notify"] == []
     assert set(job["progress"]) == {
         "current",
         "total",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.live.snapshot import Tracker
-from webapp.live.snapshot import build
+from tasks.snapshot import Tracker
+from tasks.snapshot import build
 
 RECORD = {
     "id": "j1",

@@ -17,6 +17,7 @@ from flask import current_app
 from tasks import app as celery_app
 from tasks import files
 from tasks import jobstore
+from tasks import notify
 from webapp.extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def request_cancel(r: redis.Redis, job_id: str, state: str) -> dict | None:
     app = current_app._get_current_object()
     if state == "PENDING":
         celery_app.backend.mark_as_revoked(job_id, "cancelled")
+        notify.job_ended(r, job_id)
     socketio.start_background_task(enforce, app, job_id)
     return (
         jobstore.parse_meta(r.get(jobstore.META_KEY.format(job_id))) if state == "PENDING" else None
@@ -48,6 +50,7 @@ def enforce(app: Flask, job_id: str) -> None:
     if not wait_terminal(r, job_id, 2.0):
         # No worker holds it (it died, or the message is in flight): record the cancel.
         celery_app.backend.mark_as_revoked(job_id, "cancelled")
+        notify.job_ended(r, job_id)
     files.clear_outputs(job_id, app.config["UPLOAD_DIR"])
 
 

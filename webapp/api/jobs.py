@@ -21,6 +21,7 @@ from webapp import live
 from webapp.api import bp
 from webapp.api import cancel
 from webapp.api import jobquery
+from webapp.api import notify
 from webapp.api import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
@@ -58,6 +59,7 @@ def create_job():
     if processor is None:
         raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
     options = parse_options(processor, form.get("options"))
+    notify_to = notify.parse_notify(form.get("notify"))
     if uploaded is None or not isinstance(uploaded.stream, uploads.LimitedFile):
         raise ApiError(400, "no_file", "Send the file in a multipart field named 'file'.")
     stream = uploaded.stream
@@ -72,7 +74,9 @@ def create_job():
     job_id = str(uuid.uuid4())
     filename = uploads.clean_filename(uploaded.filename)
     uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
-    snapshot = queue_job(job_id, user, processor, options, filename, stream.size)
+    snapshot = queue_job(
+        job_id, user, processor, options, filename, stream.size, **notify.record_fields(notify_to)
+    )
     return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
 
 

@@ -52,6 +52,11 @@ def job_paths() -> dict:
             "file": {"type": "string", "format": "binary"},
             "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
             "options": {"type": "string", "description": "The options, as a JSON object."},
+            "notify": {
+                "type": "string",
+                "description": 'Who hears of the job\'s end, as JSON: a list of "email" and '
+                '{"webhook": "https://..."} (see the Notify schema).',
+            },
         },
         required=["file", "processor"],
     )
@@ -88,7 +93,8 @@ def job_paths() -> dict:
                     },
                     "400": error(
                         "No valid CSRF token, not multipart, no file, an empty file, "
-                        "an unknown processor or bad options."
+                        "an unknown processor, bad options, or a bad notify (bad_notify, "
+                        "no_email, url_not_allowed)."
                     ),
                     "401": SIGN_IN,
                     "411": error("No Content-Length."),

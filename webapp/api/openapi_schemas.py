@@ -84,8 +84,21 @@ def schemas() -> dict:
                 "retry_at": nullable(TIME),
                 "queue_position": nullable(COUNT),
                 "retry_of": nullable(STRING),
+                "notify": ref("Notify"),
             }
         ),
+        "Notify": {
+            "type": "array",
+            "maxItems": 5,
+            "description": "Who hears of the job's end: the owner's e-mail address (accounts "
+            "mode), and webhooks that get the final snapshot, signed.",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "enum": ["email"]},
+                    object_of({"webhook": {"type": "string", "format": "uri"}}),
+                ]
+            },
+        },
         "Account": object_of(
             {
                 "user": nullable(STRING),

@@ -1,6 +1,6 @@
 """The live path: the relay that pushes what the Redis backend publishes to the owners' tabs
-(:mod:`.relay`), the one snapshot shape (:mod:`.snapshot`), and the Socket.IO handlers
-(:mod:`.events`)."""
+(:mod:`.relay`) and the Socket.IO handlers (:mod:`.events`); the one snapshot shape is
+:mod:`tasks.snapshot`, which the workers use too."""
 
 from webapp.live import batches  # noqa: F401 - batch events follow the relay's job snapshots
 from webapp.live.events import canonical_id

@@ -14,12 +14,12 @@ from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 
 from tasks import jobstore
+from tasks.snapshot import build
 from webapp import tokens
 from webapp.extensions import socketio
 from webapp.live.relay import connect_hooks
 from webapp.live.relay import relay
 from webapp.live.relay import room_of
-from webapp.live.snapshot import build
 
 # The user of each connection to this process (by Socket.IO sid).
 users_by_sid: dict[str, str] = {}

@@ -39,9 +39,9 @@ from tasks import jobstore
 from tasks.jobstore import RUNNING
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
+from tasks.snapshot import Tracker
+from tasks.snapshot import build
 from webapp.extensions import socketio
-from webapp.live.snapshot import Tracker
-from webapp.live.snapshot import build
 
 log = logging.getLogger(__name__)
 META_PREFIX = jobstore.META_KEY.format("")

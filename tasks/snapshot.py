@@ -114,6 +114,7 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         # A job split over several workers counts its parts.
         **_parts(state, result),
         **_attempts(record, meta, state),
+        "notify": notify_of(record),
     }
 
 
@@ -138,6 +139,15 @@ def _parts(state: str, result: object) -> dict:
     if state not in ("PROGRESS", "SUCCESS") or not isinstance(parts, dict):
         return {}
     return {"parts": {k: int(parts.get(k) or 0) for k in ("total", "done", "running")}}
+
+
+def notify_of(record: dict) -> list:
+    """Return who the job's end is told to: ``"email"`` and ``{"webhook": url}`` items."""
+    try:
+        targets = json.loads(record.get("notify") or "[]")
+    except ValueError:
+        return []
+    return targets if isinstance(targets, list) else []
 
 
 def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:

@@ -1,0 +1,241 @@
+"""Telling a job's owner that it ended: a mail, or a signed webhook, sent by a Celery task.
+
+A job's record keeps its ``notify`` list as the API took it (``"email"`` and
+``{"webhook": url}`` items) and, for ``"email"``, the owner's address (``notify_email``).
+Wherever a job's end is stored (the worker running it, the worker main process that killed it,
+a cancel of a queued job, the stall sweeper), :func:`job_ended` is called; it sends one
+:func:`deliver` task per item. Being called more than once for one end costs only tasks that
+find their delivery already done.
+
+Once per job, end state and item: :func:`deliver` claims ``taskboard:notify:<id>:<state>:<n>``
+with SET NX before it sends, for :data:`CLAIM_S` (longer than a send may take), and marks it
+sent after. A send that fails for sure (refused connection, an SMTP error, a 5xx) gives the
+claim back and is tried again after ``NOTIFY_RETRY_BASE_S`` * 2^n, ``NOTIFY_RETRIES`` times,
+then given up with a log line. A worker lost in the middle of a send leaves its claim to expire:
+the message comes back (late acknowledgement) and sends again. So a mail can be sent twice only
+when a worker dies between the SMTP server accepting it and the next Redis write (one round
+trip); the other side of that choice (never resending) would lose every mail whose worker died
+while connecting, a far longer window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+import requests
+from celery import shared_task
+
+from tasks import jobstore
+from tasks import outbound
+from tasks import registry
+from tasks import settings
+from tasks import snapshot
+
+log = logging.getLogger(__name__)
+
+EMAIL = "email"
+WEBHOOK = "webhook"
+SENT_KEY = "taskboard:notify:{}:{}:{}"
+# Longer than the slowest send (SMTP and HTTP timeouts below), so a live send keeps its claim.
+CLAIM_S = 180
+SMTP_TIMEOUT_S = 30.0
+SIGNATURE_HEADER = "X-Taskboard-Signature"
+SUBJECTS = {"SUCCESS": "done", "FAILURE": "failed", "REVOKED": "cancelled"}
+
+
+class GiveUp(Exception):
+    """A delivery that trying again cannot make work (a refused address, a 4xx answer)."""
+
+
+def targets_of(record: dict) -> list:
+    """Return a job's ``notify`` items as stored, or an empty list."""
+    return snapshot.notify_of(record)
+
+
+def job_ended(r: Any, job_id: str | None) -> int:
+    """Send a :func:`deliver` task for each of a job's notifications if the job has ended;
+    return how many were sent (0 for a job still running, gone, or with none)."""
+    if not job_id:
+        return 0
+    found = jobstore.get_with_meta(r, [job_id])
+    if not found:
+        return 0
+    record, meta = found[0]
+    state = jobstore.state_of(meta)
+    targets = targets_of(record)
+    if state not in jobstore.TERMINAL or not targets:
+        return 0
+    for index in range(len(targets)):
+        deliver.apply_async(args=[job_id, state, index])
+    return len(targets)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
+def deliver(self: Any, job_id: str, state: str, index: int) -> str:
+    """Send item ``index`` of a job's notifications for its end in ``state``, once; return
+    "sent", "skipped" (done or being done elsewhere, or the job is gone) or "given up"."""
+    r = jobstore.client()
+    key = SENT_KEY.format(job_id, state, index)
+    if not r.set(key, "sending", nx=True, ex=CLAIM_S):
+        log.info(
+            "notification %d of job %s (%s) already %s",
+            index,
+            job_id,
+            state,
+            r.get(key) or "done",
+            extra=_fields(job_id, "skipped"),
+        )
+        return "skipped"
+    found = jobstore.get_with_meta(r, [job_id])
+    targets = targets_of(found[0][0]) if found else []
+    if index >= len(targets):
+        r.set(key, "gone", ex=settings.RESULT_EXPIRES_S)
+        return "skipped"
+    record, meta = found[0]
+    target = targets[index]
+    kind = EMAIL if target == EMAIL else WEBHOOK
+    try:
+        if kind == EMAIL:
+            send_mail(record, meta)
+        else:
+            post_webhook(target[WEBHOOK], snapshot.build(record, meta))
+    except GiveUp as exc:
+        r.set(key, "given up", ex=settings.RESULT_EXPIRES_S)
+        log.warning("%s for job %s given up: %s", kind, job_id, exc, extra=_fields(job_id, kind))
+        return "given up"
+    except Exception as exc:  # any failure to reach the server: try again later
+        r.delete(key)
+        tries = self.request.retries
+        if tries >= settings.NOTIFY_RETRIES:
+            log.warning(
+                "%s for job %s given up after %d tries: %s",
+                kind,
+                job_id,
+                tries + 1,
+                describe(exc),
+                extra=_fields(job_id, kind),
+            )
+            return "given up"
+        wait = settings.NOTIFY_RETRY_BASE_S * 2**tries
+        log.info(
+            "%s for job %s failed (%s); trying again in %.1f s",
+            kind,
+            job_id,
+            describe(exc),
+            wait,
+            extra=_fields(job_id, kind),
+        )
+        raise self.retry(countdown=wait, exc=exc) from None
+    r.set(key, "sent", ex=settings.RESULT_EXPIRES_S)
+    log.info("%s for job %s sent (%s)", kind, job_id, state, extra=_fields(job_id, kind))
+    return "sent"
+
+
+def _fields(job_id: str, kind: str) -> dict:
+    """Return the fields of a log line about a notification."""
+    return {"job_id": job_id, "event": f"notify.{kind}"}
+
+
+def describe(exc: BaseException) -> str:
+    """Return an exception as a short phrase for a log line."""
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def compose_mail(record: dict, meta: dict | None) -> EmailMessage:
+    """Return the short mail about a job's end: file, processor, result or error, link."""
+    snap = snapshot.build(record, meta)
+    state = snap["state"]
+    processor = registry.get(snap["processor"])
+    title = processor.title if processor else snap["processor"]
+    link = f"{settings.PUBLIC_URL.rstrip('/')}/jobs/{snap['id']}"
+    lines = [
+        f"File: {snap['filename']}",
+        f"Processor: {title}",
+        f"State: {SUBJECTS.get(state, state.lower())}",
+    ]
+    if state == "SUCCESS":
+        result = json.dumps(snap["result"], ensure_ascii=False, sort_keys=True)
+        lines.append(f"Result: {result if len(result) <= 1000 else result[:1000] + ' ...'}")
+    elif snap["error"]:
+        lines.append(f"Error: {snap['error']}")
+    lines += ["", f"The job: {link}"]
+    mail = EmailMessage()
+    mail["Subject"] = f"Taskboard: {snap['filename']} {SUBJECTS.get(state, state.lower())}"
+    mail["From"] = settings.MAIL_FROM
+    mail["To"] = record.get("notify_email", "")
+    mail["Message-ID"] = f"<{snap['id']}.{state.lower()}@taskboard>"
+    mail.set_content("\n".join(lines) + "\n")
+    return mail
+
+
+def send_mail(record: dict, meta: dict | None) -> None:
+    """Send the job's mail through ``SMTP_HOST``, or write it to the log when there is none;
+    raise :class:`GiveUp` when the job has no address or the server refuses the address."""
+    if not record.get("notify_email"):
+        raise GiveUp("the job has no e-mail address")
+    mail = compose_mail(record, meta)
+    if not settings.SMTP_HOST:
+        log.info("mail (no SMTP_HOST, so not sent):\n%s", mail.as_string().rstrip())
+        return
+    with smtplib.SMTP(settings.SMTP_HOST, settings.SMTP_PORT, timeout=SMTP_TIMEOUT_S) as smtp:
+        if settings.SMTP_STARTTLS:
+            smtp.starttls()
+        if settings.SMTP_USER:
+            smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD)
+        try:
+            smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise GiveUp(f"the SMTP server refused the address: {exc.recipients}") from None
+
+
+def webhook_key() -> str:
+    """Return the key webhooks are signed with: ``WEBHOOK_SECRET``, else ``SECRET_KEY``, else
+    (``make run``) the development secret the web server keeps; empty when there is none."""
+    if settings.WEBHOOK_SECRET or settings.SECRET_KEY:
+        return settings.WEBHOOK_SECRET or settings.SECRET_KEY
+    path = settings.TASKBOARD_DATA / "secret_key"
+    if settings.TASKBOARD_ENV == "development" and path.is_file():
+        return path.read_text().strip()
+    return ""
+
+
+def signature(body: bytes, secret: str | None = None) -> str:
+    """Return the ``X-Taskboard-Signature`` value of a webhook body: ``sha256=<hex HMAC>``."""
+    key = (secret or webhook_key()).encode()
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def post_webhook(url: str, payload: dict) -> None:
+    """POST the payload as signed JSON, following no redirect; return on a 2xx answer, raise
+    :class:`GiveUp` for answers trying again cannot change (3xx, 4xx but 408 and 429) and
+    refused addresses, and ``requests.HTTPError`` or a connection error otherwise."""
+    if not webhook_key():
+        raise GiveUp("no WEBHOOK_SECRET to sign it with")
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature(body),
+        "X-Taskboard-Event": f"job.{payload['state'].lower()}",
+    }
+    try:
+        with outbound.session() as http:
+            response = http.post(
+                url, data=body, headers=headers, timeout=outbound.TIMEOUT_S, allow_redirects=False
+            )
+    except (requests.RequestException, outbound.URLNotAllowed) as exc:
+        refused = outbound.refusal(exc)
+        if refused is not None:
+            raise GiveUp(str(refused)) from None
+        raise
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status >= 500 or status in (408, 429):
+        raise requests.HTTPError(f"{url} answered {status}", response=response)
+    raise GiveUp(f"{url} answered {status}")

@@ -1,0 +1,56 @@
+"""Where a worker stores a job's end, tell :mod:`tasks.notify` so that its owner hears of it.
+
+Three places in a worker store a final state: the process that ran the job (SUCCESS, FAILURE,
+or REVOKED when the job saw its cancel flag), read after ``task_postrun``; the main process
+that killed a cancelled job or dropped it before it ran (``task_revoked``); and the main
+process that killed a job past the hard time limit (``task_failure`` with
+``TimeLimitExceeded``). Each handler reads the stored state rather than trusting the signal's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from billiard.exceptions import TimeLimitExceeded
+from celery.signals import task_failure
+from celery.signals import task_postrun
+from celery.signals import task_revoked
+
+from tasks import jobstore
+from tasks import notify
+from tasks.worker.events import processor_of
+
+log = logging.getLogger(__name__)
+
+
+def tell(task: Any, job_id: str | None) -> None:
+    """Send the job's notifications if it is a job that has ended; never fail the caller."""
+    if processor_of(task) is None:
+        return
+    try:
+        notify.job_ended(jobstore.client(), job_id)
+    except Exception as exc:  # a notification must not break the worker's own bookkeeping
+        log.warning("notifications of job %s not sent: %s", job_id, notify.describe(exc))
+
+
+@task_postrun.connect
+def after_run(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    """Notify when the job the process just ran has ended."""
+    tell(task, task_id)
+
+
+@task_revoked.connect
+def after_revoke(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """Notify when the main process cancelled a job (killed, or dropped before it ran)."""
+    tell(sender, getattr(request, "id", None))
+
+
+@task_failure.connect
+def after_time_limit(
+    sender: Any = None, task_id: str | None = None, exception: Any = None, **kwargs: Any
+) -> None:
+    """Notify when the main process killed a job past the hard time limit (the process that
+    ran it is gone, so ``task_postrun`` never comes)."""
+    if isinstance(exception, TimeLimitExceeded):
+        tell(sender, task_id)
