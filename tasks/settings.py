@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = "text"
     # Requests to other servers (URL imports, webhooks).
     FETCH_ALLOW_PRIVATE: bool = False
+    # Jobs run later, and schedules (tasks/later.py, tasks/schedules.py).
+    RUN_AT_MAX_DAYS: float = Field(30, gt=0)
+    SCHEDULE_MIN_INTERVAL_S: float = Field(60, gt=0)
     # The workers.
     WORKER_CONCURRENCY: int = Field(0, ge=0)
     CANCEL_GRACE_S: float = Field(1.0, ge=0)

@@ -37,6 +37,10 @@ EXCLUDED_PER_OPERATION = {
     # A file the schema allows can still be refused for its content (415) or its options
     # (400): judged by the processor, beyond what a schema says.
     ("POST", "/api/jobs"): [positive_data_acceptance],
+    # A URL the schema allows may still be one Taskboard does not fetch (url_not_allowed), or
+    # an interval under the minimum: judged beyond what a schema says.
+    ("POST", "/api/schedules"): [positive_data_acceptance],
+    ("PATCH", "/api/schedules/{schedule_id}"): [positive_data_acceptance],
 }
 
 

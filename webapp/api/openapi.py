@@ -10,6 +10,9 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tasks import registry
+from webapp.api.openapi_schedules import RUN_AT
+from webapp.api.openapi_schedules import schedule_paths
+from webapp.api.openapi_schedules import schedule_schemas
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
@@ -47,6 +50,10 @@ def job_paths() -> dict:
             "file": {"type": "string", "format": "binary"},
             "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
             "options": {"type": "string", "description": "The options, as a JSON object."},
+            "run_at": {
+                "type": "string",
+                "description": RUN_AT["description"] + " Empty or left out: at once.",
+            },
         },
         required=["file", "processor"],
     )
@@ -77,7 +84,8 @@ def job_paths() -> dict:
                 ],
             ),
             "post": operation(
-                "Upload a file as a new job for a processor.",
+                "Upload a file (or, as JSON, a URL to import) as a new job for a processor; "
+                "with run_at, the job waits SCHEDULED until then.",
                 {
                     "202": snapshot
                     | {
@@ -85,7 +93,8 @@ def job_paths() -> dict:
                     },
                     "400": error(
                         "No valid CSRF token, not multipart, no file, an empty file, "
-                        "an unknown processor or bad options."
+                        "an unknown processor, bad options, a bad run_at, or a URL Taskboard "
+                        "may not fetch (url_not_allowed)."
                     ),
                     "401": SIGN_IN,
                     "411": error("No Content-Length."),
@@ -98,7 +107,10 @@ def job_paths() -> dict:
                 security=WRITE,
                 requestBody={
                     "required": True,
-                    "content": {"multipart/form-data": {"schema": upload}},
+                    "content": {
+                        "multipart/form-data": {"schema": upload},
+                        "application/json": {"schema": ref("UrlImport")},
+                    },
                 },
             ),
         },
@@ -267,9 +279,9 @@ def document() -> dict:
                 "Live updates come over Socket.IO (event `job`), not over this API."
             ),
         },
-        "paths": session_paths() | read_paths() | job_paths() | token_paths(),
+        "paths": session_paths() | read_paths() | job_paths() | token_paths() | schedule_paths(),
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | schedule_schemas(),
             "securitySchemes": {
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
                 # Good on every operation in place of the cookie and CSRF token (not listed

@@ -1,0 +1,250 @@
+"""URL imports, jobs run later and schedules on real parts: a stack of its own (its own Redis,
+so that its workers, which may fetch from this machine, take no other test's jobs) with
+``FETCH_ALLOW_PRIVATE=1``, and a real HTTP server in the test serving the files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+
+import pytest
+import redis
+
+from tasks import later
+from tests.parts import MAX_UPLOAD_BYTES
+from tests.parts import RedisServer
+from tests.parts import Stack
+from tests.parts import User
+from tests.parts import wait_for
+
+CSV = b"name,count\n" + b"".join(b"row%d,%d\n" % (i, i) for i in range(20000))
+
+
+class Files(BaseHTTPRequestHandler):
+    """Answers: a CSV, a redirect to it, a redirect to a private address, one too large
+    (declared, or only found while streaming), and the times each path was asked."""
+
+    hits: dict[str, list[float]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        """Answer by path."""
+        path = self.path.split("?", 1)[0]
+        self.hits.setdefault(path, []).append(time.time())
+        if path.endswith(".csv") and not path.startswith("/big"):
+            self.answer(CSV, "text/csv")
+        elif path == "/moved":
+            self.redirect(f"http://127.0.0.1:{self.server.server_port}/data/moved.csv")
+        elif path == "/to-private":
+            self.redirect(f"http://127.0.0.2:{self.server.server_port}/data/secret.csv")
+        elif path == "/big-declared.csv":
+            self.answer(b"a,b\n" * (MAX_UPLOAD_BYTES // 4 + 1000), "text/csv")
+        elif path == "/big-streamed.csv":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.end_headers()  # no length: read until the connection closes
+            self.close_connection = True
+            try:
+                for _ in range(MAX_UPLOAD_BYTES // 65536 + 8):
+                    self.wfile.write(b"a,b\n" * 16384)
+            except OSError:
+                pass
+        else:
+            self.send_error(404)
+
+    def answer(self, body: bytes, kind: str) -> None:
+        """Send a body with its length."""
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def redirect(self, location: str) -> None:
+        """Send a redirect."""
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        """Stay quiet."""
+
+
+@pytest.fixture(scope="module")
+def files_server():
+    """Serve the test files on a free port of 127.0.0.1."""
+    # On every address, so that 127.0.0.2 reaches it too (a second address of this machine).
+    server = ThreadingHTTPServer(("0.0.0.0", 0), Files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def fetching(tmp_path_factory):
+    """Start a stack on a Redis of its own whose workers may fetch from this machine, with
+    schedules allowed every 2 s."""
+    redis_server = RedisServer(tmp_path_factory.mktemp("fetching-redis"))
+    running = Stack(
+        redis_server,
+        tmp_path_factory.mktemp("fetching"),
+        FETCH_ALLOW_PRIVATE="1",
+        SCHEDULE_MIN_INTERVAL_S="2",
+        UPLOAD_RATE_LIMIT="100000/minute",
+    )
+    yield running
+    running.stop()
+    redis_server.stop()
+
+
+@pytest.fixture
+def fetcher(fetching):
+    """Return a new live user of the fetching stack."""
+    u = User(fetching.url)
+    u.connect()
+    yield u
+    u.close()
+
+
+def iso(seconds: float) -> str:
+    """Return now plus ``seconds`` as ISO 8601 with its offset."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def import_url(user: User, url: str, **more) -> dict:
+    """Submit a URL import and return its snapshot."""
+    response = user.http.post(
+        user.url + "/api/jobs", json={"url": url, "processor": "csv-profile"} | more
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_url_import_downloads_with_bytes_progress_then_processes(fetching, fetcher, files_server):
+    """A URL import shows "downloading" in bytes, then its processor's result, and keeps the
+    URL's last segment as its name."""
+    job = import_url(fetcher, files_server + "/data/sales%20q1.csv?token=1")
+    assert job["filename"] == "sales q1.csv"
+    assert job["url"].startswith(files_server)
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "SUCCESS", done["error"]
+    assert done["result"]["rows"] == 20000
+    downloading = [
+        e for e in fetcher.updates(job["id"]) if e["progress"]["message"] == "downloading"
+    ]
+    assert downloading and downloading[-1]["progress"]["unit"] == "bytes"
+    assert downloading[-1]["progress"]["total"] == len(CSV)
+    assert fetcher.job(job["id"])["size"] == len(CSV)
+
+
+def test_redirect_is_followed(fetching, fetcher, files_server):
+    """A redirect to an allowed address is followed."""
+    job = import_url(fetcher, files_server + "/moved")
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "SUCCESS", done["error"]
+
+
+@pytest.mark.parametrize("path", ["/big-declared.csv", "/big-streamed.csv"])
+def test_download_over_the_limit_fails_and_leaves_nothing(fetching, fetcher, files_server, path):
+    """A file larger than MAX_UPLOAD_BYTES, declared or found while streaming: FAILURE with a
+    sentence, and nothing of it on disk."""
+    job = import_url(fetcher, files_server + path)
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "FAILURE"
+    assert done["error"] == (
+        f"The file at that URL is larger than this server takes ({MAX_UPLOAD_BYTES:,} bytes)."
+    )
+    assert not (fetching.upload_dir / job["id"]).exists()
+
+
+def test_missing_file_fails_with_the_servers_answer(fetching, fetcher, files_server):
+    """A URL the server does not have: FAILURE saying what it answered."""
+    job = import_url(fetcher, files_server + "/nothing.txt")
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "FAILURE"
+    assert "answered 404" in done["error"]
+
+
+def test_url_on_this_machine_is_refused_without_the_setting(user, files_server):
+    """Without FETCH_ALLOW_PRIVATE, 127.0.0.1 is refused at once: 400 url_not_allowed."""
+    response = user.http.post(
+        user.url + "/api/jobs", json={"url": files_server + "/a.csv", "processor": "checksum"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "url_not_allowed"
+    assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []
+
+
+def test_redirect_to_a_private_address_is_refused(tmp_path, files_server):
+    """The download refuses a redirect to a private address (checked on the connection), even
+    though the first address was allowed. Here 127.0.0.1 stands for a public address and
+    127.0.0.2 for a private one."""
+    from tasks import imports
+    from tasks import settings
+    from tasks.progress import Progress
+    from tasks.registry import ProcessorError
+
+    first = files_server + "/to-private"
+    progress = Progress(store=lambda meta: None, is_cancelled=lambda: False, interval=0)
+    # The test server is on 127.0.0.1: allow it, and only it, for the first connection.
+    allowed = {"127.0.0.1"}
+    original = imports.outbound.allowed_address
+    imports.outbound.allowed_address = lambda address, allow_private=None: address in allowed
+    try:
+        with pytest.raises(ProcessorError, match="private or link-local address"):
+            imports.download(first, tmp_path / "input", settings.MAX_UPLOAD_BYTES, progress)
+    finally:
+        imports.outbound.allowed_address = original
+    assert list(tmp_path.iterdir()) == []
+
+
+def upload_at(user: User, run_at: str) -> dict:
+    """Upload a small file to checksum, to run at ``run_at``; return its snapshot."""
+    response = user.http.post(
+        user.url + "/api/jobs",
+        files={"file": ("later.txt", b"hello later\n")},
+        data={"processor": "checksum", "run_at": run_at},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def first_pushed(user: User, job_id: str, states: set[str]) -> float:
+    """Return when the first pushed snapshot of the job in one of ``states`` came."""
+    wait_for(lambda: any(e.get("state") in states for e in user.updates(job_id)), timeout=15)
+    with user._lock:
+        pairs = list(zip(user.received, user.events, strict=True))
+    return min(t for t, e in pairs if e.get("id") == job_id and e.get("state") in states)
+
+
+def test_run_at_starts_within_a_second_of_its_time(fetching, fetcher):
+    """An upload with run_at a few seconds ahead is SCHEDULED, then starts within 1 s."""
+    run_at = iso(3)
+    job = upload_at(fetcher, run_at)
+    assert job["state"] == "SCHEDULED"
+    assert fetcher.job(job["id"])["state"] == "SCHEDULED"
+    first_seen = first_pushed(fetcher, job["id"], {"PENDING", "STARTED", "PROGRESS", "SUCCESS"})
+    at = datetime.fromisoformat(run_at).timestamp()
+    assert at - 0.05 <= first_seen <= at + 1.0, first_seen - at
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS"}, 15)
+    assert done["state"] == "SUCCESS"
+
+
+def test_cancel_before_its_time_means_it_never_runs(fetching, fetcher):
+    """A job cancelled while SCHEDULED is REVOKED and never starts, even past its time."""
+    run_at = iso(1.5)
+    job = upload_at(fetcher, run_at)
+    response = fetcher.http.post(f"{fetching.url}/api/jobs/{job['id']}/cancel")
+    assert response.status_code == 202
+    assert response.json()["state"] == "REVOKED"
+    r = redis.Redis.from_url(fetching.redis_url, decode_responses=True)
+    wait_for(lambda: r.zscore(later.DUE_KEY, job["id"]) is None, timeout=10)
+    time.sleep(0.5)  # past its time: the sender has seen it and let it be
+    assert fetcher.job(job["id"])["state"] == "REVOKED"
+    assert not r.hget(f"taskboard:job:{job['id']}", "started_at")
