@@ -1,115 +1,21 @@
-"""URL imports, jobs run later and schedules on real parts: a stack of its own (its own Redis,
-so that its workers, which may fetch from this machine, take no other test's jobs) with
-``FETCH_ALLOW_PRIVATE=1``, and a real HTTP server in the test serving the files."""
+"""URL imports and jobs run later on real parts: the ``fetching`` stack (its own Redis, with
+``FETCH_ALLOW_PRIVATE=1``) and a real HTTP server in the test serving the files."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 
 import pytest
 import redis
 
 from tasks import later
+from tests.fetching import CSV
 from tests.parts import MAX_UPLOAD_BYTES
-from tests.parts import RedisServer
-from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
-
-CSV = b"name,count\n" + b"".join(b"row%d,%d\n" % (i, i) for i in range(20000))
-
-
-class Files(BaseHTTPRequestHandler):
-    """Answers: a CSV, a redirect to it, a redirect to a private address, one too large
-    (declared, or only found while streaming), and the times each path was asked."""
-
-    hits: dict[str, list[float]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-        """Answer by path."""
-        path = self.path.split("?", 1)[0]
-        self.hits.setdefault(path, []).append(time.time())
-        if path.endswith(".csv") and not path.startswith("/big"):
-            self.answer(CSV, "text/csv")
-        elif path == "/moved":
-            self.redirect(f"http://127.0.0.1:{self.server.server_port}/data/moved.csv")
-        elif path == "/to-private":
-            self.redirect(f"http://127.0.0.2:{self.server.server_port}/data/secret.csv")
-        elif path == "/big-declared.csv":
-            self.answer(b"a,b\n" * (MAX_UPLOAD_BYTES // 4 + 1000), "text/csv")
-        elif path == "/big-streamed.csv":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/csv")
-            self.end_headers()  # no length: read until the connection closes
-            self.close_connection = True
-            try:
-                for _ in range(MAX_UPLOAD_BYTES // 65536 + 8):
-                    self.wfile.write(b"a,b\n" * 16384)
-            except OSError:
-                pass
-        else:
-            self.send_error(404)
-
-    def answer(self, body: bytes, kind: str) -> None:
-        """Send a body with its length."""
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def redirect(self, location: str) -> None:
-        """Send a redirect."""
-        self.send_response(302)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        """Stay quiet."""
-
-
-@pytest.fixture(scope="module")
-def files_server():
-    """Serve the test files on a free port of 127.0.0.1."""
-    # On every address, so that 127.0.0.2 reaches it too (a second address of this machine).
-    server = ThreadingHTTPServer(("0.0.0.0", 0), Files)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def fetching(tmp_path_factory):
-    """Start a stack on a Redis of its own whose workers may fetch from this machine, with
-    schedules allowed every 2 s."""
-    redis_server = RedisServer(tmp_path_factory.mktemp("fetching-redis"))
-    running = Stack(
-        redis_server,
-        tmp_path_factory.mktemp("fetching"),
-        FETCH_ALLOW_PRIVATE="1",
-        SCHEDULE_MIN_INTERVAL_S="2",
-        UPLOAD_RATE_LIMIT="100000/minute",
-    )
-    yield running
-    running.stop()
-    redis_server.stop()
-
-
-@pytest.fixture
-def fetcher(fetching):
-    """Return a new live user of the fetching stack."""
-    u = User(fetching.url)
-    u.connect()
-    yield u
-    u.close()
 
 
 def iso(seconds: float) -> str:
@@ -129,9 +35,9 @@ def import_url(user: User, url: str, **more) -> dict:
 def test_url_import_downloads_with_bytes_progress_then_processes(fetching, fetcher, files_server):
     """A URL import shows "downloading" in bytes, then its processor's result, and keeps the
     URL's last segment as its name."""
-    job = import_url(fetcher, files_server + "/data/sales%20q1.csv?token=1")
+    job = import_url(fetcher, files_server.url + "/data/sales%20q1.csv?token=1")
     assert job["filename"] == "sales q1.csv"
-    assert job["url"].startswith(files_server)
+    assert job["url"].startswith(files_server.url)
     done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
     assert done["state"] == "SUCCESS", done["error"]
     assert done["result"]["rows"] == 20000
@@ -145,7 +51,7 @@ def test_url_import_downloads_with_bytes_progress_then_processes(fetching, fetch
 
 def test_redirect_is_followed(fetching, fetcher, files_server):
     """A redirect to an allowed address is followed."""
-    job = import_url(fetcher, files_server + "/moved")
+    job = import_url(fetcher, files_server.url + "/moved")
     done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
     assert done["state"] == "SUCCESS", done["error"]
 
@@ -154,7 +60,7 @@ def test_redirect_is_followed(fetching, fetcher, files_server):
 def test_download_over_the_limit_fails_and_leaves_nothing(fetching, fetcher, files_server, path):
     """A file larger than MAX_UPLOAD_BYTES, declared or found while streaming: FAILURE with a
     sentence, and nothing of it on disk."""
-    job = import_url(fetcher, files_server + path)
+    job = import_url(fetcher, files_server.url + path)
     done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
     assert done["state"] == "FAILURE"
     assert done["error"] == (
@@ -165,7 +71,7 @@ def test_download_over_the_limit_fails_and_leaves_nothing(fetching, fetcher, fil
 
 def test_missing_file_fails_with_the_servers_answer(fetching, fetcher, files_server):
     """A URL the server does not have: FAILURE saying what it answered."""
-    job = import_url(fetcher, files_server + "/nothing.txt")
+    job = import_url(fetcher, files_server.url + "/nothing.txt")
     done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
     assert done["state"] == "FAILURE"
     assert "answered 404" in done["error"]
@@ -174,7 +80,7 @@ def test_missing_file_fails_with_the_servers_answer(fetching, fetcher, files_ser
 def test_url_on_this_machine_is_refused_without_the_setting(user, files_server):
     """Without FETCH_ALLOW_PRIVATE, 127.0.0.1 is refused at once: 400 url_not_allowed."""
     response = user.http.post(
-        user.url + "/api/jobs", json={"url": files_server + "/a.csv", "processor": "checksum"}
+        user.url + "/api/jobs", json={"url": files_server.url + "/a.csv", "processor": "checksum"}
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "url_not_allowed"
@@ -190,7 +96,7 @@ def test_redirect_to_a_private_address_is_refused(tmp_path, files_server):
     from tasks.progress import Progress
     from tasks.registry import ProcessorError
 
-    first = files_server + "/to-private"
+    first = files_server.url + "/to-private"
     progress = Progress(store=lambda meta: None, is_cancelled=lambda: False, interval=0)
     # The test server is on 127.0.0.1: allow it, and only it, for the first connection.
     allowed = {"127.0.0.1"}
