@@ -1,0 +1,74 @@
+"""Jobs run later and schedules in a real browser: a live countdown in the row that cancel
+stops, and the schedules page (add, pause, resume, delete, a refused cron expression)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page):
+    """A job with run_at shows Scheduled and a countdown that moves; Cancel makes it
+    Cancelled before it ever runs."""
+    csrf = page.request.get("/api/session").json()["csrf_token"]
+    run_at = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()
+    response = page.request.post(
+        "/api/jobs",
+        headers={"X-CSRFToken": csrf},
+        multipart={
+            "processor": "checksum",
+            "run_at": run_at,
+            "file": {"name": "later.txt", "mimeType": "text/plain", "buffer": b"later\n"},
+        },
+    )
+    assert response.status == 202, response.text()
+    row = page.locator(f".job-row[data-id='{response.json()['id']}']")
+    expect(row.locator(".badge")).to_have_text("Scheduled")
+    message = row.locator(".message")
+    expect(message).to_have_text(re.compile(r"^Starts in 1 min \d\d s$"))
+    first = message.text_content()
+    expect(message).not_to_have_text(first, timeout=3000)  # it counts down by itself
+    row.get_by_role("button", name="Cancel later.txt").click()
+    expect(row.locator(".badge")).to_have_text("Cancelled")
+
+
+def test_schedules_page_adds_pauses_resumes_and_deletes(page):
+    """From the dashboard's header: add a schedule, see its next run, pause and resume it,
+    be told what is wrong with a bad cron expression, delete it."""
+    page.get_by_role("link", name="Schedules").click()
+    page.wait_for_url("**/schedules")
+    expect(page.get_by_role("link", name="Schedules")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#schedule-empty")).to_be_visible()
+
+    page.fill("#schedule-url", "https://1.1.1.1/reports/daily.csv")
+    page.select_option("#schedule-processor", "checksum")
+    page.select_option("#schedule-kind", "cron")
+    page.fill("#schedule-cron", "61 * * * *")
+    page.get_by_role("button", name="Add schedule").click()
+    expect(page.locator("#schedule-error")).to_contain_text("out of range")
+
+    page.select_option("#schedule-kind", "every")
+    page.fill("#schedule-every", "30")
+    page.get_by_role("button", name="Add schedule").click()
+    row = page.locator("#schedule-rows tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("every 30 min")
+    expect(row.locator(".schedule-next")).to_contain_text(re.compile(r"starts in (29|30) min"))
+    expect(row).to_contain_text("none yet")
+
+    row.get_by_role("button", name="Pause daily.csv").click()
+    expect(row.locator(".schedule-next")).to_have_text("paused")
+    row.get_by_role("button", name="Resume daily.csv").click()
+    expect(row.locator(".schedule-next")).to_contain_text("starts in")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete daily.csv").click()
+    expect(page.locator("#schedule-rows tr")).to_have_count(0)
+    expect(page.locator("#schedule-empty")).to_be_visible()
