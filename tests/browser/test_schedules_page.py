@@ -4,32 +4,24 @@ stops, and the schedules page (add, pause, resume, delete, a refused cron expres
 from __future__ import annotations
 
 import re
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import upload
+
 pytestmark = pytest.mark.browser
 
 
 def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page):
-    """A job with run_at shows Scheduled and a countdown that moves; Cancel makes it
-    Cancelled before it ever runs."""
-    csrf = page.request.get("/api/session").json()["csrf_token"]
-    run_at = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()
-    response = page.request.post(
-        "/api/jobs",
-        headers={"X-CSRFToken": csrf},
-        multipart={
-            "processor": "checksum",
-            "run_at": run_at,
-            "file": {"name": "later.txt", "mimeType": "text/plain", "buffer": b"later\n"},
-        },
-    )
-    assert response.status == 202, response.text()
-    row = page.locator(f".job-row[data-id='{response.json()['id']}']")
+    """A file sent with a start time shows Scheduled and a countdown that moves; Cancel makes
+    it Cancelled before it ever runs."""
+    start = datetime.now() + timedelta(seconds=90)  # the browser's local time, as typed
+    page.fill("#run-at", start.strftime("%Y-%m-%dT%H:%M:%S"))
+    upload(page, "checksum", [("later.txt", b"later\n")])
+    row = page.locator(".job-row", has_text="later.txt")
     expect(row.locator(".badge")).to_have_text("Scheduled")
     message = row.locator(".message")
     expect(message).to_have_text(re.compile(r"^Starts in 1 min \d\d s$"))
@@ -37,6 +29,14 @@ def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page):
     expect(message).not_to_have_text(first, timeout=3000)  # it counts down by itself
     row.get_by_role("button", name="Cancel later.txt").click()
     expect(row.locator(".badge")).to_have_text("Cancelled")
+
+
+def test_start_time_in_the_past_is_refused_in_the_page(page):
+    """A start time already past is refused before anything is sent."""
+    page.fill("#run-at", (datetime.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S"))
+    upload(page, "checksum", [("late.txt", b"late\n")])
+    expect(page.locator("#upload-error")).to_have_text("The start time is in the past.")
+    expect(page.locator(".job-row", has_text="late.txt")).to_have_count(0)
 
 
 def test_schedules_page_adds_pauses_resumes_and_deletes(page):
