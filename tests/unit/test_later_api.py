@@ -87,6 +87,7 @@ def test_upload_with_run_at_is_scheduled_and_kept_in_the_due_set(client, app):
         ({"url": "https://1.1.1.1/a", "processor": "checksum", "notify": "x"}, "bad_notify"),
         ({"url": "https://1.1.1.1/a", "processor": "checksum", "extra": 1}, "bad_json"),
         ([1, 2], "bad_json"),
+        ({"processor": "checksum"}, "not_multipart"),
     ],
 )
 def test_bad_url_import_is_refused(client, body, code):

@@ -102,6 +102,13 @@ def create_url_job(user: str):
     from webapp.api.jobs import queue_job
 
     body = read_json(JOB_FIELDS)
+    if "url" not in body:
+        # Neither an upload nor a URL import: say both ways a job is sent.
+        raise ApiError(
+            400,
+            "not_multipart",
+            "Send the job as multipart/form-data with a file, or as JSON with a url to import.",
+        )
     url, processor, options, notify = parse_source(body)
     run_at = parse_run_at(body.get("run_at"))
     job_id = str(uuid.uuid4())
