@@ -49,7 +49,9 @@ def test_one_run_per_due_time_with_two_senders(fetching, fetcher, files_server):
     """With two workers (two sender threads) a 2-s schedule runs once per due time: every run
     fetched once, runs about 2 s apart."""
     second = fetching.start_worker("worker-b")
+    made = None
     try:
+        wait_for(lambda: " ready." in fetching.log("worker-b"), timeout=30)
         path = f"/twice/{uuid.uuid4().hex}.csv"
         made = make_schedule(fetcher, files_server.url + path, every_s=2)
         wait_for(lambda: len(schedule(fetcher, made["id"])["runs"]) >= 4, timeout=30)
@@ -63,6 +65,8 @@ def test_one_run_per_due_time_with_two_senders(fetching, fetcher, files_server):
         gaps = [b - a for a, b in zip(created, created[1:], strict=False)]
         assert all(gap > 1.5 for gap in gaps), gaps
     finally:
+        if made is not None:
+            fetcher.http.delete(f"{fetching.url}/api/schedules/{made['id']}")
         stop([second])
         fetching.children.remove(second)
 
@@ -106,3 +110,5 @@ def test_missed_runs_run_once_and_run_at_survives_restarts(fetching, fetcher, fi
     next_at = datetime.fromisoformat(shown["next_run_at"]).timestamp()
     assert 0 < next_at - time.time() <= 30
     assert abs((next_at - due) % 30) < 0.01 or abs((next_at - due) % 30 - 30) < 0.01
+    # The stack serves the whole run: leave no schedule running in it.
+    assert user.http.delete(f"{fetching.url}/api/schedules/{made['id']}").status_code == 204
