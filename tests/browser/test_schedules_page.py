@@ -15,9 +15,9 @@ from tests.browser.conftest import upload
 pytestmark = pytest.mark.browser
 
 
-def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page):
-    """A file sent with a start time shows Scheduled and a countdown that moves; Cancel makes
-    it Cancelled before it ever runs."""
+def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page, open_page):
+    """A file sent with a start time shows Scheduled and a countdown that moves, and its page
+    says when it starts; Cancel there makes it Cancelled before it ever runs, in both tabs."""
     start = datetime.now() + timedelta(seconds=90)  # the browser's local time, as typed
     page.fill("#run-at", start.strftime("%Y-%m-%dT%H:%M:%S"))
     upload(page, "checksum", [("later.txt", b"later\n")])
@@ -27,7 +27,9 @@ def test_scheduled_job_counts_down_in_its_row_and_cancel_stops_it(page):
     expect(message).to_have_text(re.compile(r"^Starts in 1 min \d\d s$"))
     first = message.text_content()
     expect(message).not_to_have_text(first, timeout=3000)  # it counts down by itself
-    row.get_by_role("button", name="Cancel later.txt").click()
+    job_page = open_page(f"/jobs/{row.get_attribute('data-id')}")
+    expect(job_page.locator("#job-timeline")).to_contain_text("Starts")
+    job_page.locator("#job-cancel").click()
     expect(row.locator(".badge")).to_have_text("Cancelled")
 
 
