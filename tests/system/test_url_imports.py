@@ -154,3 +154,22 @@ def test_cancel_before_its_time_means_it_never_runs(fetching, fetcher):
     time.sleep(0.5)  # past its time: the sender has seen it and let it be
     assert fetcher.job(job["id"])["state"] == "REVOKED"
     assert not r.hget(f"taskboard:job:{job['id']}", "started_at")
+
+
+def test_json_body_without_a_length_or_too_long_is_refused(user):
+    """A URL import's body is read into memory: chunked (no length) is 411, over 64 KiB 400."""
+
+    def chunks():
+        yield b'{"url": "https://1.1.1.1/a.csv", '
+        yield b'"processor": "checksum"}'
+
+    headers = {"Content-Type": "application/json"}
+    chunked = user.http.post(user.url + "/api/jobs", data=chunks(), headers=headers)
+    assert chunked.status_code == 411
+    assert chunked.json()["error"]["code"] == "length_required"
+    padded = b'{"url": "https://1.1.1.1/a.csv", "processor": "checksum", "options": {"x": "'
+    padded += b"y" * 70_000 + b'"}}'
+    long = user.http.post(user.url + "/api/jobs", data=padded, headers=headers)
+    assert long.status_code == 400
+    assert long.json()["error"]["code"] == "bad_json"
+    assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []

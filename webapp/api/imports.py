@@ -30,8 +30,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def read_json(allowed: frozenset[str]) -> dict:
-    """Return the request's JSON object, refusing a long body, another type or unknown members."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
+    """Return the request's JSON object, refusing a body without a length or a long one (it is
+    read into memory), another type or unknown members."""
+    if request.content_length is None:
+        raise ApiError(411, "length_required", "Send the JSON body with a Content-Length header.")
+    if request.content_length > MAX_BODY_BYTES:
         raise ApiError(400, "bad_json", f"The JSON body is longer than {MAX_BODY_BYTES:,} bytes.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -14,6 +14,7 @@ SIGN_IN = error("Not signed in (accounts mode; code login_required).")
 CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
 NOT_FOUND = error("No such schedule: unknown, or another user's (answered alike).")
 WRITE = [{"csrf": []}]
+LENGTH = error("A body without a Content-Length (it is read into memory).")
 RUN_AT = {
     "type": "string",
     "format": "date-time",
@@ -124,6 +125,7 @@ def schedule_paths() -> dict:
                     "400": bad,
                     "401": SIGN_IN,
                     "409": error("The user has as many schedules as allowed."),
+                    "411": LENGTH,
                 },
                 security=WRITE,
                 requestBody=json_request(ref("NewSchedule")),
@@ -137,7 +139,7 @@ def schedule_paths() -> dict:
             ),
             "patch": operation(
                 "Pause or resume a schedule, or change its timing.",
-                {"200": one, "400": bad, "401": SIGN_IN, "404": NOT_FOUND},
+                {"200": one, "400": bad, "401": SIGN_IN, "404": NOT_FOUND, "411": LENGTH},
                 security=WRITE,
                 requestBody=json_request(ref("ScheduleChange")),
             ),
