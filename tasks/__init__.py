@@ -1,6 +1,7 @@
 """The Celery app: `celery -A tasks worker` starts a worker, `celery -A tasks beat` beat.
 
-The parts are wired here by name: the worker's signals, logs and status command, the periodic
+The parts are wired here by name: the worker's signals, logs and status command, URL imports,
+the sender of jobs run later and of schedules' runs (a thread of each worker), the periodic
 jobs, then the processors (each module's ``@processor`` makes its task on this app).
 """
 
@@ -14,10 +15,13 @@ app.conf.update(settings.celery_config())
 # request threads must all find this one.
 app.set_default()
 
+from tasks import imports  # noqa: E402
+from tasks import later  # noqa: E402
 from tasks import maintenance  # noqa: E402
 from tasks import processors  # noqa: E402
+from tasks import schedules  # noqa: E402
 from tasks import worker  # noqa: E402
 
 processors.load()
 
-__all__ = ["app", "maintenance", "worker"]
+__all__ = ["app", "imports", "later", "maintenance", "schedules", "worker"]

@@ -28,12 +28,14 @@ from tasks import settings
 PENDING = states.PENDING
 STARTED = states.STARTED
 PROGRESS = "PROGRESS"
+# A job given a later time (run_at) that has not been sent yet (tasks/later.py).
+SCHEDULED = "SCHEDULED"
 RETRY = states.RETRY
 SUCCESS = states.SUCCESS
 FAILURE = states.FAILURE
 REVOKED = states.REVOKED
 # Every state a snapshot may show, in the order a job goes through them.
-STATES = (PENDING, STARTED, PROGRESS, RETRY, SUCCESS, FAILURE, REVOKED)
+STATES = (SCHEDULED, PENDING, STARTED, PROGRESS, RETRY, SUCCESS, FAILURE, REVOKED)
 TERMINAL = frozenset(states.READY_STATES)
 RUNNING = frozenset({STARTED, PROGRESS, RETRY})
 
@@ -327,7 +329,9 @@ def expired_jobs(r: redis.Redis, cutoff: float, batch: int = 500) -> Iterator[li
         for job_id, record, raw in zip(ids, replies[::2], replies[1::2], strict=True):
             if not record:
                 gone.append(job_id)
-            elif raw is None or state_of(parse_meta(raw)) in TERMINAL:
+            elif raw is None and (timestamp(record.get("run_at")) or 0) < cutoff:
+                expired.append(record)  # a job run later is kept until its time is past
+            elif raw is not None and state_of(parse_meta(raw)) in TERMINAL:
                 expired.append(record)
         if gone:
             r.zrem(JOBS_KEY, *gone)

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: str = ""
     NOTIFY_RETRY_BASE_S: float = Field(30, gt=0)
     NOTIFY_RETRIES: int = Field(8, ge=0)
+    # Jobs run later, and schedules (tasks/later.py, tasks/schedules.py).
+    RUN_AT_MAX_DAYS: float = Field(30, gt=0)
+    SCHEDULE_MIN_INTERVAL_S: float = Field(60, gt=0)
     # The workers.
     WORKER_CONCURRENCY: int = Field(0, ge=0)
     CANCEL_GRACE_S: float = Field(1.0, ge=0)

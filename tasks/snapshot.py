@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tasks import registry
 from tasks.jobstore import RUNNING
+from tasks.jobstore import SCHEDULED
 from tasks.jobstore import STALLED
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import now_iso
@@ -19,7 +20,12 @@ from tasks.jobstore import parse_time
 from tasks.jobstore import state_of
 from tasks.jobstore import timestamp
 
-STATE_MESSAGES = {"PENDING": "queued", "STARTED": "started", "REVOKED": "cancelled"}
+STATE_MESSAGES = {
+    "SCHEDULED": "scheduled",
+    "PENDING": "queued",
+    "STARTED": "started",
+    "REVOKED": "cancelled",
+}
 # How much a new rate sample weighs against the running average.
 RATE_SMOOTHING = 0.3
 FAILURE_MESSAGES = {
@@ -92,6 +98,9 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
     """Return the contract's snapshot of a job."""
     job_id = record["id"]
     state = state_of(meta)
+    if meta is None and record.get("run_at"):
+        # Not sent yet: tasks/later.py sends it at its time.
+        state = SCHEDULED
     result = (meta or {}).get("result")
     tracker = tracker or Tracker()
     if state == "PROGRESS" and isinstance(result, dict):
@@ -115,6 +124,8 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         **_parts(state, result),
         **_attempts(record, meta, state),
         "notify": notify_of(record),
+        # Where a job came from, for jobs run later, URL imports and schedules' runs.
+        **{k: record[k] for k in ("run_at", "url", "schedule") if record.get(k)},
     }
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.fetching import FilesServer  # noqa: E402
 from tests.parts import HOSTILE_LIMIT  # noqa: E402
 from tests.parts import RedisServer  # noqa: E402
 from tests.parts import Stack  # noqa: E402
@@ -85,3 +86,34 @@ def live_user(url: str) -> Iterator[User]:
     u.connect()
     yield u
     u.close()
+
+
+@pytest.fixture(scope="session")
+def files_server() -> FilesServer:
+    """Serve the URL-import tests' files over HTTP on this machine."""
+    server = FilesServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fetching(tmp_path_factory) -> Stack:
+    """Start a stack on a Redis of its own (its workers may fetch from this machine and must
+    take no other test's jobs) with FETCH_ALLOW_PRIVATE=1 and schedules allowed every 2 s."""
+    redis_server = RedisServer(tmp_path_factory.mktemp("fetching-redis"))
+    running = Stack(
+        redis_server,
+        tmp_path_factory.mktemp("fetching"),
+        FETCH_ALLOW_PRIVATE="1",
+        SCHEDULE_MIN_INTERVAL_S="2",
+        UPLOAD_RATE_LIMIT="100000/minute",
+    )
+    yield running
+    running.stop()
+    redis_server.stop()
+
+
+@pytest.fixture
+def fetcher(fetching) -> User:
+    """Return a new live user of the fetching stack."""
+    yield from live_user(fetching.url)

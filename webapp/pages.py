@@ -1,4 +1,5 @@
-"""The HTML pages: the dashboard, one job's page, and the sign-in page in accounts mode."""
+"""The HTML pages: the dashboard, one job's page, schedules, the account, and the sign-in page
+in accounts mode."""
 
 from __future__ import annotations
 
@@ -82,3 +83,10 @@ def account():
     """Show the account page: the user's API tokens."""
     current_user()
     return render_template("account.html")
+
+
+@bp.get("/schedules")
+def schedules():
+    """Show the schedules page: the user's schedules, their runs, a form to add one."""
+    current_user()
+    return render_template("schedules.html")

@@ -137,11 +137,12 @@ export function deleteJobOnLeave(jobId) {
 /**
  * Upload a file as a new job; resolve with its snapshot.
  *
- * XMLHttpRequest rather than fetch, because only it reports upload progress.
+ * XMLHttpRequest rather than fetch, because only it reports upload progress. `extra` holds
+ * more form fields (run_at).
  * Returns {promise, abort}. abort() works at any time: an XMLHttpRequest that is not open yet
  * (the session is still being fetched) ignores abort(), so a flag stops it from opening.
  */
-export function uploadJob(file, processor, options, onProgress, notify = []) {
+export function uploadJob(file, processor, options, onProgress, extra = {}) {
   const xhr = new XMLHttpRequest();
   let aborted = false;
   const cancelled = () => new ApiError(0, "aborted", "Upload cancelled.");
@@ -155,7 +156,7 @@ export function uploadJob(file, processor, options, onProgress, notify = []) {
         const form = new FormData();
         form.append("processor", processor);
         form.append("options", JSON.stringify(options || {}));
-        if (notify.length > 0) form.append("notify", JSON.stringify(notify));
+        for (const [name, value] of Object.entries(extra)) form.append(name, value);
         form.append("file", file, file.name);
         xhr.open("POST", apiUrl("/jobs"));
         xhr.setRequestHeader("X-CSRFToken", session.csrf_token);

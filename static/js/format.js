@@ -6,6 +6,7 @@ const oneDecimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 export const STATE_LABELS = {
+  SCHEDULED: "Scheduled",
   PENDING: "Queued",
   STARTED: "Started",
   PROGRESS: "Running",
@@ -15,7 +16,7 @@ export const STATE_LABELS = {
   REVOKED: "Cancelled",
 };
 
-const ACTIVE = new Set(["PENDING", "STARTED", "PROGRESS", "RETRY"]);
+const ACTIVE = new Set(["SCHEDULED", "PENDING", "STARTED", "PROGRESS", "RETRY"]);
 const TERMINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
 
 /** Tell whether a job in this state can still be cancelled. */
@@ -26,6 +27,14 @@ export function isActive(state) {
 /** Tell whether a job in this state has finished. */
 export function isFinished(state) {
   return TERMINAL.has(state);
+}
+
+/** Return the countdown of a job run later: "Starts in 4 min 05 s", or "Starting…" once due. */
+export function countdownText(runAt, nowMs = Date.now()) {
+  const at = parseTime(runAt);
+  if (at == null) return "";
+  const seconds = Math.ceil((at - nowMs) / 1000);
+  return seconds > 0 ? `Starts in ${formatDuration(seconds)}` : "Starting…";
 }
 
 /** Return a byte count as "12.3 MB" (powers of 1000, as file managers show them). */

@@ -59,6 +59,7 @@ function tookText(seconds, finished) {
 /** Fill the timeline: created, started, finished, with how long each step took. */
 function renderTimeline(job) {
   const steps = [["Created", job.created_at, null]];
+  if (job.run_at) steps.push([job.state === "SCHEDULED" ? "Starts" : "Scheduled for", job.run_at, null]);
   if (job.started_at) steps.push(["Started", job.started_at, null]);
   const took = elapsedSeconds(job);
   if (job.finished_at) {

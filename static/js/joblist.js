@@ -10,6 +10,7 @@ const HIDDEN_FLUSH_MS = 250;
 
 /** Return how far along a state is: queued, running, finished. */
 function stage(state) {
+  if (state === "SCHEDULED") return -1;
   if (state === "PENDING") return 0;
   return isFinished(state) ? 2 : 1;
 }
@@ -248,6 +249,7 @@ export class JobList {
     const now = Date.now();
     for (const { job, row } of this.jobs.values()) {
       if (isActive(job.state) && job.started_at) tickRow(row, job, now);
+      else if (job.state === "SCHEDULED") fillRow(row, job, this.view()); // its countdown
     }
   }
 

@@ -4,6 +4,7 @@
 import { resultUrl } from "./api.js";
 import {
   STATE_LABELS,
+  countdownText,
   elapsedSeconds,
   formatBytes,
   formatDuration,
@@ -62,7 +63,7 @@ export function barPercent(job) {
     return Math.max(0, Math.min(100, percent));
   }
   if (job.state === "SUCCESS") return 100;
-  return job.state === "PENDING" ? 0 : null;
+  return job.state === "PENDING" || job.state === "SCHEDULED" ? 0 : null;
 }
 
 /**
@@ -73,10 +74,11 @@ export function barPercent(job) {
 export function fillBar(bar, job) {
   const percent = barPercent(job);
   const fill = bar.querySelector(".bar-fill");
-  const width = `${percent ?? (isActive(job.state) && job.state !== "PENDING" ? 100 : 0)}%`;
+  const waiting = job.state === "PENDING" || job.state === "SCHEDULED";
+  const width = `${percent ?? (isActive(job.state) && !waiting ? 100 : 0)}%`;
   if (fill.style.width !== width) fill.style.width = width;
   bar.dataset.state = job.state;
-  bar.classList.toggle("is-indeterminate", percent == null && isActive(job.state) && job.state !== "PENDING");
+  bar.classList.toggle("is-indeterminate", percent == null && isActive(job.state) && !waiting);
   setAttr(bar, "aria-valuenow", roundPercent(percent));
   const message = (job.progress && job.progress.message) || STATE_LABELS[job.state] || job.state;
   setAttr(bar, "aria-valuetext", percent == null ? message : `${formatPercent(percent)}, ${message}`);
@@ -95,6 +97,7 @@ export function etaText(job, offline = false) {
 /** Return the speed of a running job in its unit ("unknown" offline), a finished job's average, or "". */
 export function rateText(job, offline = false) {
   const progress = job.progress || {};
+  if (job.state === "SCHEDULED") return "";
   if (isActive(job.state) && offline && job.state !== "PENDING") return "unknown";
   if (isActive(job.state)) return formatRate(progress.rate, progress.unit);
   const seconds = elapsedSeconds(job);
@@ -139,6 +142,7 @@ export function createRow(template, jobId) {
  */
 export function rowNote(job, view) {
   if (job.state === "FAILURE" && job.error) return { text: job.error, kind: "failure", title: job.error };
+  if (job.state === "SCHEDULED") return { text: countdownText(job.run_at), kind: "scheduled", title: job.run_at };
   if (job.state === "PENDING" && noWorkerFor(view.workers, job.processor)) {
     const text = "Waiting: no worker online for it.";
     return { text, kind: "waiting", title: null };

@@ -29,6 +29,16 @@ function remember(key, value) {
   }
 }
 
+/** Return the upload card's start time as ISO 8601 UTC (none when empty), or why it is wrong. */
+function readRunAt() {
+  const value = document.getElementById("run-at")?.value;
+  if (!value) return { runAt: null, error: null };
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) return { runAt: null, error: "The start time cannot be read." };
+  if (at.getTime() <= Date.now()) return { runAt: null, error: "The start time is in the past." };
+  return { runAt: at.toISOString(), error: null };
+}
+
 /** Return the largest file the server takes (the page says), or null when it does not say. */
 function maxUploadBytes() {
   return Number(document.body.dataset.maxUploadBytes) || null;
@@ -166,8 +176,9 @@ export class Uploader {
       return;
     }
     const { options, error } = readOptions(this.el.fields, processor.options || {});
-    if (error) {
-      this.el.error.textContent = error;
+    const { runAt, error: timeError } = readRunAt();
+    if (error || timeError) {
+      this.el.error.textContent = error || timeError;
       return;
     }
     const { notify, error: notifyError } = readNotify();
@@ -187,7 +198,7 @@ export class Uploader {
       if (limit && file.size > limit) {
         this.showFailure(item, file, `Too large: the server takes files up to ${formatBytes(limit)}.`);
       } else {
-        this.queue.push({ ...item, file, processor: processor.name, options, notify });
+        this.queue.push({ ...item, file, processor: processor.name, options, notify, runAt });
       }
     }
     if (asBatch) sendBatch(this, fitting, processor, options);
@@ -250,6 +261,9 @@ export class Uploader {
     const { element, parts } = item;
     element.dataset.state = "sending";
     parts.status.textContent = "Sending… 0%";
+    const extra = {};
+    if (item.runAt) extra.run_at = item.runAt;
+    if (item.notify && item.notify.length > 0) extra.notify = JSON.stringify(item.notify);
     const upload = uploadJob(
       item.file,
       item.processor,
@@ -261,7 +275,7 @@ export class Uploader {
         parts.status.textContent =
           loaded >= total ? "Sent, waiting for the server…" : `Sending… ${formatPercent(percent)}`;
       },
-      item.notify,
+      extra,
     );
     item.element.abort = upload.abort;
     try {
@@ -269,7 +283,7 @@ export class Uploader {
       element.dataset.state = "done";
       parts.fill.style.width = "100%";
       parts.bar.setAttribute("aria-valuenow", "100");
-      parts.status.textContent = "Sent: the job is queued below.";
+      parts.status.textContent = `Sent: the job is ${item.runAt ? "scheduled" : "queued"} below.`;
       parts.action.hidden = true;
       this.onCreated(job);
       window.setTimeout(() => element.remove(), DONE_LINGER_MS);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import uuid
+from typing import Any
 
 from flask import current_app
 from flask import request
@@ -13,6 +14,7 @@ from flask import send_file
 from tasks import files
 from tasks import joblist
 from tasks import jobstore
+from tasks import later
 from tasks import registry
 from tasks.formats import binary
 from tasks.jobstore import TERMINAL
@@ -20,6 +22,7 @@ from tasks.jobstore import state_of
 from webapp import live
 from webapp.api import bp
 from webapp.api import cancel
+from webapp.api import imports
 from webapp.api import jobquery
 from webapp.api import notify
 from webapp.api import uploads
@@ -50,16 +53,19 @@ def owned(job_id: str) -> tuple[dict, dict | None]:
 @bp.post("/api/jobs")
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"])
 def create_job():
-    """Take an uploaded file and queue it for its processor."""
+    """Take an uploaded file (or, as JSON, a URL to import) and queue it for its processor."""
     user = current_user()
     # Checked before the file is read, so a refused upload costs nothing.
     check_active_cap(user)
+    if request.is_json:
+        return imports.create_url_job(user)
     form, uploaded = read_upload()
     processor = registry.get(form.get("processor", ""))
     if processor is None:
         raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
     options = parse_options(processor, form.get("options"))
     notify_to = notify.parse_notify(form.get("notify"))
+    run_at = imports.parse_run_at(form.get("run_at"))
     if uploaded is None or not isinstance(uploaded.stream, uploads.LimitedFile):
         raise ApiError(400, "no_file", "Send the file in a multipart field named 'file'.")
     stream = uploaded.stream
@@ -75,7 +81,14 @@ def create_job():
     filename = uploads.clean_filename(uploaded.filename)
     uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
     snapshot = queue_job(
-        job_id, user, processor, options, filename, stream.size, **notify.record_fields(notify_to)
+        job_id,
+        user,
+        processor,
+        options,
+        filename,
+        stream.size,
+        run_at=run_at,
+        **notify.record_fields(notify_to),
     )
     return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
 
@@ -100,20 +113,35 @@ def queue_job(
     filename: str,
     size: int,
     send: bool = True,
+    run_at: float | None = None,
+    task: Any = None,
     **fields: str,
 ) -> dict:
-    """Record a job whose input is already at its place, tell the owner's tabs, send its task;
-    return its snapshot. Extra ``fields`` go into the job's record. Answer 503 (and leave
-    nothing behind) when the broker cannot take it. With ``send=False`` the task is not sent:
-    the caller sends it (a batch sends its jobs as one Celery group)."""
+    """Record a job whose input is already at its place, tell the owner's tabs, send its task
+    (``task``, the processor's by default), or keep it until ``run_at`` (Unix time); return its
+    snapshot. Extra ``fields`` go into the job's record. Answer 503 (and leave nothing behind)
+    when the broker cannot take it. With ``send=False`` the task is not sent: the caller sends
+    it (a batch sends its jobs as one Celery group)."""
     r = store()
+    if run_at is not None:
+        fields["run_at"] = jobstore.now_iso(run_at)
     record = jobstore.create(r, job_id, user, filename, size, processor.name, options, **fields)
     snapshot = snapshot_of(record, None)
     # Told before it is sent, so that no tab hears of the job starting before it exists.
     live.push(user, snapshot)
+    if run_at is not None:
+        later.put(r, job_id, run_at)
+        current_app.logger.info(
+            "job %s created: %s, to run at %s",
+            job_id,
+            processor.name,
+            fields["run_at"],
+            extra={"job_id": job_id, "event": "job.scheduled", "processor": processor.name},
+        )
+        return snapshot
     try:
         if send:
-            processor.task.apply_async(args=[options], task_id=job_id)
+            (task or processor.task).apply_async(args=[options], task_id=job_id)
     except Exception as exc:  # any failure to reach the broker: the job must not linger
         current_app.logger.error("job %s could not be queued: %s", job_id, exc)
         remove_job(record)

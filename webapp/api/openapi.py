@@ -15,6 +15,9 @@ from webapp.api.openapi_batches import batch_schemas
 from webapp.api.openapi_control import LIST_PAGE
 from webapp.api.openapi_control import LIST_PARAMETERS
 from webapp.api.openapi_control import control_paths
+from webapp.api.openapi_schedules import RUN_AT
+from webapp.api.openapi_schedules import schedule_paths
+from webapp.api.openapi_schedules import schedule_schemas
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
@@ -57,6 +60,10 @@ def job_paths() -> dict:
                 "description": 'Who hears of the job\'s end, as JSON: a list of "email" and '
                 '{"webhook": "https://..."} (see the Notify schema).',
             },
+            "run_at": {
+                "type": "string",
+                "description": RUN_AT["description"] + " Empty or left out: at once.",
+            },
         },
         required=["file", "processor"],
     )
@@ -85,7 +92,8 @@ def job_paths() -> dict:
                 ],
             ),
             "post": operation(
-                "Upload a file as a new job for a processor.",
+                "Upload a file (or, as JSON, a URL to import) as a new job for a processor; "
+                "with run_at, the job waits SCHEDULED until then.",
                 {
                     "202": snapshot
                     | {
@@ -93,8 +101,9 @@ def job_paths() -> dict:
                     },
                     "400": error(
                         "No valid CSRF token, not multipart, no file, an empty file, "
-                        "an unknown processor, bad options, or a bad notify (bad_notify, "
-                        "no_email, url_not_allowed)."
+                        "an unknown processor, bad options, a bad run_at, a bad notify "
+                        "(bad_notify, no_email), or a URL Taskboard may not fetch "
+                        "(url_not_allowed)."
                     ),
                     "401": SIGN_IN,
                     "411": error("No Content-Length."),
@@ -107,7 +116,10 @@ def job_paths() -> dict:
                 security=WRITE,
                 requestBody={
                     "required": True,
-                    "content": {"multipart/form-data": {"schema": upload}},
+                    "content": {
+                        "multipart/form-data": {"schema": upload},
+                        "application/json": {"schema": ref("UrlImport")},
+                    },
                 },
             ),
         },
@@ -282,9 +294,10 @@ def document() -> dict:
         | token_paths()
         | preview_paths()
         | control_paths()
-        | batch_paths(),
+        | batch_paths()
+        | schedule_paths(),
         "components": {
-            "schemas": schemas() | batch_schemas(),
+            "schemas": schemas() | batch_schemas() | schedule_schemas(),
             "securitySchemes": {
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
                 # Good on every operation in place of the cookie and CSRF token (not listed

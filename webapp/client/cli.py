@@ -27,7 +27,7 @@ from webapp.client.live import TERMINAL
 from webapp.client.live import Follower
 
 DEFAULT_URL = "http://127.0.0.1:5000"
-STATES = ("PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
+STATES = ("SCHEDULED", "PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
 out = Console(highlight=False)
 
 

@@ -226,8 +226,10 @@ def job_states(r: redis.Redis) -> dict[str, int]:
     """Return how many jobs are in each unfinished state now, and in each final state over the
     last ``FINISHED_WINDOW_S``; jobs that ended or vanished unseen are moved or dropped."""
     counts = dict.fromkeys(STATES, 0)
-    for _, meta in jobstore.open_jobs(r):
+    for record, meta in jobstore.open_jobs(r):
         state = jobstore.state_of(meta)
+        if meta is None and record.get("run_at"):
+            state = jobstore.SCHEDULED  # waiting for its time, not in a queue
         if state in counts:
             counts[state] += 1
     since = time.time() - FINISHED_WINDOW_S

@@ -1,0 +1,170 @@
+"""Imports from a URL: a job whose input is a URL first downloads it, then runs its processor.
+
+The download is a Celery task of its own (:func:`fetch`, on the default queue) with the job's id:
+it streams the answer into the job's folder (progress in bytes, message "downloading"), checks it
+as an upload is checked (the size limit ``MAX_UPLOAD_BYTES``, on the declared length and while
+streaming; the processor's content check on the first bytes), then queues the processor's own
+task under the same id, on the processor's queue. Addresses follow :mod:`tasks.outbound`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+import requests
+from celery import shared_task
+from celery.exceptions import Ignore
+
+from tasks import files
+from tasks import jobstore
+from tasks import outbound
+from tasks import registry
+from tasks import settings
+from tasks.formats.binary import SNIFF_BYTES
+from tasks.progress import Cancelled
+from tasks.progress import Progress
+from tasks.registry import ProcessorError
+
+log = logging.getLogger(__name__)
+CHUNK = 64 * 1024
+DOWNLOADING = "downloading"
+
+
+def name_of(url: str) -> str:
+    """Return the raw name a URL's file is shown under: its last path segment, else its host."""
+    parts = urlsplit(url)
+    segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return segment or parts.hostname or "download"
+
+
+def too_large(limit: int) -> str:
+    """Return the sentence a download over the size limit fails with."""
+    return f"The file at that URL is larger than this server takes ({limit:,} bytes)."
+
+
+def download(
+    url: str,
+    dest: Path,
+    limit: int,
+    progress: Progress,
+    check: Callable[[bytes], str | None] = lambda head: None,
+) -> int:
+    """Stream ``url`` into ``dest`` and return its size in bytes.
+
+    ``check`` judges the first bytes (None when they suit). Raise :class:`ProcessorError` with a
+    sentence for a person when the address is refused, the server fails or is too slow, the file
+    is larger than ``limit`` bytes or refused by ``check``; nothing is left at ``dest`` then.
+    :class:`Cancelled` comes through from ``progress``.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    host = urlsplit(url).hostname or url
+    try:
+        with outbound.session() as http:
+            with http.get(url, stream=True, timeout=outbound.TIMEOUT_S) as response:
+                if response.status_code >= 400:
+                    raise ProcessorError(
+                        f"The server at {host} answered {response.status_code} "
+                        f"{response.reason or ''}".rstrip()
+                        + "."
+                    )
+                size = stream_to(response, part, limit, progress)
+        head = read_head(part)
+        reason = check(head) if head else "The file at that URL is empty."
+        if reason:
+            raise ProcessorError(f"The file at that URL cannot be taken: {reason}")
+        os.replace(part, dest)
+        return size
+    except (requests.RequestException, outbound.URLNotAllowed) as exc:
+        raise ProcessorError(failure(exc, host)) from None
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def stream_to(response: requests.Response, part: Path, limit: int, progress: Progress) -> int:
+    """Write an answer's body to ``part`` within ``limit`` bytes; return its size."""
+    declared = response.headers.get("Content-Length", "")
+    total = int(declared) if declared.isdigit() else None
+    if total is not None and total > limit:
+        raise ProcessorError(too_large(limit))
+    progress.total = total
+    progress.update(0, DOWNLOADING, force=True)
+    size = 0
+    with open(part, "wb") as out:
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            # Counted after decoding: a small compressed answer cannot become a huge file.
+            if size > limit:
+                raise ProcessorError(too_large(limit))
+            out.write(chunk)
+            progress.advance(len(chunk), DOWNLOADING)
+    if progress.total != size:
+        progress.total = size
+        progress.update(size, DOWNLOADING, force=True)
+    return size
+
+
+def read_head(path: Path) -> bytes:
+    """Return a file's first bytes, for the content check."""
+    with open(path, "rb") as f:
+        return f.read(SNIFF_BYTES)
+
+
+def failure(exc: BaseException, host: str) -> str:
+    """Return the sentence a failed download ends its job with."""
+    refused = outbound.refusal(exc)
+    if refused is not None:
+        return str(refused)
+    if isinstance(exc, requests.TooManyRedirects):
+        return f"The URL redirected more than {outbound.MAX_REDIRECTS} times."
+    if isinstance(exc, requests.Timeout):
+        return f"The server at {host} did not answer in time."
+    if isinstance(exc, requests.ConnectionError):
+        return f"Taskboard could not connect to {host}."
+    return f"The download from {host} failed ({type(exc).__name__})."
+
+
+@shared_task(bind=True)
+def fetch(self: Any, options: dict) -> None:
+    """Download a URL import's file into its job's folder, then queue its processor."""
+    job_id = self.request.id
+    record = jobstore.get(jobstore.client(), job_id)
+    if record is None or registry.finished(self, job_id):
+        raise Ignore()  # deleted, or a message that came back for a job that has ended
+    processor = registry.get(record.get("processor", ""))
+    if processor is None:
+        raise ProcessorError(f"The processor {record.get('processor')!r} is not installed.")
+    progress = Progress(self, unit="bytes")
+    try:
+        progress.check_cancelled()
+        size = download(
+            record["url"],
+            files.input_path(job_id),
+            settings.MAX_UPLOAD_BYTES,
+            progress,
+            processor.check_content,
+        )
+    except Cancelled:
+        files.remove_job(job_id)
+        self.backend.mark_as_revoked(job_id, "cancelled", request=self.request)
+        raise Ignore() from None
+    except BaseException:
+        files.remove_job(job_id)
+        raise
+    jobstore.client().hset(jobstore.JOB_KEY.format(job_id), "size", size)
+    log.info(
+        "job %s downloaded %d bytes; queuing %s",
+        job_id,
+        size,
+        processor.name,
+        extra={"job_id": job_id, "event": "job.downloaded", "processor": processor.name},
+    )
+    processor.task.apply_async(args=[options], task_id=job_id)
+    # No state of its own: the job's next state is its processor's.
+    raise Ignore()
