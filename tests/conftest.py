@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
-from tasks.settings import Settings
+
+def setting_names() -> list[str]:
+    """Return the names of Taskboard's settings, read from tasks/settings.py alone: importing
+    the ``tasks`` package would make the Celery app, which reads the settings once and for all."""
+    path = Path(__file__).resolve().parent.parent / "tasks" / "settings.py"
+    spec = importlib.util.spec_from_file_location("taskboard_settings_names", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.Settings.model_fields)
+
 
 # Before anything reads the settings (they are read once): the tests choose every setting they
 # use, so none exported in the shell (PORT=5001 for make run, a REDIS_URL) reaches their parts;
 # the in-process app needs a secret.
-for name in Settings.model_fields:
+for name in setting_names():
     os.environ.pop(name, None)
 os.environ["SECRET_KEY"] = "test-secret"
 

@@ -56,6 +56,10 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "started_at",
         "finished_at",
         "notify",
+        "attempt",
+        "retry_at",
+        "queue_position",
+        "retry_of",
     }
     assert job["notify"] == []
     assert set(job["progress"]) == {
