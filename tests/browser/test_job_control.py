@@ -99,6 +99,10 @@ def test_a_deleted_job_comes_back_with_undo(page):
     row = finished_row(page, "keep.txt")
     job_id = row.get_attribute("data-id")
     expect(page.locator("#uploads .upload-item")).to_have_count(0)  # no more layout shifts
+    # Both in view first: a click on a button out of view scrolls the page, which moves
+    # everything and says nothing of the list's layout.
+    below.scroll_into_view_if_needed()
+    row.get_by_role("button", name="Delete").scroll_into_view_if_needed()
     place = below.bounding_box()
 
     row.get_by_role("button", name="Delete").click()
