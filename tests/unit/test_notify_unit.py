@@ -10,6 +10,7 @@ import json
 import logging
 
 import pytest
+import redis
 
 from tasks import notify
 from tasks import settings
@@ -87,3 +88,18 @@ def test_mail_goes_to_the_log_without_an_smtp_server(monkeypatch, caplog):
         notify.send_mail(record, meta)
     (line,) = [r.getMessage() for r in caplog.records if r.name == "tasks.notify"]
     assert "To: a@example.org" in line and 'Result: {"sha256": "e3b0"}' in line
+
+
+class Unreachable:
+    """A Redis client whose every command fails as when the server is down."""
+
+    def pipeline(self, *args, **kwargs):
+        """Fail like a connection that cannot be made."""
+        raise redis.ConnectionError("Connection refused")
+
+
+def test_job_ended_never_fails_its_caller(caplog):
+    """Recording a job's end goes on when its notifications cannot be sent; it is logged."""
+    with caplog.at_level(logging.WARNING, logger="tasks.notify"):
+        assert notify.job_ended(Unreachable(), "ab12") == 0
+    assert "notifications of job ab12 not sent" in caplog.text

@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--processor", "-p", required=True)
     submit.add_argument("--options", default=None, help="the processor's options, as JSON")
     submit.add_argument("--follow", "-f", action="store_true", help="show live bars until done")
+    submit.add_argument(
+        "--email", action="store_true", help="mail you when each job ends (an account's address)"
+    )
+    submit.add_argument(
+        "--webhook", action="append", default=[], metavar="URL", help="POST each job's end here"
+    )
     jobs = commands.add_parser("jobs", help="list your jobs, newest first")
     jobs.add_argument("--state", action="append", choices=STATES, help="only these states")
     jobs.add_argument("--limit", type=int, default=50)
@@ -86,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 def submit(api: Api, args: argparse.Namespace) -> int:
     """Send each file as a job; with --follow, show their bars until every one has ended."""
     options = parse_options(args.options)
+    notify = (["email"] if args.email else []) + [{"webhook": url} for url in args.webhook]
+    extra = {"notify": json.dumps(notify)} if notify else {}
     for path in args.files:
         if not path.is_file():
             raise ClientError(f"{path}: no such file")
@@ -99,7 +107,7 @@ def submit(api: Api, args: argparse.Namespace) -> int:
             bar = follower.bar(path.name, STATE_LABELS["UPLOADING"]) if follower else None
             sent = (lambda n, size, bar=bar: follower.uploaded(bar, n, size)) if follower else None
             try:
-                job = upload(api, path, args.processor, options, sent)
+                job = upload(api, path, args.processor, options, sent, extra)
             except Refused as exc:
                 refused += 1
                 if follower:
@@ -124,10 +132,12 @@ def upload(
     processor: str,
     options: str | None,
     sent: Callable[[int, int], None] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict:
     """Send one file, streamed (never whole in memory), telling ``sent(bytes, of)`` as it
-    goes; return the new job's snapshot."""
+    goes, with ``extra`` form fields (``notify``); return the new job's snapshot."""
     fields = {"processor": processor} | ({"options": options} if options else {})
+    fields |= extra or {}
     with path.open("rb") as f:
         body = MultipartEncoder(fields | {"file": (path.name, f, "application/octet-stream")})
         size = body.len
