@@ -1,7 +1,7 @@
 // The upload card: pick a processor and its options, drop or choose files, and watch each
 // file go up with its own percentage; API errors stay next to the file they belong to.
 
-import { uploadJob } from "./api.js";
+import { request, uploadJob } from "./api.js";
 import { formatBytes, formatPercent, roundPercent } from "./format.js";
 import { readOptions, renderOptions } from "./options.js";
 import { make } from "./dom.js";
@@ -69,6 +69,31 @@ export class Uploader {
     });
     this.el.list.addEventListener("click", (event) => this.onListClick(event));
     this.bindDropzone();
+    document.getElementById("import-button")?.addEventListener("click", () => this.importUrl());
+    document.getElementById("import-url")?.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault(); // the form has nothing to submit: Enter imports
+      this.importUrl();
+    });
+  }
+
+  /** Send the URL typed as a URL import with the processor, options and start time chosen. */
+  async importUrl() {
+    const field = document.getElementById("import-url");
+    const url = field.value.trim();
+    const processor = this.current();
+    const { options, error } = processor ? readOptions(this.el.fields, processor.options || {}) : {};
+    const { runAt, error: timeError } = readRunAt();
+    const problem = !url ? "Type the URL of a file." : !processor ? "Choose a processor first." : error || timeError;
+    this.el.error.textContent = problem || "";
+    if (problem) return;
+    const body = { url, processor: processor.name, options, ...(runAt ? { run_at: runAt } : {}) };
+    try {
+      this.onCreated(await request("POST", "/jobs", body));
+      field.value = "";
+    } catch (failure) {
+      this.el.error.textContent = failure.message;
+    }
   }
 
   /** Fill the processor choice from /api/processors. */
