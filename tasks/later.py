@@ -86,7 +86,7 @@ def first_task(record: dict) -> Any:
         return imports.fetch
     processor = registry.get(record.get("processor", ""))
     if processor is None:
-        raise LookupError(f"processor {record.get('processor')!r} is not installed")
+        raise LookupError(f"The processor {record.get('processor')!r} is not installed")
     return processor.task
 
 
@@ -129,7 +129,14 @@ def send_claimed(r: redis.Redis, job_id: str) -> bool:
     if found and found[0][1] is None and not jobstore.cancel_requested(r, job_id):
         record = found[0][0]
         late = time.time() - (jobstore.timestamp(record.get("run_at")) or time.time())
-        start(r, record)
+        try:
+            start(r, record)
+        except LookupError as exc:  # its processor was removed meanwhile: it can never run
+            from celery import current_app
+
+            current_app.backend.mark_as_failure(job_id, registry.ProcessorError(f"{exc}."))
+            r.zrem(CLAIMED_KEY, job_id)
+            return False
         log.info(
             "job %s sent at its time (%.3f s after it)",
             job_id,

@@ -220,6 +220,7 @@ def make_run(r: redis.Redis, record: dict, job_id: str | None = None) -> dict:
         url=record["url"],
         schedule=record["id"],
         notify=record.get("notify") or "[]",
+        notify_email=record.get("notify_email") or "",
     )
     note_run(r, record["id"], job)
     return job

@@ -1,7 +1,7 @@
 // The upload card: pick a processor and its options, drop or choose files, and watch each
 // file go up with its own percentage; API errors stay next to the file they belong to.
 
-import { uploadJob } from "./api.js";
+import { request, uploadJob } from "./api.js";
 import { sendBatch } from "./batchupload.js";
 import { formatBytes, formatPercent, roundPercent } from "./format.js";
 import { readOptions, renderOptions } from "./options.js";
@@ -90,6 +90,37 @@ export class Uploader {
     });
     this.el.list.addEventListener("click", (event) => this.onListClick(event));
     this.bindDropzone();
+    document.getElementById("import-button")?.addEventListener("click", () => this.importUrl());
+    document.getElementById("import-url")?.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault(); // the form has nothing to submit: Enter imports
+      this.importUrl();
+    });
+  }
+
+  /** Send the URL typed as a URL import with the processor, options and start time chosen. */
+  async importUrl() {
+    const field = document.getElementById("import-url");
+    const url = field.value.trim();
+    const processor = this.current();
+    const { options, error } = processor ? readOptions(this.el.fields, processor.options || {}) : {};
+    const { runAt, error: timeError } = readRunAt();
+    const { notify, error: notifyError } = readNotify();
+    const problem = !url
+      ? "Type the URL of a file."
+      : !processor
+        ? "Choose a processor first."
+        : error || timeError || notifyError;
+    this.el.error.textContent = problem || "";
+    if (problem) return;
+    const body = { url, processor: processor.name, options, ...(runAt ? { run_at: runAt } : {}) };
+    if (notify.length > 0) body.notify = notify;
+    try {
+      this.onCreated(await request("POST", "/jobs", body));
+      field.value = "";
+    } catch (failure) {
+      this.el.error.textContent = failure.message;
+    }
   }
 
   /** Fill the processor choice from /api/processors. */

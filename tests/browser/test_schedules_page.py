@@ -74,3 +74,23 @@ def test_schedules_page_adds_pauses_resumes_and_deletes(page):
     row.get_by_role("button", name="Delete daily.csv").click()
     expect(page.locator("#schedule-rows tr")).to_have_count(0)
     expect(page.locator("#schedule-empty")).to_be_visible()
+
+
+def test_url_import_from_the_upload_card(page):
+    """The upload card imports a URL: an address Taskboard may not fetch is refused with the
+    server's reason; one it may is a job named after the URL's last segment (kept SCHEDULED
+    here by a start time, so that nothing is fetched)."""
+    page.select_option("#processor", "checksum")
+    page.fill("#import-url", "http://127.0.0.1/secret.csv")
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#upload-error")).to_contain_text("does not fetch from its own network")
+
+    start = datetime.now() + timedelta(minutes=30)
+    page.fill("#run-at", start.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.fill("#import-url", "https://1.1.1.1/exports/weekly%20sales.csv")
+    page.locator("#import-url").press("Enter")
+    row = page.locator(".job-row", has_text="weekly sales.csv")
+    expect(row.locator(".badge")).to_have_text("Scheduled")
+    expect(page.locator("#import-url")).to_have_value("")
+    row.get_by_role("button", name="Cancel weekly sales.csv").click()
+    expect(row.locator(".badge")).to_have_text("Cancelled")

@@ -13,6 +13,7 @@ from datetime import timedelta
 import redis
 
 from tasks import jobstore
+from tasks import later
 from tasks import schedules
 from tests.parts import User
 from tests.parts import wait_for
@@ -69,6 +70,22 @@ def test_one_run_per_due_time_with_two_senders(fetching, fetcher, files_server):
             fetcher.http.delete(f"{fetching.url}/api/schedules/{made['id']}")
         stop([second])
         fetching.children.remove(second)
+
+
+def test_job_whose_processor_is_gone_by_its_time_fails_with_a_sentence(fetching, fetcher):
+    """A job run later whose processor was removed meanwhile ends FAILURE, saying so, instead
+    of being tried for ever."""
+    r = redis.Redis.from_url(fetching.redis_url, decode_responses=True)
+    job_id = str(uuid.uuid4())
+    when = time.time() + 0.5
+    jobstore.create(
+        r, job_id, fetcher.id, "old.txt", 3, "retired", {}, run_at=jobstore.now_iso(when)
+    )
+    later.put(r, job_id, when)
+    done = wait_for(lambda: fetcher.job(job_id)["state"] == "FAILURE" and fetcher.job(job_id))
+    assert done["error"] == "The processor 'retired' is not installed."
+    assert r.zscore(later.CLAIMED_KEY, job_id) is None
+    r.close()
 
 
 def test_missed_runs_run_once_and_run_at_survives_restarts(fetching, fetcher, files_server):

@@ -8,7 +8,6 @@ a member of the JSON body) keeps the job SCHEDULED until then (:mod:`tasks.later
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import datetime
@@ -21,6 +20,7 @@ from tasks import imports
 from tasks import outbound
 from tasks import registry
 from tasks.settings import DAY_S
+from webapp.api import notify
 from webapp.api import uploads
 from webapp.errors import ApiError
 
@@ -64,15 +64,12 @@ def parse_source(body: dict) -> tuple[str, registry.Processor, dict, list]:
         options = processor.validate(options)
     except registry.OptionsError as exc:
         raise ApiError(400, "bad_options", f"Bad option: {exc}") from None
-    notify = body.get("notify")
-    notify = [] if notify is None else notify
-    if not isinstance(notify, list):
-        raise ApiError(400, "bad_notify", "notify must be a list.")
+    targets = notify.parse_notify(body.get("notify"))
     try:
         url = outbound.check_url(body.get("url"))
     except outbound.URLNotAllowed as exc:
         raise ApiError(400, exc.code, str(exc)) from None
-    return url, processor, options, notify
+    return url, processor, options, targets
 
 
 def parse_run_at(value: Any) -> float | None:
@@ -112,12 +109,10 @@ def create_url_job(user: str):
             "not_multipart",
             "Send the job as multipart/form-data with a file, or as JSON with a url to import.",
         )
-    url, processor, options, notify = parse_source(body)
+    url, processor, options, targets = parse_source(body)
     run_at = parse_run_at(body.get("run_at"))
     job_id = str(uuid.uuid4())
-    fields = {"url": url}
-    if notify:
-        fields["notify"] = json.dumps(notify)
+    fields = {"url": url, **notify.record_fields(targets)}
     snapshot = queue_job(
         job_id,
         user,

@@ -19,6 +19,7 @@ from webapp.api import bp
 from webapp.api.imports import display_name
 from webapp.api.imports import parse_source
 from webapp.api.imports import read_json
+from webapp.api.notify import record_fields
 from webapp.auth import current_user
 from webapp.errors import ApiError
 from webapp.extensions import store
@@ -94,6 +95,12 @@ def create_schedule():
     record = schedules.create(
         r, user, url, processor.name, options, when.get("every_s"), when.get("cron"), notify
     )
+    # Each run mails the address the owner had when the schedule was made (runs are made by
+    # workers, which do not read the users file).
+    email = record_fields(notify).get("notify_email")
+    if email:
+        r.hset(schedules.SCHEDULE_KEY.format(record["id"]), "notify_email", email)
+        record["notify_email"] = email
     current_app.logger.info(
         "schedule %s created: %s every %s",
         record["id"],
@@ -154,6 +161,7 @@ def run_schedule(schedule_id: str):
         url=record["url"],
         schedule=record["id"],
         notify=record.get("notify") or "[]",
+        notify_email=record.get("notify_email") or "",
     )
     job = {"id": job_id, "created_at": snapshot["created_at"]}
     schedules.note_run(store(), record["id"], job)
