@@ -84,6 +84,7 @@ def schemas() -> dict:
                 "retry_at": nullable(TIME),
                 "queue_position": nullable(COUNT),
                 "retry_of": nullable(STRING),
+                "options": {"type": "object", "description": "The options the job runs with."},
             }
         ),
         "Account": object_of(

@@ -125,7 +125,17 @@ def _attempts(record: dict, meta: dict | None, state: str) -> dict:
         "retry_at": record.get("retry_at") if state == "RETRY" else None,
         "queue_position": None,
         "retry_of": record.get("retry_of"),
+        "options": _options(record),
     }
+
+
+def _options(record: dict) -> dict:
+    """Return the options the job runs with, as the processor took them."""
+    try:
+        options = json.loads(record.get("options") or "{}")
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
 
 
 def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:
