@@ -99,6 +99,8 @@ def test_a_deleted_job_comes_back_with_undo(page):
     row = finished_row(page, "keep.txt")
     job_id = row.get_attribute("data-id")
     expect(page.locator("#uploads .upload-item")).to_have_count(0)  # no more layout shifts
+    # In view before measuring: the click must not scroll the page.
+    row.get_by_role("button", name="Delete").scroll_into_view_if_needed()
     place = below.bounding_box()
 
     row.get_by_role("button", name="Delete").click()
