@@ -55,6 +55,11 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "created_at",
         "started_at",
         "finished_at",
+        "attempt",
+        "retry_at",
+        "queue_position",
+        "retry_of",
+        "options",
     }
     assert set(job["progress"]) == {
         "current",
