@@ -4,14 +4,16 @@ Each user has sorted sets of their job ids, kept as jobs are created, end and ar
 
 - by creation time (Unix seconds): all jobs, per state, per processor, per state and processor;
   the unfinished jobs share one state set, ``OPEN``;
-- by duration (seconds from start to end; -1 while unfinished): all jobs;
+- by duration (seconds from start to end; -1 while unfinished): all jobs, and the ended ones
+  per state, per state and processor;
 - each job's file name, case-folded, as one line of a string per user, for the search.
 
 A filter without a search reads one sorted set per state asked for, from the cursor: its cost is
 a few range reads whatever the number of jobs. Counts are the sets' sizes. A sort by duration
-with a filter intersects the filter's sets with the duration set first. A search runs in Redis
-as one script over the user's file names. Jobs that ended since the list was last read are moved
-out of ``OPEN`` first (:func:`settle`), so no process has to watch every job end.
+of unfinished jobs, or by processor alone, intersects those sets with the duration set first.
+A search runs in Redis as one script over the user's file names. Jobs that ended since the list
+was last read are moved out of ``OPEN`` first (:func:`settle`), so no process has to watch every
+job end.
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ def index_ended(
     pipe.zadd(by_state(owner, state), {job_id: created})
     pipe.zadd(by_state(owner, state, processor), {job_id: created})
     pipe.zadd(key(owner, "duration"), {job_id: max(0.0, duration)}, xx=True)
+    pipe.zadd(key(owner, "d", "s", state), {job_id: max(0.0, duration)})
+    pipe.zadd(key(owner, "d", "sp", state, processor), {job_id: max(0.0, duration)})
 
 
 def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
@@ -171,6 +175,9 @@ def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
     for state in (OPEN, *ENDED_STATES):
         pipe.zrem(by_state(owner, state), job_id)
         pipe.zrem(by_state(owner, state, processor), job_id)
+    for state in ENDED_STATES:
+        pipe.zrem(key(owner, "d", "s", state), job_id)
+        pipe.zrem(key(owner, "d", "sp", state, processor), job_id)
 
 
 def settle(r: redis.Redis, owner: str) -> dict[str, tuple[float, str]]:
@@ -294,6 +301,11 @@ def _by_duration(r: redis.Redis, owner: str, source: str, temp: list[str]) -> st
     """Return a set of the source's jobs scored by their duration."""
     if source == all_jobs(owner):
         return key(owner, "duration")
+    # Ended jobs of one state (and processor) have duration sets of their own.
+    prefix = PREFIX.format(owner)
+    parts = source[len(prefix) :].split(":") if source.startswith(prefix) else []
+    if len(parts) >= 2 and parts[0] in ("s", "sp") and parts[1] in ENDED_STATES:
+        return key(owner, "d", *parts)
     scored = key(owner, "tmp", uuid.uuid4().hex)
     temp.append(scored)
     with r.pipeline(transaction=False) as pipe:

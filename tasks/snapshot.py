@@ -141,6 +141,7 @@ def _attempts(record: dict, meta: dict | None, state: str) -> dict:
         "retry_at": record.get("retry_at") if state == "RETRY" else None,
         "queue_position": None,
         "retry_of": record.get("retry_of"),
+        "options": _options(record),
     }
 
 
@@ -159,6 +160,15 @@ def notify_of(record: dict) -> list:
     except ValueError:
         return []
     return targets if isinstance(targets, list) else []
+
+
+def _options(record: dict) -> dict:
+    """Return the options the job runs with, as the processor took them."""
+    try:
+        options = json.loads(record.get("options") or "{}")
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
 
 
 def _times(record: dict, meta: dict | None, state: str, seen: Seen | None) -> dict:

@@ -6,6 +6,8 @@ import { JobList } from "./joblist.js";
 import { connectLive, subscribe } from "./live.js";
 import { showNotice, workersNotice } from "./presence.js";
 import { bindRowActions } from "./rowactions.js";
+import { Bulk } from "./bulk.js";
+import { bindFilters } from "./filters.js";
 import { HeldDeletes } from "./undo.js";
 import { Uploader } from "./upload.js";
 import { byId } from "./dom.js";
@@ -79,6 +81,8 @@ async function main() {
   const batches = new BatchList({ section: byId("batches"), body: byId("batches-body") });
   const held = new HeldDeletes(byId("toasts"));
   bindRowActions(list, held, byId("jobs-title"));
+  const bulk = new Bulk(list);
+  const filters = bindFilters(list, () => bulk.reset());
   const onWorkers = (workers) => {
     list.setWorkers(workers);
     showNotice(byId("workers-notice"), workersNotice(workers, processors));
@@ -113,6 +117,7 @@ async function main() {
     const found = await listProcessors();
     for (const [name, info] of processorMap(found)) processors.set(name, info);
     uploader.setProcessors(found);
+    filters.setProcessors(processors);
     if (list.workers) onWorkers(list.workers); // titles for a notice that came first
   } catch (error) {
     byId("upload-error").textContent = `Could not load the processors: ${error.message}`;

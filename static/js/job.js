@@ -24,6 +24,8 @@ import {
   setText,
 } from "./jobs.js";
 import { isStale } from "./joblist.js";
+import { JobLog } from "./joblog.js";
+import { retryJob } from "./control.js";
 import { connectLive, subscribe } from "./live.js";
 import { showNotice } from "./presence.js";
 import { renderResult } from "./result.js";
@@ -47,6 +49,18 @@ function renderDetails(job) {
   ];
   const items = rows.flatMap(([term, value]) => [make("dt", null, term), make("dd", null, value)]);
   items[items.length - 1].classList.add("mono");
+  if (job.options && Object.keys(job.options).length > 0) {
+    const text = Object.entries(job.options).map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join(", ");
+    items.push(make("dt", null, "Options"), make("dd", "mono", text));
+  }
+  if (job.attempt > 1) items.push(make("dt", null, "Attempt"), make("dd", null, String(job.attempt)));
+  if (job.retry_of) {
+    const link = make("a", "mono", job.retry_of);
+    link.href = `${window.location.pathname.replace(/[^/]*$/, "")}${encodeURIComponent(job.retry_of)}`;
+    const cell = make("dd");
+    cell.append(link);
+    items.push(make("dt", null, "Run again of"), cell);
+  }
   byId("job-details").replaceChildren(...items);
 }
 
@@ -96,6 +110,11 @@ function renderActions(job) {
   setHidden(byId("job-cancel"), !isActive(job.state), byId("job-title"));
   if (!isActive(job.state)) byId("job-cancel").removeAttribute("aria-disabled");
   setHidden(remove, !isFinished(job.state) || page.deleting);
+  const retry = byId("job-retry");
+  if (page.cancelClicked && retry.hidden && shown && isActive(shown.state) && isFinished(job.state)) {
+    retry.dataset.armAt = String(performance.now() + ARM_DELETE_MS); // it may come up under Cancel
+  }
+  setHidden(retry, !isFinished(job.state) || page.deleting);
   const download = byId("job-download");
   download.hidden = !output;
   if (output) download.href = resultUrl(job.id);
@@ -227,7 +246,7 @@ function holdDelete(held) {
 /** Start the job page. */
 async function main() {
   const held = new HeldDeletes(byId("toasts"));
-  connectLive({
+  const socket = connectLive({
     onJob: (payload) => {
       if (payload.id !== jobId) return;
       if (payload.deleted) {
@@ -238,6 +257,7 @@ async function main() {
     onReconnect: () => {
       setText(byId("job-action-error"), ""); // about a moment gone by
       refresh();
+      if (page.log) page.log.catchUp();
     },
     onConnection: (online) => {
       page.offline = !online;
@@ -253,6 +273,12 @@ async function main() {
     render(await cancelJob(jobId));
   });
   byId("job-delete").addEventListener("click", () => holdDelete(held));
+  bindAction("job-retry", async () => {
+    if (!deleteArmed(byId("job-retry"))) return;
+    const again = await retryJob(jobId);
+    window.location.assign(window.location.pathname.replace(/[^/]*$/, encodeURIComponent(again.id)));
+  });
+  const log = new JobLog(jobId, byId("job-log-lines"), byId("job-log-empty"));
   window.setInterval(() => {
     if (shown && isActive(shown.state) && shown.started_at) renderTimeline(shown);
   }, 1000);
@@ -261,7 +287,10 @@ async function main() {
   } catch {
     // Titles fall back to processor names.
   }
+  log.follow(socket);
+  page.log = log;
   await refresh();
+  await log.catchUp();
 }
 
 main();

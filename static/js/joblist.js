@@ -2,6 +2,7 @@
 // job events, which are batched into one DOM write per animation frame.
 
 import { listJobs } from "./api.js";
+import { queryJobs } from "./control.js";
 import { isActive, isFinished, parseTime } from "./format.js";
 import { createRow, fillRow, showRowError, tickRow } from "./jobs.js";
 
@@ -44,7 +45,38 @@ export class JobList {
     this.ready = false;
     this.loading = false;
     this.reachedEnd = false;
+    this.query = {}; // {state, processor, q, sort} of filters.js; empty: every job, newest first
+    this.cursor = null; // the server's `next` for a filtered list
+    this.total = null; // how many jobs match, as the server last said, kept up live
+    this.generation = 0; // bumped by each new query, so a late page of the old one is dropped
     window.setInterval(() => this.tick(), 1000);
+  }
+
+  /** Tell whether the list shows a filter, a search or another order than newest first. */
+  isFiltered() {
+    return Object.entries(this.query).some(([name, value]) => value && !(name === "sort" && value === "newest"));
+  }
+
+  /** Tell whether a job is one the list's filter shows. */
+  matches(job) {
+    const { state, processor, q } = this.query;
+    if (state && !state.split(",").includes(job.state)) return false;
+    if (processor && job.processor !== processor) return false;
+    return !q || (job.filename || "").toLowerCase().includes(q.toLowerCase());
+  }
+
+  /** Show the jobs of another query from its first page. */
+  setQuery(query) {
+    this.query = query;
+    this.generation += 1;
+    this.body.replaceChildren();
+    this.jobs.clear();
+    this.pending.clear();
+    this.cursor = null;
+    this.total = null;
+    this.reachedEnd = false;
+    this.loading = false;
+    return this.loadMore();
   }
 
   /**
@@ -92,12 +124,15 @@ export class JobList {
       fillRow(entry.row, job, this.view());
       return;
     }
+    // A new job joins a filtered list only where it belongs: it matches, and the newest come first.
+    if (!this.matches(job) || (this.query.sort && this.query.sort !== "newest")) return;
     const before = this.insertionPoint(job);
     if (before === undefined) return; // older than anything loaded: a later page brings it
     const row = createRow(this.template, job.id);
     fillRow(row, job, this.view());
     this.body.insertBefore(row, before);
     this.jobs.set(job.id, { job, row });
+    if (this.total != null) this.total += 1;
   }
 
   /** Return the row a new job goes before (null: at the end), or undefined to skip it. */
@@ -177,6 +212,7 @@ export class JobList {
     if (!entry) return;
     entry.row.remove();
     this.jobs.delete(jobId);
+    if (this.total != null) this.total = Math.max(0, this.total - 1);
   }
 
   /** Load the next page of older jobs; the first call loads the newest. */
@@ -184,10 +220,13 @@ export class JobList {
     if (this.loading || this.reachedEnd) return;
     this.loading = true;
     this.elements.more.disabled = true;
+    const generation = this.generation;
     try {
-      const jobs = await this.fetchOlder();
-      this.appendPage(jobs);
-      this.reachedEnd = jobs.length < PAGE_SIZE;
+      const page = await this.fetchOlder();
+      if (generation !== this.generation) return; // another query replaced this one
+      this.appendPage(page.jobs);
+      this.total = page.total ?? null;
+      this.reachedEnd = this.isFiltered() ? page.next == null : page.jobs.length < PAGE_SIZE;
       this.elements.error.textContent = "";
     } catch (error) {
       this.elements.error.textContent = `Could not load jobs: ${error.message}`;
@@ -208,10 +247,15 @@ export class JobList {
    * was deleted meanwhile (and its event missed): drop the row and page from the one before.
    */
   async fetchOlder() {
+    if (this.isFiltered()) {
+      const page = await queryJobs(this.query, PAGE_SIZE, this.cursor);
+      this.cursor = page.next;
+      return page;
+    }
     for (;;) {
       const last = this.body.lastElementChild;
       try {
-        return (await listJobs(PAGE_SIZE, last ? last.dataset.id : null)).jobs;
+        return await listJobs(PAGE_SIZE, last ? last.dataset.id : null);
       } catch (error) {
         if (!(last && error.status === 404)) throw error;
         this.pending.delete(last.dataset.id);
@@ -240,7 +284,10 @@ export class JobList {
     empty.hidden = !(this.ready && size === 0);
     more.hidden = !this.ready || this.reachedEnd;
     end.hidden = !(this.reachedEnd && size > PAGE_SIZE);
-    const text = size === 0 ? "" : `${size.toLocaleString()}${this.reachedEnd ? "" : "+"} ${size === 1 ? "job" : "jobs"}`;
+    const known = this.total != null ? Math.max(0, this.total - this.held.size) : null;
+    const shown = known ?? size;
+    const plus = known == null && !this.reachedEnd ? "+" : "";
+    const text = shown === 0 ? "" : `${shown.toLocaleString()}${plus} ${shown === 1 ? "job" : "jobs"}`;
     if (count.textContent !== text) count.textContent = text;
   }
 

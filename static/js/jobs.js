@@ -10,6 +10,7 @@ import {
   formatDuration,
   formatPercent,
   formatRate,
+  formatTime,
   isActive,
   isFinished,
   roundPercent,
@@ -18,6 +19,13 @@ import {
 // A Delete button that appears as a job the user cancelled ends takes no click for this long:
 // the second click of a double click meant for Cancel must not land on it.
 export const ARM_DELETE_MS = 1000;
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/** Return an ISO time as the local hour and minute. */
+function clockTime(iso) {
+  const ms = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(ms) ? "" : clock.format(ms);
+}
 
 /** Set an element's text only when it differs, to spare the browser needless work. */
 export function setText(element, text) {
@@ -132,6 +140,9 @@ export function createRow(template, jobId) {
     cancel: row.querySelector(".action-cancel"),
     download: row.querySelector(".action-download"),
     remove: row.querySelector(".action-delete"),
+    retry: row.querySelector(".action-retry"),
+    select: row.querySelector(".row-select"),
+    times: row.querySelector(".times"),
   };
   return row;
 }
@@ -171,6 +182,11 @@ function fillActions(row, job, processor) {
   setHidden(parts.cancel, !isActive(job.state), parts.link);
   setHidden(parts.remove, !isFinished(job.state) || Boolean(row.deleting));
   setHidden(parts.download, !output);
+  if (parts.retry) {
+    if (appearing && row.cancelClicked) parts.retry.dataset.armAt = String(performance.now() + ARM_DELETE_MS);
+    setHidden(parts.retry, !(job.state === "FAILURE" || job.state === "REVOKED") || Boolean(row.deleting));
+    setAttr(parts.retry, "aria-label", `Retry ${job.filename}`);
+  }
   if (!isActive(job.state)) parts.cancel.removeAttribute("aria-disabled");
   setAttr(parts.cancel, "aria-label", `Cancel ${job.filename}`);
   setAttr(parts.remove, "aria-label", `Delete ${job.filename}`);
@@ -207,6 +223,13 @@ export function fillRow(row, job, view) {
   parts.rate.classList.toggle("is-stale", offline);
   parts.eta.classList.toggle("is-stale", offline);
   fillActions(row, job, processor);
+  if (parts.select) setAttr(parts.select, "aria-label", `Select ${job.filename}`);
+  if (parts.times) {
+    const ended = job.finished_at ? ` – ${clockTime(job.finished_at)}` : "";
+    setText(parts.times, `${clockTime(job.created_at)}${ended}`);
+    const title = `Created ${formatTime(job.created_at)}`;
+    setAttr(parts.times, "title", job.finished_at ? `${title}, ended ${formatTime(job.finished_at)}` : title);
+  }
   row.filled = true;
 }
 

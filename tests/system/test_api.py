@@ -60,6 +60,7 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "retry_at",
         "queue_position",
         "retry_of",
+        "options",
     }
     assert job["notify"] == []
     assert set(job["progress"]) == {

@@ -127,7 +127,7 @@ def bulk_action():
             raise ApiError(400, "bad_ids", "ids must be a list of job ids (strings).")
         if len(ids) > MAX_BULK:
             raise ApiError(
-                413,
+                400,
                 "too_many_ids",
                 f"At most {MAX_BULK:,} ids a request; send {len(ids):,} "
                 "in several requests, or use a filter.",

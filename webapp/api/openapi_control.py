@@ -38,7 +38,7 @@ CURSOR = {
 FILTER = object_of(
     {
         "state": STATE_LIST,
-        "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+        "processor": {"type": "string", "enum": ["", *sorted(registry.PROCESSORS)]},
         "q": {"type": "string", "maxLength": 200},
     },
     required=[],
@@ -49,7 +49,7 @@ LIST_PARAMETERS = [
     {
         "name": "processor",
         "in": "query",
-        "schema": {"type": "string", "enum": sorted(registry.PROCESSORS)},
+        "schema": {"type": "string", "enum": ["", *sorted(registry.PROCESSORS)]},
     },
     {
         "name": "q",
@@ -57,7 +57,7 @@ LIST_PARAMETERS = [
         "schema": {"type": "string", "maxLength": 200},
         "description": "Part of the file name, in any case.",
     },
-    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["", *SORTS]}},
     {
         "name": "cursor",
         "in": "query",
@@ -183,9 +183,11 @@ def control_paths() -> dict:
                         ),
                         "What was done to each job, and what was skipped and why.",
                     ),
-                    "400": error("A bad action, ids or filter, or no valid CSRF token."),
+                    "400": error(
+                        "A bad action, ids or filter, more than 10,000 ids (code too_many_ids), "
+                        "or no valid CSRF token."
+                    ),
                     "401": SIGN_IN,
-                    "413": error("More than 10,000 ids."),
                     "503": error("The job queue cannot be reached now."),
                 },
                 security=WRITE,

@@ -85,6 +85,7 @@ def schemas() -> dict:
                 "queue_position": nullable(COUNT),
                 "retry_of": nullable(STRING),
                 "notify": ref("Notify"),
+                "options": {"type": "object", "description": "The options the job runs with."},
             }
         ),
         "Notify": {
