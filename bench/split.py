@@ -9,8 +9,9 @@ workers, more workers of one process each (separate ``celery worker`` commands, 
 machines would run them). Each job is sent as the API sends it (the file linked in as the job's
 upload, the task sent by name); ``"parallel": true`` cuts a part per 32 MiB. Each worker's pool
 process has its peak RSS (``VmHWM``) reset before each job and read after. The small case: a
-10 MB file with ``"parallel": true`` (not split) and with 4 parts forced, against one task.
-Results go to bench/results/split.json.
+10 MB file with ``"parallel": true`` (not split) and with 4 parts forced, against one task. The
+one task runs again at the end: the machine's load changing during the run shows between the
+two. Results go to bench/results/split.json.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def run(quick: bool = False, size_mb: int | None = None) -> dict:
                 pools = pool_pids(workers)
             row = run_job(stack, sender, source, {"parallel": True}, pools)
             results.append(row | {"workers": count, "case": "split"})
+        # One task again, so that a change of the machine's load shows between the two.
+        again = run_job(stack, sender, source, {}, pools)
+        results.append(again | {"workers": len(workers), "case": "one task, again"})
         pools = pool_pids(workers[:1])
         for options in ({}, {"parallel": True}, {"parallel": 4}):
             small.append(run_job(stack, sender, little, options, pools) | {"workers": len(workers)})
