@@ -15,6 +15,7 @@ from collections import Counter
 import redis
 
 from tasks import jobstore
+from tasks import settings
 from tasks.jobstore import FAILURE
 from tasks.jobstore import PENDING
 from tasks.jobstore import PROGRESS
@@ -53,9 +54,14 @@ def create(
         "refused": json.dumps(refused),
         "created_at": jobstore.now_iso(created),
     }
+    # A batch is kept as long as its jobs (retention deletes them one by one); the user's list
+    # forgets batches older than that as new ones come.
+    keep_s = settings.RETENTION_HOURS * 3600
     with r.pipeline() as pipe:
         pipe.hset(BATCH_KEY.format(batch_id), mapping=record)
+        pipe.expire(BATCH_KEY.format(batch_id), int(keep_s))
         pipe.zadd(USER_BATCHES_KEY.format(owner), {batch_id: created})
+        pipe.zremrangebyscore(USER_BATCHES_KEY.format(owner), "-inf", created - keep_s)
         pipe.execute()
     return record
 

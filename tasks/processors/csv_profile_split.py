@@ -126,6 +126,7 @@ def fresh_columns(names: list[str]) -> list[Column]:
 
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
     """Profile one byte range; return its columns' states, rows and malformed lines."""
+    progress.total = end - start
     encoding = context["encoding"]
     if index > 0 and encoding == "utf-8-sig":
         encoding = "utf-8"  # the byte order mark is at the start of the first part only

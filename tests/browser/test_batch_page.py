@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import AXE
+from tests.browser.test_accessibility import violations
+
 pytestmark = pytest.mark.browser
 
 DROPPED_FILES = """() => {
@@ -46,3 +49,24 @@ def test_dropped_files_make_one_batch_with_one_bar(page):
     with page.expect_download() as info:
         download.click()
     assert info.value.suggested_filename.endswith(".zip")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_batch_row_and_page_pass_axe(context, open_page, scheme):
+    """The dashboard with a batch row opened, and the batch's page: no axe-core violations."""
+    context.add_init_script(path=str(AXE))
+    page = open_page("/")
+    page.select_option("#processor", "simulate")
+    page.fill("[data-option=steps] input", "1")
+    page.fill("[data-option=interval_ms] input", "0")
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": page.evaluate_handle(DROPPED_FILES)})
+    row = page.locator(".batch-row").first
+    expect(row).to_have_attribute("data-state", "SUCCESS")
+    row.get_by_role("button", name="Show jobs").click()
+    expect(row.locator(".batch-job")).to_have_count(3)
+    assert violations(page, scheme) == []
+
+    row.locator(".batch-title").click()
+    page.wait_for_url("**/batches/*")
+    expect(page.locator("#batch-jobs .batch-job")).to_have_count(3)
+    assert violations(page, scheme) == []

@@ -60,7 +60,8 @@ def test_batch_bar_is_weighted_by_bytes_and_pushed(user):
     assert response.status_code == 202, response.text
     batch = response.json()
     assert response.headers["Location"] == f"/api/batches/{batch['id']}"
-    assert batch["state"] == "PENDING" and len(batch["jobs"]) == 4
+    # Answered after the group is sent: a worker may have started a job already.
+    assert batch["state"] in ("PENDING", "PROGRESS") and len(batch["jobs"]) == 4
     assert batch["progress"]["total"] == sum(sizes) and batch["progress"]["unit"] == "bytes"
     big = batch["jobs"][0]
     assert user.job(big)["batch"] == batch["id"]

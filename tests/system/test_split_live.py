@@ -3,8 +3,13 @@ the job's id): one job, one bar with its parts counted, and the single task's re
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+import redis
+
+from tasks import split
+from tests.parts import wait_for
 from tests.unit.test_csv_profile_split import FLOATS
 from tests.unit.test_csv_profile_split import quoted_csv
 
@@ -42,3 +47,22 @@ def test_processors_say_which_can_be_split(user):
     """GET /api/processors says ``parallel`` for csv-profile, not for the others."""
     listed = {p["name"]: p["parallel"] for p in user.http.get(user.url + "/api/processors").json()}
     assert listed["csv-profile"] is True and listed["simulate"] is False
+
+
+def test_cancel_stops_every_part(user, redis_server):
+    """Cancelled as its first part reports: the job ends REVOKED, the parts still queued stop
+    before reading, no merge runs, and nothing moves afterwards."""
+    content = quoted_csv(24000)[: 1024 * 1024 - 4096]
+    content = content[: content.rindex(b"\n") + 1]
+    job_id = user.submit("csv-profile", content=content, filename="c.csv", options={"parallel": 15})
+    wait_for(lambda: any("parts" in e for e in user.updates(job_id)), 30, 0.005)
+    assert user.http.post(f"{user.url}/api/jobs/{job_id}/cancel").status_code == 202
+    ended = user.wait_pushed(job_id, {"REVOKED", "SUCCESS", "FAILURE"}, timeout=15)
+    assert ended["state"] == "REVOKED"
+    r = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    parts = r.hgetall(split.PARTS_KEY.format(job_id))
+    time.sleep(1.5)  # long enough for a part wrongly left running to report again
+    assert r.hgetall(split.PARTS_KEY.format(job_id)) == parts
+    assert sum(1 for field in parts if field.startswith("done:")) < 15
+    assert user.job(job_id)["state"] == "REVOKED"
+    assert not [e for e in user.updates(job_id) if e["state"] == "SUCCESS"]

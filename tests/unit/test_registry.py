@@ -105,7 +105,11 @@ def test_description_is_json_with_defaults_that_validate(name):
         ),
         ("image-thumbnails", {}, {"sizes": [128, 512], "format": "keep"}),
         ("image-thumbnails", {"sizes": [16, 2048], "format": "webp"}, None),
-        ("checksum", {"algorithms": ["md5", "sha256"]}, None),
+        (
+            "checksum",
+            {"algorithms": ["md5", "sha256"]},
+            {"algorithms": ["md5", "sha256"], "parallel": False},
+        ),
         ("simulate", {"steps": 3}, {"steps": 3, "interval_ms": 100}),
     ],
 )
