@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+import ast
 import os
+from pathlib import Path
 
-from tasks.settings import Settings
+
+def setting_names() -> list[str]:
+    """Return the names of Taskboard's settings, read from the source: importing the tasks
+    package would read the settings themselves."""
+    source = Path(__file__).resolve().parent.parent / "tasks" / "settings.py"
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.ClassDef) and node.name == "Settings":
+            return [n.target.id for n in node.body if isinstance(n, ast.AnnAssign)]
+    raise LookupError(f"no class Settings in {source}")
+
 
 # Before anything reads the settings (they are read once): the tests choose every setting they
 # use, so none exported in the shell (PORT=5001 for make run, a REDIS_URL) reaches their parts;
 # the in-process app needs a secret.
-for name in Settings.model_fields:
+for name in setting_names():
     os.environ.pop(name, None)
 os.environ["SECRET_KEY"] = "test-secret"
 
