@@ -17,6 +17,7 @@ from tasks.worker import liveness
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
+from tests.parts import wait_for
 from webapp import stack as parts
 
 
@@ -41,6 +42,10 @@ def two_workers(tmp_path):
         started.append((redis_server, stack))
         stack.extra = stack.start_worker("worker2")
         stack.beat = stack.start_beat()
+        # Both workers answering beat's checks before a test starts: on a slow machine the
+        # second one may take several seconds to boot.
+        r = redis.Redis.from_url(redis_server.url)
+        wait_for(lambda: r.hlen("taskboard:workers:seen") == 2, timeout=60)
         return stack
 
     yield start
@@ -77,8 +82,9 @@ def test_job_of_a_killed_worker_finishes_on_another_within_seconds(two_workers):
         assert final["state"] == "SUCCESS"
         assert holder(r, job_id) != running_on
         assert r.hget(f"taskboard:job:{job_id}", "redelivered") == "1"
-        # Lost after 3 s, checked every second, then 3 s of work.
-        assert took < 12
+        # Lost after 3 s, checked every second, then 3 s of work: about 7 s (14 s seen in a
+        # container on a busy 2-core host), far below the 300 s stall limit.
+        assert took < 25
         assert "lost its worker" in stack.log("worker") + stack.log("worker2")
     finally:
         user.close()
