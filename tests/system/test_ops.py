@@ -111,7 +111,9 @@ def test_one_web_process_refreshes_for_watchers_on_every_process(stack, second_w
         jobstore.timestamp(later) - jobstore.timestamp(earlier)
         for earlier, later in zip(every, every[1:], strict=False)
     ]
-    assert min(gaps) > 0.8 * REFRESH_S, f"two processes refreshed in one interval: {gaps}"
+    # Two processes refreshing in one interval would leave a gap near 0; a refresh made late on a
+    # busy machine leaves a long gap and then a short one (3.0 s then 1.0 s was seen).
+    assert min(gaps) > 0.4 * REFRESH_S, f"two processes refreshed in one interval: {gaps}"
 
 
 @pytest.fixture(scope="module")
