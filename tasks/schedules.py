@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 SCHEDULE_KEY = "taskboard:schedule:{}"
 USER_SCHEDULES_KEY = "taskboard:schedules:{}"
 RUNS_KEY = "taskboard:schedule-runs:{}"
-DUE_KEY = "taskboard:schedules:due"
+# Not under "taskboard:schedules:", where each user has a set: a user named "due" would meet it.
+DUE_KEY = "taskboard:schedule-due"
 # Run job ids: uuid5 of this namespace with "<schedule id>:<due time>".
 RUN_NAMESPACE = uuid.UUID("5b0b4a53-1f7c-4d2a-9f3e-6f1c2d8e7a10")
 RUNS_KEPT = 20
