@@ -26,7 +26,9 @@ SEND_JOBS = """async ([prefix, count]) => {
     const response = await fetch("/api/jobs", {
       method: "POST", headers: {"X-CSRFToken": session.csrf_token}, body: form,
     });
-    if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
+    if (response.status !== 202) {
+      throw new Error(`upload answered ${response.status}: ${await response.text()}`);
+    }
   }
 }"""
 
