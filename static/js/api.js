@@ -143,6 +143,25 @@ export function deleteJobOnLeave(jobId) {
  * (the session is still being fetched) ignores abort(), so a flag stops it from opening.
  */
 export function uploadJob(file, processor, options, onProgress, extra = {}) {
+  return uploadForm(
+    "/jobs",
+    (form) => {
+      form.append("processor", processor);
+      form.append("options", JSON.stringify(options || {}));
+      for (const [name, value] of Object.entries(extra)) form.append(name, value);
+      form.append("file", file, file.name);
+    },
+    onProgress,
+  );
+}
+
+/**
+ * POST a multipart form to an API path with the session's CSRF token, reporting upload
+ * progress (onProgress(loadedBytes, totalBytes)); `fill(form)` adds the fields. Returns
+ * {promise, abort}: the promise resolves with the JSON answer or rejects with an ApiError, whose
+ * `refused` lists each refused file's reason when the answer has them (batches).
+ */
+export function uploadForm(path, fill, onProgress) {
   const xhr = new XMLHttpRequest();
   let aborted = false;
   const cancelled = () => new ApiError(0, "aborted", "Upload cancelled.");
@@ -154,11 +173,8 @@ export function uploadJob(file, processor, options, onProgress, extra = {}) {
           return;
         }
         const form = new FormData();
-        form.append("processor", processor);
-        form.append("options", JSON.stringify(options || {}));
-        for (const [name, value] of Object.entries(extra)) form.append(name, value);
-        form.append("file", file, file.name);
-        xhr.open("POST", apiUrl("/jobs"));
+        fill(form);
+        xhr.open("POST", apiUrl(path));
         xhr.setRequestHeader("X-CSRFToken", session.csrf_token);
         xhr.setRequestHeader("Accept", "application/json");
         xhr.responseType = "text";
@@ -191,5 +207,9 @@ function settleUpload(xhr, resolve, reject) {
   else if (xhr.status === 413 && !(body && body.error)) {
     // A proxy in front answered with its own page: say what it means.
     reject(new ApiError(413, "file_too_large", "The file is larger than the server accepts."));
-  } else reject(errorFrom(xhr.status, body));
+  } else {
+    const failure = errorFrom(xhr.status, body);
+    failure.refused = (body && Array.isArray(body.refused) && body.refused) || [];
+    reject(failure);
+  }
 }

@@ -1,7 +1,7 @@
 // Batches on the page: sending several files as one batch, and drawing a batch's one bar
 // (weighted by bytes), its counts per state and its jobs, from `batch` and `job` events.
 
-import { ApiError, apiUrl, getSession, request } from "./api.js";
+import { apiUrl, request, uploadForm } from "./api.js";
 import { STATE_LABELS, formatBytes, formatDuration, formatPercent, formatRate, isFinished } from "./format.js";
 import { fillBadge, fillBar, jobUrl, setText } from "./jobs.js";
 import { make } from "./dom.js";
@@ -45,60 +45,15 @@ export function cancelBatch(batchId) {
  * Returns {promise, abort}, as uploadJob does.
  */
 export function uploadBatch(files, processor, options, onProgress) {
-  const xhr = new XMLHttpRequest();
-  let aborted = false;
-  const cancelled = () => new ApiError(0, "aborted", "Upload cancelled.");
-  const promise = getSession().then(
-    (session) =>
-      new Promise((resolve, reject) => {
-        if (aborted) {
-          reject(cancelled());
-          return;
-        }
-        const form = new FormData();
-        form.append("processor", processor);
-        form.append("options", JSON.stringify(options || {}));
-        for (const file of files) form.append("file", file, file.name);
-        xhr.open("POST", apiUrl("/batches"));
-        xhr.setRequestHeader("X-CSRFToken", session.csrf_token);
-        xhr.setRequestHeader("Accept", "application/json");
-        xhr.upload.onprogress = (event) => {
-          if (event.lengthComputable) onProgress(event.loaded, event.total);
-        };
-        xhr.onload = () => settle(xhr, resolve, reject);
-        xhr.onerror = () =>
-          reject(new ApiError(0, "network", "The upload failed: the server cannot be reached."));
-        xhr.onabort = () => reject(cancelled());
-        xhr.send(form);
-      }),
+  return uploadForm(
+    "/batches",
+    (form) => {
+      form.append("processor", processor);
+      form.append("options", JSON.stringify(options || {}));
+      for (const file of files) form.append("file", file, file.name);
+    },
+    onProgress,
   );
-  const abort = () => {
-    aborted = true;
-    xhr.abort();
-  };
-  return { promise, abort };
-}
-
-/** Resolve or reject a batch upload from its finished XMLHttpRequest. */
-function settle(xhr, resolve, reject) {
-  let body = null;
-  try {
-    body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-  } catch {
-    body = null;
-  }
-  if (xhr.status >= 200 && xhr.status < 300 && body) {
-    resolve(body);
-    return;
-  }
-  const error = body && body.error;
-  const failure = new ApiError(
-    xhr.status,
-    (error && error.code) || "http_error",
-    (error && error.message) || `The server answered ${xhr.status}.`,
-  );
-  failure.refused = (body && Array.isArray(body.refused) && body.refused) || [];
-  reject(failure);
 }
 
 /** Return a job-like view of a batch for the shared bar and badge helpers. */

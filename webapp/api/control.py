@@ -28,6 +28,7 @@ from tasks.jobstore import state_of
 from webapp.api import bp
 from webapp.api import cancel
 from webapp.api import jobquery
+from webapp.api import options as job_options
 from webapp.api.jobs import check_active_cap
 from webapp.api.jobs import owned
 from webapp.api.jobs import queue_job
@@ -76,12 +77,7 @@ def run_again(record: dict, meta: dict | None, options: Any = None) -> dict:
         raise ApiError(410, "processor_gone", "The job's processor is no longer offered.")
     if options is None:
         options = json.loads(record.get("options") or "{}")
-    if not isinstance(options, dict):
-        raise ApiError(400, "bad_options", "The options must be a JSON object.")
-    try:
-        options = processor.validate(options)
-    except registry.OptionsError as exc:
-        raise ApiError(400, "bad_options", f"Bad option: {exc}") from None
+    options = job_options.check(processor, options)
     root = current_app.config["UPLOAD_DIR"]
     source = files.input_path(record["id"], root)
     new_id = str(uuid.uuid4())

@@ -21,6 +21,7 @@ from tasks import outbound
 from tasks import registry
 from tasks.settings import DAY_S
 from webapp.api import notify
+from webapp.api import options as job_options
 from webapp.api import uploads
 from webapp.errors import ApiError
 
@@ -57,13 +58,7 @@ def parse_source(body: dict) -> tuple[str, registry.Processor, dict, list]:
     if processor is None:
         raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
     options = body.get("options")
-    options = {} if options is None else options
-    if not isinstance(options, dict):
-        raise ApiError(400, "bad_options", "The options must be a JSON object.")
-    try:
-        options = processor.validate(options)
-    except registry.OptionsError as exc:
-        raise ApiError(400, "bad_options", f"Bad option: {exc}") from None
+    options = job_options.check(processor, {} if options is None else options)
     targets = notify.parse_notify(body.get("notify"))
     try:
         url = outbound.check_url(body.get("url"))

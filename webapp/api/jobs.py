@@ -25,6 +25,7 @@ from webapp.api import cancel
 from webapp.api import imports
 from webapp.api import jobquery
 from webapp.api import notify
+from webapp.api import options as job_options
 from webapp.api import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
@@ -192,12 +193,7 @@ def parse_options(processor: registry.Processor, raw: str | None) -> dict:
         options = json.loads(raw)
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_options", "The options are not valid JSON.") from None
-    if not isinstance(options, dict):
-        raise ApiError(400, "bad_options", "The options must be a JSON object.")
-    try:
-        return processor.validate(options)
-    except registry.OptionsError as exc:
-        raise ApiError(400, "bad_options", f"Bad option: {exc}") from None
+    return job_options.check(processor, options)
 
 
 @bp.get("/api/jobs")
