@@ -3,10 +3,15 @@ worker and no web server process, and what the processors' unit tests share."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
+from PIL import Image
 
 from tasks import registry
 from tasks.processors import csv_profile
+from tasks.processors import image_thumbnails
 from tasks.progress import Progress
 from tests.parts import MAX_UPLOAD_BYTES
 from webapp import create_app
@@ -67,6 +72,27 @@ def stores() -> list[dict]:
 def progress(stores) -> Progress:
     """Make a progress reporter that stores every update and is never cancelled."""
     return Progress(store=stores.append, is_cancelled=lambda: False, interval=0)
+
+
+@pytest.fixture
+def thumbnails(tmp_path, progress):
+    """Run the image-thumbnails processor on bytes; return the result and the thumbnails as
+    name -> image (the zip and the page's previews are all the processor writes)."""
+
+    def run(content: bytes, **options):
+        """Write the content as the upload, make thumbnails and open each one."""
+        src = tmp_path / "input"
+        src.write_bytes(content)
+        out = tmp_path / "output"
+        out.mkdir(exist_ok=True)
+        options = registry.get("image-thumbnails").validate(options)
+        result = image_thumbnails.work(src, out, options, progress)
+        assert {p.name for p in out.iterdir()} == {result["output"], "previews"}
+        with zipfile.ZipFile(out / result["output"]) as archive:
+            images = {n: Image.open(io.BytesIO(archive.read(n))) for n in archive.namelist()}
+        return result, images
+
+    return run
 
 
 @pytest.fixture

@@ -41,28 +41,6 @@ def zip_bytes(entries: dict[str, bytes], compression=zipfile.ZIP_STORED) -> byte
     return data.getvalue()
 
 
-@pytest.fixture
-def thumbnails(tmp_path, progress):
-    """Run the processor on bytes; return the result and the thumbnails as name -> image."""
-
-    def run(content: bytes, **options):
-        """Write the content as the upload, make thumbnails and open each one."""
-        src = tmp_path / "input"
-        src.write_bytes(content)
-        out = tmp_path / "output"
-        out.mkdir(exist_ok=True)
-        options = registry.get("image-thumbnails").validate(options)
-        result = image_thumbnails.work(src, out, options, progress)
-        assert {p.name for p in out.iterdir()} == {result["output"], "previews"}
-        with zipfile.ZipFile(out / result["output"]) as archive:
-            images = {
-                name: Image.open(io.BytesIO(archive.read(name))) for name in archive.namelist()
-            }
-        return result, images
-
-    return run
-
-
 def test_png_thumbnails_keep_the_aspect_ratio(thumbnails):
     """Shrink a PNG to each size, keeping its aspect ratio."""
     result, images = thumbnails(image_bytes((400, 200)), sizes=[128, 64])

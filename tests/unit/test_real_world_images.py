@@ -15,25 +15,6 @@ from tasks import registry
 from tasks.processors import image_thumbnails
 
 
-@pytest.fixture
-def thumbnails(tmp_path, progress):
-    """Run the processor on bytes; return the result and the thumbnails as name -> image."""
-
-    def run(content: bytes, **options):
-        """Write the content as the upload, make thumbnails and open each one."""
-        src = tmp_path / "input"
-        src.write_bytes(content)
-        out = tmp_path / "output"
-        out.mkdir(exist_ok=True)
-        options = registry.get("image-thumbnails").validate(options)
-        result = image_thumbnails.work(src, out, options, progress)
-        with zipfile.ZipFile(out / result["output"]) as archive:
-            images = {n: Image.open(io.BytesIO(archive.read(n))) for n in archive.namelist()}
-        return result, images
-
-    return run
-
-
 def png(width: int, height: int, colour_type: int, rows: list[bytes], trns: bytes) -> bytes:
     """Return a 16-bit PNG built chunk by chunk (Pillow writes no 16-bit RGB, nor tRNS for it)."""
 
