@@ -177,6 +177,23 @@ class Column:
         }
 
 
+def take_all(
+    columns: list[Column], records: csvio.Rows, width: int, first: list, progress: Progress
+) -> tuple[Batch, int, list[int]]:
+    """Feed ``first`` (a header-less file's first row) and every block of ``records`` to one
+    :class:`Batch` of ``columns``; return it with the number of malformed rows and the line
+    numbers of the first :data:`MALFORMED_LINES_SHOWN` of them. The whole file and a split
+    job's parts read their rows through this one loop."""
+    malformed, malformed_lines = 0, []
+    batch = Batch(columns, records, progress)
+    for block in chain(first, records.blocks(width)):
+        malformed += len(block.malformed)
+        malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
+        batch.take(block)
+    batch.flush()
+    return batch, malformed, malformed_lines
+
+
 def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
     """Profile the file read in the given format."""
     progress.total = src.stat().st_size
@@ -192,12 +209,7 @@ def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
             budget = EXACT_BYTES // width
             columns = [Column(name, budget, fmt.decimal) for name in distinct_names(names)]
             first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
-            batch = Batch(columns, records, progress)
-            for block in chain(first, records.blocks(width)):
-                malformed += len(block.malformed)
-                malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
-                batch.take(block)
-            batch.flush()
+            batch, malformed, malformed_lines = take_all(columns, records, width, first, progress)
             rows = batch.rows
     progress.update(progress.total, message=f"{rows:,} rows")
     progress.log(f"read {rows:,} rows")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from itertools import chain
 from pathlib import Path
 
 from tasks.formats import binary
@@ -32,8 +31,8 @@ from tasks.formats import sketches
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
-from tasks.processors.csv_profile import Batch
 from tasks.processors.csv_profile import Column
+from tasks.processors.csv_profile import take_all
 from tasks.progress import Progress
 
 SCAN_BYTES = 4 * 1024 * 1024
@@ -134,18 +133,12 @@ def part(src: Path, start: int, end: int, index: int, context: dict, progress: P
     names = context["names"]
     width = len(names)
     columns = fresh_columns(names)
-    malformed, malformed_lines = 0, []
     with RangeRows(src, fmt, start, end) as records:
         first = []
         if index == 0:
             head = records.head()
             first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
-        batch = Batch(columns, records, progress)
-        for block in chain(first, records.blocks(width)):
-            malformed += len(block.malformed)
-            malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
-            batch.take(block)
-        batch.flush()
+        batch, malformed, malformed_lines = take_all(columns, records, width, first, progress)
         lines = records._counter.lines
     progress.update(progress.total, message=f"{batch.rows:,} rows")
     return {
