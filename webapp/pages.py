@@ -61,21 +61,24 @@ def index():
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     """Show one job: details, result, timeline."""
-    current_user()
-    canonical = canonical_id(job_id)
-    if canonical is None:
-        abort(404)
-    return render_template("job.html", job_id=canonical)
+    return page_of_one("job.html", job_id=job_id)
 
 
 @bp.get("/batches/<batch_id>")
 def batch(batch_id: str):
     """Show one batch: its one bar, counts per state, its jobs, cancel and download all."""
+    return page_of_one("batch.html", batch_id=batch_id)
+
+
+def page_of_one(template: str, **ids: str):
+    """Render the page of one job or batch (``ids``: its one id by the template's name for it);
+    404 for an id that is not a UUID. The page reads the record itself, through the API."""
     current_user()
-    canonical = canonical_id(batch_id)
+    ((name, raw),) = ids.items()
+    canonical = canonical_id(raw)
     if canonical is None:
         abort(404)
-    return render_template("batch.html", batch_id=canonical)
+    return render_template(template, **{name: canonical})
 
 
 @bp.get("/account")
