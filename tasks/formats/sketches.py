@@ -35,8 +35,10 @@ def process_hashes(values: Iterable[str]) -> list[int]:
 
 
 def stable_hashes(values: Iterable[str]) -> list[int]:
-    """Return 64-bit signed hashes of values that every process computes alike (XXH3)."""
-    return list(map(sub, map(xxhash.xxh3_64_intdigest, values), repeat(HASH_SPACE // 2)))
+    """Return 64-bit signed hashes of values that every process computes alike (XXH3 of
+    their UTF-8 bytes: xxhash 4 takes bytes only; lone surrogates kept as they are)."""
+    digests = (xxhash.xxh3_64_intdigest(v.encode("utf-8", "surrogatepass")) for v in values)
+    return list(map(sub, digests, repeat(HASH_SPACE // 2)))
 
 
 def cut(value: str) -> str:
