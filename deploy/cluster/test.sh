@@ -16,38 +16,12 @@ CLUSTER_BROKERS=${CLUSTER_BROKERS:-redis rabbitmq}
 # The stack's logs of the last run, one file per broker.
 CLUSTER_LOGS=$CACHE/logs
 export CACHE CLUSTER_BROKERS CLUSTER_LOGS
-mkdir -p "$CACHE"
-. "$HERE/engine.sh"
+. "$ROOT/deploy/lib.sh"
 . "$HERE/images.sh"
 
 started=$(date +%s)
-missing=
-command -v dockerd >/dev/null || missing="$missing docker.io"
-command -v docker-compose >/dev/null || missing="$missing docker-compose"
-command -v debootstrap >/dev/null || missing="$missing debootstrap"
-if [ -n "$missing" ]; then
-    echo "apt-get install$missing"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
-fi
-
-# One cluster test at a time on a machine: they would share the engine's cache.
-exec 9>"$CACHE/lock"
-flock 9
-
-RUN_DIR=$(mktemp -d /tmp/taskboard-cluster.XXXXXX)
-cleanup() {
-    status=$?
-    engine_stop
-    rm -rf "$RUN_DIR"
-    exit "$status"
-}
-trap cleanup EXIT INT TERM
-if docker info >/dev/null 2>&1; then
-    echo "engine: the one that answers (${DOCKER_HOST:-default socket})"
-else
-    engine_start "$RUN_DIR"
-fi
+deploy_need docker.io docker-compose debootstrap
+deploy_begin cluster
 
 echo "images: building stand-ins and taskboard"
 images_build "$ROOT"

@@ -7,17 +7,19 @@
 #   make test-fresh                  (as root: installs docker.io and debootstrap if missing)
 # Settings: FRESH_DISTS ("bookworm trixie"), TASKBOARD_FRESH_CACHE (~/.cache/taskboard-fresh:
 # the engine's images, the debootstrap tarballs, apt and pip caches per distribution, the logs
-# of the last run), FRESH_TIMEOUT_S (3600 per distribution), PYTEST_ARGS (for make test inside).
+# of the last run), FRESH_TIMEOUT_S (3600 per distribution), PYTEST_ARGS (for make test inside),
+# FRESH_TEST_PACKAGES ("image": the Debian packages the tests need are installed by the commit's
+# own tests/setup.sh into a cached layer of the image, rebuilt when that script changes; "run":
+# make test installs them in every run, as on a newcomer's machine).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${TASKBOARD_FRESH_CACHE:-$HOME/.cache/taskboard-fresh}
 FRESH_DISTS=${FRESH_DISTS:-bookworm trixie}
 FRESH_TIMEOUT_S=${FRESH_TIMEOUT_S:-3600}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+FRESH_TEST_PACKAGES=${FRESH_TEST_PACKAGES:-image}
 export CACHE
-mkdir -p "$CACHE"
-. "$ROOT/deploy/cluster/engine.sh"
+. "$ROOT/deploy/lib.sh"
 
 for dist in $FRESH_DISTS; do
     case "$dist" in
@@ -25,35 +27,13 @@ for dist in $FRESH_DISTS; do
     *) echo "FRESH_DISTS: '$dist' is not one of bookworm, trixie" >&2 && exit 2 ;;
     esac
 done
+case "$FRESH_TEST_PACKAGES" in
+image | run) ;;
+*) echo "FRESH_TEST_PACKAGES: '$FRESH_TEST_PACKAGES' is not one of image, run" >&2 && exit 2 ;;
+esac
 
-missing=
-command -v dockerd >/dev/null || missing="$missing docker.io"
-command -v debootstrap >/dev/null || missing="$missing debootstrap"
-if [ -n "$missing" ]; then
-    echo "apt-get install$missing"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
-fi
-
-# One fresh-machine test at a time on a machine: they would share the engine's cache.
-exec 9>"$CACHE/lock"
-flock 9
-
-RUN_DIR=$(mktemp -d /tmp/taskboard-fresh.XXXXXX)
-CONTAINER=
-cleanup() {
-    status=$?
-    [ -z "$CONTAINER" ] || docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
-    engine_stop
-    rm -rf "$RUN_DIR"
-    exit "$status"
-}
-trap cleanup EXIT INT TERM
-if docker info >/dev/null 2>&1; then
-    echo "engine: the one that answers (${DOCKER_HOST:-default socket})"
-else
-    engine_start "$RUN_DIR"
-fi
+deploy_need docker.io debootstrap
+deploy_begin fresh
 
 # A fresh clone of HEAD: what is committed, never the working tree (its .venv, data/, edits).
 commit=$(git -C "$ROOT" rev-parse HEAD)
@@ -63,44 +43,23 @@ git -C "$ROOT" diff --quiet HEAD || echo "note: uncommitted changes are not test
 echo "source: a clone of $(git -C "$ROOT" log -1 --format='%h %s' | cut -c 1-80)"
 cp "$HERE/inside.sh" "$HERE/job.py" "$RUN_DIR/"
 
-# The host pip's CA bundle and web indexes, for pip inside (a proxy's CA may sign the index).
-setting() {
-    eval "value=\${$1:-}"
-    [ -n "$value" ] || value=$(python3 -m pip config get "global.$2" 2>/dev/null || true)
-    printf '%s' "$value"
-}
+# The image's build context: its Dockerfile, the host pip's CA bundle and web indexes, and the
+# clone's tests/setup.sh (or, with FRESH_TEST_PACKAGES=run, no packages for the tests).
 context=$RUN_DIR/context
 mkdir -p "$context"
 cp "$HERE/Dockerfile" "$context/"
-ca=$(setting PIP_CERT cert)
-[ -n "$ca" ] || ca=$(python3 -c 'import ssl; print(ssl.get_default_verify_paths().cafile or "")')
-if [ -n "$ca" ] && [ -f "$ca" ]; then cp "$ca" "$context/ca.crt"; else : >"$context/ca.crt"; fi
-[ -s "$context/ca.crt" ] || sed -i '/pip-ca.crt/d; /PIP_CERT/d' "$context/Dockerfile"
-{
-    echo "[global]"
-    index=$(setting PIP_INDEX_URL index-url)
-    [ -z "$index" ] || echo "index-url = $index"
-    # Indexes on the host's own disk (file://) mean nothing inside.
-    web=$(printf '%s\n' $(setting PIP_EXTRA_INDEX_URL extra-index-url) | grep -E '^https?://' | tr '\n' ' ' || true)
-    [ -z "$web" ] || echo "extra-index-url = $web"
-} >"$context/pip.conf"
+cp "$RUN_DIR/src/tests/setup.sh" "$context/"
+[ "$FRESH_TEST_PACKAGES" = image ] || sed -i '/taskboard-fresh\/setup\.sh/d' "$context/Dockerfile"
+pip_context "$context"
 
-# A minimal Debian from its mirror, made once per distribution and kept as a tarball.
-base_image() {
-    image=taskboard-fresh/debian:$1
-    docker image inspect "$image" >/dev/null 2>&1 && return 0
-    tarball=$CACHE/$1-minbase.tar
-    if [ ! -f "$tarball" ]; then
-        echo "$1: debootstrap, a minimal Debian (about a minute, once)"
-        tree=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
-        debootstrap --variant=minbase "$1" "$tree" "$MIRROR" >"$CACHE/debootstrap-$1.log" 2>&1 \
-            || { tail -n 20 "$CACHE/debootstrap-$1.log" >&2; rm -rf "$tree"; return 1; }
-        tar -C "$tree" -c . >"$tarball.part"
-        mv "$tarball.part" "$tarball"
-        rm -rf "$tree"
-    fi
-    docker import - "$image" <"$tarball" >/dev/null
-}
+# The shared corpus of real files lives beside the project, never in it; the corpus tests read
+# it there, so the container gets it beside its clone.
+corpus=
+if [ -d "$ROOT/../shared/corpus" ]; then
+    corpus=$(cd "$ROOT/../shared/corpus" && pwd)
+else
+    echo "note: no shared corpus beside this checkout: the corpus tests will skip, and fail the run"
+fi
 
 # Port 5000 is make run's default; the containers share the host's network (for apt and pip),
 # so when something here holds it, make run is given a free one.
@@ -137,11 +96,9 @@ failed=0
 summary=
 for dist in $FRESH_DISTS; do
     started=$(date +%s)
-    base_image "$dist"
-    log=$CACHE/build-$dist.log
-    docker build --network host --build-arg "BASE_IMAGE=taskboard-fresh/debian:$dist" \
-        -t "taskboard-fresh/$dist" "$context" >"$log" 2>&1 \
-        || { tail -n 30 "$log" >&2; echo "docker build failed: $log" >&2; exit 1; }
+    debian_base "$dist" "taskboard-fresh/debian:$dist"
+    docker_build "$dist" --build-arg "BASE_IMAGE=taskboard-fresh/debian:$dist" \
+        -t "taskboard-fresh/$dist" "$context"
     out=$RUN_DIR/out-$dist
     mkdir -p "$out" "$CACHE/$dist/pip" "$CACHE/$dist/apt/partial"
     run_port=$(port)
@@ -153,6 +110,7 @@ for dist in $FRESH_DISTS; do
         -v "$RUN_DIR/src:/fresh/src:ro" -v "$RUN_DIR/inside.sh:/fresh/inside.sh:ro" \
         -v "$RUN_DIR/job.py:/fresh/job.py:ro" -v "$out:/out" \
         -v "$CACHE/$dist/pip:/root/.cache/pip" -v "$CACHE/$dist/apt:/var/cache/apt/archives" \
+        ${corpus:+-v "$corpus:/root/shared/corpus:ro"} \
         "taskboard-fresh/$dist" sh /fresh/inside.sh 2>&1 | tee "$out/console.log" \
         | sed -u "s/^fresh:/$dist:/" || true
     docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
