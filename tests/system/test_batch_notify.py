@@ -80,6 +80,7 @@ def batch_stack(smtp, tmp_path_factory):
         MAX_ACTIVE_JOBS=str(CAP),
         SCHEDULE_MIN_INTERVAL_S="2",
         UPLOAD_RATE_LIMIT="100000/minute",
+        MAX_UPLOAD_BYTES=str(16 * 1024 * 1024),
     )
     yield running
     running.stop()
@@ -307,3 +308,18 @@ def test_schedule_run_past_the_cap_is_recorded_not_started(batch_stack, files):
     ran = wait_for(lambda: next((r for r in runs() if r["state"] == "SUCCESS"), None), 20)
     assert ran["schedule"] == schedule_id and files.hits(path)
     alice.http.delete(f"{alice.url}/api/schedules/{schedule_id}")
+
+
+def test_batch_of_split_jobs_is_told_when_the_merges_end(batch_stack, smtp):
+    """Jobs split in parts end in their merge task, not their processor's: the batch is still
+    told once when the last merge has ended."""
+    alice = signed_in(batch_stack, "alice")
+    files = [(f"big-{i}.bin", bytes([i]) * 3 * 1024 * 1024) for i in range(2)]
+    response = send_batch(alice, files, options={"parallel": 2}, notify=["email"])
+    assert response.status_code == 202, response.text
+    made = response.json()
+    wait_for(lambda: batch(alice, made["id"])["state"] == "SUCCESS", 30)
+    assert all(alice.job(job_id)["parts"]["total"] == 2 for job_id in made["jobs"])
+    settled(batch_stack, made["id"], 1)
+    (mail,) = mails_about(smtp, made["id"])
+    assert mail["Subject"] == "Taskboard: batch of 2 files done"
