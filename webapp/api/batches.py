@@ -79,8 +79,11 @@ def read_files() -> tuple[dict, list]:
         form, _ = jobs.read_upload()
         uploaded = request.files.getlist("file")
     except RequestEntityTooLarge:
-        # Either one file passed MAX_UPLOAD_BYTES while streaming, or there were too many parts.
+        # One file passed MAX_UPLOAD_BYTES while streaming, the whole body is over its limit,
+        # or there were too many parts.
         if any(stream.size > stream.limit for stream in g.get("incoming", [])):
+            raise
+        if (request.content_length or 0) > request.max_content_length:
             raise
         raise too_many(limit) from None
     if len(uploaded) > limit:
