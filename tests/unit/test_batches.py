@@ -207,3 +207,31 @@ def test_unknown_batch_is_404(client, path):
     for response in (client.get(path), client.post(path + "/cancel"), client.get(path + "/result")):
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_maximal_batch_fits_the_default_cap(app, client):
+    """With the default settings a batch of MAX_BATCH_FILES files is taken (run later, so its
+    jobs are not sent); cancelled before its time, it leaves the due set, every job has its
+    cancel flag, and the sender sends nothing of it."""
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import timedelta
+
+    from tasks import jobstore
+    from tasks import later
+
+    count = app.config["MAX_BATCH_FILES"]
+    assert app.config["MAX_ACTIVE_JOBS"] >= count
+    run_at = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    form = batch_form([(f"f{i}.txt", b"x") for i in range(count)]) | {"run_at": run_at}
+    response = client.post("/api/batches", data=form)
+    assert response.status_code == 202, response.get_json()
+    made = response.get_json()
+    assert made["state"] == "SCHEDULED" and len(made["jobs"]) == count
+    r = app.extensions["redis"]
+    assert r.zscore(later.DUE_KEY, batches.DUE_MEMBER.format(made["id"])) is not None
+    cancelled = client.post(f"/api/batches/{made['id']}/cancel")
+    assert cancelled.status_code == 202
+    assert r.zscore(later.DUE_KEY, batches.DUE_MEMBER.format(made["id"])) is None
+    assert all(jobstore.cancel_requested(r, job_id) for job_id in made["jobs"])
+    assert later.send_batch(r, made["id"]) is False  # its time come, nothing is sent
