@@ -1,4 +1,5 @@
-"""Telling a job's owner that it ended: a mail, or a signed webhook, sent by a Celery task.
+"""Telling a job's (or a batch's) owner that it ended: a mail, or a signed webhook, sent by a
+Celery task.
 
 A job's record keeps its ``notify`` list as the API took it (``"email"`` and
 ``{"webhook": url}`` items) and, for ``"email"``, the owner's address (``notify_email``).
@@ -16,6 +17,12 @@ the message comes back (late acknowledgement) and sends again. So a mail can be 
 when a worker dies between the SMTP server accepting it and the next Redis write (one round
 trip); the other side of that choice (never resending) would lose every mail whose worker died
 while connecting, a far longer window.
+
+A batch (``tasks.batches``) keeps its own ``notify`` list and address. When :func:`job_ended`
+finds that the job was the last unfinished one of its batch, it sends one
+:func:`deliver_batch` task per item of the batch's list, claimed the same way under
+``taskboard:notify:batch:<id>:<state>:<n>``: the mail counts the files per state and links to
+the batch's page and zip, the webhook carries the batch snapshot.
 """
 
 from __future__ import annotations
