@@ -1,9 +1,16 @@
 """Batches: many jobs sent together as one Celery group, followed as one.
 
 A batch is a hash ``taskboard:batch:<id>`` (owner, processor, options, its job ids in upload
-order, each job's size, the refused files, times) and each user has a sorted set of their batch
-ids by creation time. Each job of a batch is an ordinary job whose record has ``batch`` set.
-:func:`aggregate` turns the jobs' snapshots into the batch's progress, weighted by bytes.
+order, each job's size, the refused files, times, and optionally its ``notify`` list and
+``run_at``) and each user has a sorted set of their batch ids by creation time. Each job of a
+batch is an ordinary job whose record has ``batch`` set. :func:`aggregate` turns the jobs'
+snapshots into the batch's progress, weighted by bytes.
+
+A batch also keeps the set ``taskboard:batch:<id>:open`` of its jobs not yet seen ended:
+wherever a job's end is stored, :func:`job_ended` takes the job out of it, and the caller that
+finds it empty knows the batch has ended (one Redis transaction, whatever number of workers and
+web processes end its jobs at once; a caller told twice of one job's end finds it empty again,
+which the notification's own claim makes harmless).
 """
 
 from __future__ import annotations
@@ -13,23 +20,32 @@ import time
 from collections import Counter
 
 import redis
+from celery import group
 
 from tasks import jobstore
+from tasks import registry
 from tasks import settings
+from tasks import snapshot as job_snapshot
 from tasks.jobstore import FAILURE
 from tasks.jobstore import PENDING
 from tasks.jobstore import PROGRESS
 from tasks.jobstore import REVOKED
+from tasks.jobstore import SCHEDULED
 from tasks.jobstore import STATES
 from tasks.jobstore import SUCCESS
 from tasks.jobstore import TERMINAL
 
 BATCH_KEY = "taskboard:batch:{}"
+OPEN_KEY = "taskboard:batch:{}:open"
 USER_BATCHES_KEY = "taskboard:batches:{}"
 # A batch's own states: a job's PENDING, PROGRESS, SUCCESS, FAILURE and REVOKED, and PARTIAL
 # for a batch that ended with some jobs failed, cancelled or refused.
 PARTIAL = "PARTIAL"
-BATCH_STATES = (PENDING, PROGRESS, SUCCESS, PARTIAL, FAILURE, REVOKED)
+BATCH_STATES = (SCHEDULED, PENDING, PROGRESS, SUCCESS, PARTIAL, FAILURE, REVOKED)
+# The states of a batch that has not ended.
+UNFINISHED = frozenset({SCHEDULED, PENDING, PROGRESS})
+# Where the due set (tasks/later.py) keeps a batch run later, beside the ids of single jobs.
+DUE_MEMBER = "batch:{}"
 
 
 def create(
@@ -40,9 +56,13 @@ def create(
     options: dict,
     jobs: list[tuple[str, int]],
     refused: list[dict],
+    run_at: str | None = None,
+    **fields: str,
 ) -> dict:
     """Record a batch of ``jobs`` (id, size in bytes) and the ``refused`` files (each
-    ``{"filename", "error": {"code", "message"}}``); return its record."""
+    ``{"filename", "error": {"code", "message"}}``); return its record. ``run_at`` (ISO 8601)
+    marks a batch kept until then; ``fields`` (its ``notify`` list and address) go into the
+    record as they are."""
     created = time.time()
     record = {
         "id": batch_id,
@@ -53,6 +73,8 @@ def create(
         "sizes": json.dumps({job_id: size for job_id, size in jobs}),
         "refused": json.dumps(refused),
         "created_at": jobstore.now_iso(created),
+        **({"run_at": run_at} if run_at else {}),
+        **fields,
     }
     # A batch is kept as long as its jobs (retention deletes them one by one); the user's list
     # forgets batches older than that as new ones come.
@@ -60,10 +82,19 @@ def create(
     with r.pipeline() as pipe:
         pipe.hset(BATCH_KEY.format(batch_id), mapping=record)
         pipe.expire(BATCH_KEY.format(batch_id), int(keep_s))
+        if jobs:
+            pipe.sadd(OPEN_KEY.format(batch_id), *(job_id for job_id, _ in jobs))
+            pipe.expire(OPEN_KEY.format(batch_id), int(keep_s))
         pipe.zadd(USER_BATCHES_KEY.format(owner), {batch_id: created})
         pipe.zremrangebyscore(USER_BATCHES_KEY.format(owner), "-inf", created - keep_s)
         pipe.execute()
     return record
+
+
+def send_group(processor: registry.Processor, options: dict, job_ids: list[str]) -> None:
+    """Send the processor's task for each recorded job as one Celery group, each task under
+    its job's id; raise what the broker raises when it cannot take them."""
+    group(processor.task.s(options).set(task_id=job_id) for job_id in job_ids).apply_async()
 
 
 def get(r: redis.Redis, batch_id: str) -> dict | None:
@@ -95,21 +126,41 @@ def mark_cancelled(r: redis.Redis, batch_id: str) -> None:
 def remove(r: redis.Redis, record: dict) -> None:
     """Delete a batch's record and its place in its owner's list (its jobs are deleted apart)."""
     with r.pipeline() as pipe:
-        pipe.delete(BATCH_KEY.format(record["id"]))
+        pipe.delete(BATCH_KEY.format(record["id"]), OPEN_KEY.format(record["id"]))
         pipe.zrem(USER_BATCHES_KEY.format(record["owner"]), record["id"])
         pipe.execute()
+
+
+def job_ended(r: redis.Redis, batch_id: str, job_id: str) -> bool:
+    """Take an ended job out of its batch's open set; return True when no job of the batch is
+    left unfinished (so the caller tells the batch's end)."""
+    with r.pipeline() as pipe:  # MULTI: the removal and the count see the same set
+        pipe.srem(OPEN_KEY.format(batch_id), job_id)
+        pipe.scard(OPEN_KEY.format(batch_id))
+        pipe.exists(BATCH_KEY.format(batch_id))
+        _, left, exists = pipe.execute()
+    return bool(exists) and left == 0
+
+
+def snapshot(r: redis.Redis, record: dict) -> dict:
+    """Return a batch's snapshot as a worker sees it (no rates: those are a web process's)."""
+    found = jobstore.get_with_meta(r, job_ids(record))
+    return aggregate(record, [job_snapshot.build(rec, meta) for rec, meta in found])
 
 
 def state_of(record: dict, counts: Counter) -> str:
     """Return a batch's state from its jobs' counts per state.
 
-    Unfinished: PENDING while every job waits, else PROGRESS. Ended: REVOKED when its owner
+    Unfinished: SCHEDULED while every unfinished job waits for the batch's ``run_at``, PENDING
+    while every job waits in the queue, else PROGRESS. Ended: REVOKED when its owner
     cancelled it (or every job was cancelled), SUCCESS when every file ran and ended well,
     FAILURE when every job failed, PARTIAL otherwise (some failed, were cancelled or refused).
     """
     total = sum(counts.values())
     ended = sum(counts[s] for s in TERMINAL)
     if ended < total:
+        if counts[SCHEDULED] == total - ended:
+            return SCHEDULED
         return PENDING if counts[PENDING] == total else PROGRESS
     refused = bool(json.loads(record.get("refused") or "[]"))
     if record.get("cancelled") or (total and counts[REVOKED] == total):
@@ -161,7 +212,7 @@ def aggregate(record: dict, jobs: list[dict]) -> dict:
             total += max(float(size), 1.0)
             current += max(float(size), 1.0)
     state = state_of(record, counts)
-    running = state in (PENDING, PROGRESS)
+    running = state in UNFINISHED
     percent = round(100.0 * current / total, 2) if total else 100.0
     return {
         "id": record["id"],
@@ -180,4 +231,11 @@ def aggregate(record: dict, jobs: list[dict]) -> dict:
         "refused": json.loads(record.get("refused") or "[]"),
         "created_at": record.get("created_at"),
         "finished_at": max(finished) if finished and not running else None,
+        "notify": snapshot_notify(record),
+        **({"run_at": record["run_at"]} if record.get("run_at") else {}),
     }
+
+
+def snapshot_notify(record: dict) -> list:
+    """Return who the batch's end is told to: ``"email"`` and ``{"webhook": url}`` items."""
+    return job_snapshot.notify_of(record)

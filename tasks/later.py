@@ -13,6 +13,11 @@ leave the due set for :data:`CLAIMED_KEY`, scored by when the claim lapses. What
 workers run a sender, each due job is claimed by one of them. A sender that dies holding a claim
 (between claim and send) leaves it to lapse: after :data:`LEASE_S` the job is due again, and the
 next claim sends it unless its first send got through (its backend entry exists by then).
+
+A batch run later sits in the same set as ``batch:<id>`` (:data:`tasks.batches.DUE_MEMBER`);
+its jobs are recorded with the batch's ``run_at`` but are not in the set themselves. When it is
+due, its jobs not cancelled meanwhile are sent together as one Celery group, as a batch sent at
+once is.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import redis
 from celery.signals import worker_ready
 from celery.signals import worker_shutdown
 
+from tasks import batches
 from tasks import jobstore
 from tasks import registry
 from tasks import settings
@@ -91,11 +97,16 @@ def first_task(record: dict) -> Any:
 
 
 def start(r: redis.Redis, record: dict) -> None:
-    """Send a recorded job's first task now, then store it as queued (PENDING) unless a worker
-    has stored a later state already; the store is published, so tabs see it leave SCHEDULED."""
+    """Send a recorded job's first task now, then store it as queued (:func:`mark_queued`)."""
     job_id = record["id"]
     options = json.loads(record.get("options") or "{}")
     first_task(record).apply_async(args=[options], task_id=job_id)
+    mark_queued(r, job_id)
+
+
+def mark_queued(r: redis.Redis, job_id: str) -> None:
+    """Store a job just sent as queued (PENDING) unless a worker has stored a later state
+    already; the store is published, so tabs see it leave SCHEDULED."""
     meta = {
         "status": jobstore.PENDING,
         "result": None,
@@ -123,7 +134,12 @@ def send_due_jobs(r: redis.Redis, now: float | None = None) -> int:
 
 
 def send_claimed(r: redis.Redis, job_id: str) -> bool:
-    """Send one claimed job unless it is gone, cancelled or sent already; release its claim."""
+    """Send one claimed job unless it is gone, cancelled or sent already; release its claim.
+    A claimed batch (``batch:<id>``) sends its waiting jobs as one group."""
+    if job_id.startswith(batches.DUE_MEMBER.format("")):
+        sent = send_batch(r, job_id.removeprefix(batches.DUE_MEMBER.format("")))
+        r.zrem(CLAIMED_KEY, job_id)
+        return sent
     found = jobstore.get_with_meta(r, [job_id])
     sent = False
     if found and found[0][1] is None and not jobstore.cancel_requested(r, job_id):
@@ -146,6 +162,43 @@ def send_claimed(r: redis.Redis, job_id: str) -> bool:
         sent = True
     r.zrem(CLAIMED_KEY, job_id)
     return sent
+
+
+def send_batch(r: redis.Redis, batch_id: str) -> bool:
+    """Send the jobs of a batch run later that are neither cancelled nor sent as one group,
+    and store them as queued; return whether any was sent. A batch whose processor was removed
+    meanwhile has its jobs marked FAILURE."""
+    record = batches.get(r, batch_id)
+    if record is None or record.get("cancelled"):
+        return False
+    waiting = [
+        rec["id"]
+        for rec, meta in jobstore.get_with_meta(r, batches.job_ids(record))
+        if meta is None and not jobstore.cancel_requested(r, rec["id"])
+    ]
+    if not waiting:
+        return False
+    processor = registry.get(record.get("processor", ""))
+    if processor is None:
+        from celery import current_app
+
+        from tasks import notify
+
+        error = registry.ProcessorError(f"The processor {record.get('processor')!r} is gone.")
+        for job_id in waiting:
+            current_app.backend.mark_as_failure(job_id, error)
+            notify.job_ended(r, job_id)
+        return False
+    batches.send_group(processor, json.loads(record.get("options") or "{}"), waiting)
+    for job_id in waiting:
+        mark_queued(r, job_id)
+    log.info(
+        "batch %s sent at its time: %d jobs",
+        batch_id,
+        len(waiting),
+        extra={"batch_id": batch_id, "event": "batch.sent_later"},
+    )
+    return True
 
 
 class Sender(threading.Thread):

@@ -258,6 +258,31 @@ def run_due(r: redis.Redis, now: float | None = None) -> int:
     return ran
 
 
+def not_started(r: redis.Redis, job: dict, active: int) -> None:
+    """Record a run that cannot start because its owner has ``active`` other jobs queued or
+    running, ``MAX_ACTIVE_JOBS`` or more: its job ends FAILURE at once with the reason, so the
+    schedule's last runs show it (and its notifications tell it), and nothing is queued."""
+    from celery import current_app
+
+    from tasks import notify
+    from tasks import registry
+
+    cap = settings.MAX_ACTIVE_JOBS
+    reason = (
+        f"Not started: its owner had {active} jobs queued or running, and {cap} is the most "
+        "allowed at once (MAX_ACTIVE_JOBS). The schedule runs again at its next time."
+    )
+    current_app.backend.mark_as_failure(job["id"], registry.ProcessorError(reason))
+    log.warning(
+        "schedule %s run not started: %d jobs active, the cap is %d",
+        job.get("schedule"),
+        active,
+        cap,
+        extra={"job_id": job["id"], "event": "schedule.not_started", "schedule": job["schedule"]},
+    )
+    notify.job_ended(r, job["id"])
+
+
 CLAIM_SCRIPT = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do
@@ -278,7 +303,11 @@ def run_claimed(r: redis.Redis, schedule_id: str, now: float) -> int:
     job_id = str(uuid.uuid5(RUN_NAMESPACE, f"{schedule_id}:{due:.3f}"))
     job = make_run(r, record, job_id)
     sent = 0
-    if jobstore.get_with_meta(r, [job_id])[0][1] is None:
+    if jobstore.get_with_meta(r, [job_id])[0][1] is not None:
+        pass  # sent already by a sender whose claim lapsed
+    elif (active := jobstore.active_count(r, record["owner"])) > settings.MAX_ACTIVE_JOBS:
+        not_started(r, job, active - 1)
+    else:
         later.start(r, job)
         sent = 1
         log.info(

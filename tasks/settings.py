@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     USERS_FILE: Path = ROOT / "users.json"
     UPLOAD_RATE_LIMIT: str = "300/minute"
     LOGIN_RATE_LIMIT: str = "10/minute"
-    MAX_ACTIVE_JOBS: int = Field(100, gt=0)
+    # Queued, scheduled and running jobs per user; a batch counts each file. The default takes
+    # a batch of MAX_BATCH_FILES beside as many other jobs (docs/batches.md, "Limits").
+    MAX_ACTIVE_JOBS: int = Field(1000, gt=0)
     MAX_BATCH_FILES: int = Field(500, gt=0)
     PROXY_COUNT: int = Field(0, ge=0)
     MAX_CONNECTIONS_PER_USER: int = Field(20, gt=0)

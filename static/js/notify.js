@@ -1,8 +1,17 @@
-// Telling the user that a job of theirs ended while the tab was in the background: the tab's
-// title and favicon say so until the tab is shown again, and the browser shows a Notification
-// where the user allowed it with the page's control (never asked for unprompted).
+// Telling the user that a job or batch of theirs ended while the tab was in the background: the
+// tab's title and favicon say so until the tab is shown again, and the browser shows a
+// Notification where the user allowed it with the page's control (never asked for unprompted).
+//
+// A job of a batch is not told on its own: when one ends, the page asks the server for its
+// batch's snapshot over the live connection (once per burst of ends, see BATCH_CHECK_MS), and
+// tells the batch's end once, when no job of it is left unfinished.
+
+import { subscribeBatch } from "./live.js";
 
 const ENDED = { SUCCESS: "done", FAILURE: "failed", REVOKED: "cancelled" };
+const BATCH_ENDED = { ...ENDED, PARTIAL: "partly done" };
+// Ends of a batch's jobs closer together than this make one look at the batch.
+const BATCH_CHECK_MS = 250;
 // The favicon with a dot: something happened here.
 const BADGE =
   "data:image/svg+xml," +
@@ -17,6 +26,7 @@ const CLOCK_SLACK_MS = 5000;
 const openedAt = Date.now();
 const states = new Map();
 const told = new Set();
+const batchChecks = new Map();
 let unseen = [];
 let restore = null;
 
@@ -45,7 +55,7 @@ function markTab() {
     restore = { title: document.title, icon: link ? link.getAttribute("href") : null };
   }
   const last = unseen[unseen.length - 1];
-  const what = unseen.length === 1 ? `${last.filename || "Job"} ${ENDED[last.state]}` : `${unseen.length} jobs ended`;
+  const what = unseen.length === 1 ? titleOf(last) : `${unseen.length} jobs ended`;
   document.title = `(${unseen.length}) ${what} · ${restore.title}`;
   const link = iconLink();
   if (link) link.setAttribute("href", BADGE);
@@ -61,18 +71,42 @@ function unmarkTab() {
   unseen = [];
 }
 
-/** Show the browser's notification of a job's end, if the user allowed them. */
-function showNotification(job) {
+/** Return what the title and the Notification say of a job's or batch's end. */
+function titleOf(ended) {
+  if (ended.counts) {
+    const files = ended.jobs.length + ended.refused.length;
+    return `Batch of ${files} file${files === 1 ? "" : "s"} ${BATCH_ENDED[ended.state]}`;
+  }
+  return `${ended.filename || "Job"} ${ENDED[ended.state]}`;
+}
+
+/** Return the Notification's body: a failed job's error, a batch's counts, or the processor. */
+function bodyOf(ended) {
+  if (ended.counts) {
+    const parts = Object.entries(ended.counts).map(([state, n]) => `${n} ${ENDED[state] || state.toLowerCase()}`);
+    if (ended.refused.length) parts.push(`${ended.refused.length} refused`);
+    return `${parts.join(", ")} · ${ended.processor} · Taskboard`;
+  }
+  return ended.state === "FAILURE" && ended.error ? ended.error : `${ended.processor} · Taskboard`;
+}
+
+/** Show the browser's notification of a job's or batch's end, if the user allowed them. */
+function showNotification(ended) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
-  const body = job.state === "FAILURE" && job.error ? job.error : `${job.processor} · Taskboard`;
-  const note = new Notification(`${job.filename || "A job"} ${ENDED[job.state]}`, {
-    body,
-    tag: job.id,
-  });
+  const note = new Notification(titleOf(ended), { body: bodyOf(ended), tag: ended.id });
   note.onclick = () => {
     window.focus();
     note.close();
   };
+}
+
+/** Tell the user of an end they could not see (the tab hidden). */
+function tell(ended) {
+  told.add(ended.id);
+  if (!hidden()) return;
+  unseen.push(ended);
+  markTab();
+  showNotification(ended);
 }
 
 /** Take every job event of the page; tell the user of ends they could not see. */
@@ -81,11 +115,34 @@ export function observeJob(job) {
   const before = states.get(job.id);
   states.set(job.id, job.state);
   if (!justEnded(job, before)) return;
-  told.add(job.id);
-  if (!hidden()) return;
-  unseen.push(job);
-  markTab();
-  showNotification(job);
+  if (typeof job.batch === "string") {
+    told.add(job.id);
+    checkBatch(job.batch);
+    return;
+  }
+  tell(job);
+}
+
+/** Look at a batch once its jobs stop ending for a moment; tell its end if it has ended. */
+function checkBatch(batchId) {
+  if (told.has(batchId)) return;
+  clearTimeout(batchChecks.get(batchId));
+  const check = async () => {
+    batchChecks.delete(batchId);
+    try {
+      observeBatch(await subscribeBatch(batchId));
+    } catch {
+      // Gone, or the connection is down: the next end of one of its jobs looks again.
+    }
+  };
+  batchChecks.set(batchId, setTimeout(check, BATCH_CHECK_MS));
+}
+
+/** Take a batch snapshot; tell the user once when the batch has ended. */
+export function observeBatch(batch) {
+  if (!batch || typeof batch.id !== "string" || batch.deleted || told.has(batch.id)) return;
+  if (!(batch.state in BATCH_ENDED) || !Array.isArray(batch.jobs)) return;
+  tell({ ...batch, refused: Array.isArray(batch.refused) ? batch.refused : [] });
 }
 
 /** Show the control that asks for the browser's permission, and what was answered. */
@@ -96,7 +153,7 @@ function bindPermission(button, status) {
     button.hidden = permission !== "default";
     if (status) {
       status.textContent = {
-        granted: "This browser tells you when a job ends while the tab is in the background.",
+        granted: "This browser tells you when a job ends while the tab is in the background (a batch: once, at its end).",
         denied: "This browser blocks Taskboard's notifications (see the site's settings).",
         default: "",
         unsupported: "",

@@ -5,6 +5,10 @@ or REVOKED when the job saw its cancel flag), read after ``task_postrun``; the m
 that killed a cancelled job or dropped it before it ran (``task_revoked``); and the main
 process that killed a job past the hard time limit (``task_failure`` with
 ``TimeLimitExceeded``). Each handler reads the stored state rather than trusting the signal's.
+
+A job split in parts (``tasks.split``) ends in a task that is not its processor's: the merge,
+which runs under the job's id, or a part that failed the whole job (the job's id is its first
+argument). Both are read after ``task_postrun`` too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from celery.signals import task_revoked
 
 from tasks import jobstore
 from tasks import notify
+from tasks import split
 from tasks.worker.events import processor_of
 
 
@@ -28,9 +33,18 @@ def tell(task: Any, job_id: str | None) -> None:
 
 
 @task_postrun.connect
-def after_run(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
-    """Notify when the job the process just ran has ended."""
-    tell(task, task_id)
+def after_run(
+    task_id: str | None = None, task: Any = None, args: Any = None, **kwargs: Any
+) -> None:
+    """Notify when the job the process just ran (or the part or merge of a split job) has
+    ended."""
+    name = getattr(task, "name", None)
+    if name == split.merge_parts.name:
+        notify.job_ended(jobstore.client(), task_id)
+    elif name == split.run_part.name and args:
+        notify.job_ended(jobstore.client(), args[0])  # a part may have failed the whole job
+    else:
+        tell(task, task_id)
 
 
 @task_revoked.connect

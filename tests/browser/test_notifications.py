@@ -93,3 +93,23 @@ def test_webhook_choice_is_sent_with_the_upload(page):
 
     error = page.locator("#uploads .upload-item", has_text="hooked.txt")
     expect(error).to_contain_text("loopback, private or link-local")
+
+
+def test_batch_ending_in_hidden_tab_is_told_once(notified_context, open_page):
+    """A batch of three files that ends while the tab is hidden is told once, as a batch: one
+    title, one Notification with its counts, none for each of its jobs."""
+    page = open_page("/")
+    page.evaluate("window.__setHidden(true)")
+
+    upload(page, "simulate", [(f"b{i}.txt", b"x") for i in range(3)], steps=10, interval_ms=50)
+
+    expect(page).to_have_title("(1) Batch of 3 files done · Taskboard", timeout=30_000)
+    expect(page.locator(".batch-row .batch-counts").first).to_have_text("3 done")
+    page.wait_for_timeout(1000)  # time for a second notice, were one coming
+    notes = page.evaluate("window.__notes")
+    assert [(n["title"], n["body"]) for n in notes] == [
+        ("Batch of 3 files done", "3 done · simulate · Taskboard")
+    ]
+    assert page.title() == "(1) Batch of 3 files done · Taskboard"
+    page.evaluate("window.__setHidden(false)")
+    expect(page).to_have_title("Taskboard")

@@ -177,10 +177,33 @@ def test_only_nginx_is_published_to_all_addresses(config: dict) -> None:
 
 
 @pytest.mark.parametrize("name", APP_SERVICES + ["rabbitmq"])
-def test_app_services_stay_on_the_internal_network(config: dict, name: str) -> None:
-    """Keep web, worker, beat and RabbitMQ off the frontend network."""
-    for network in networks_of(config["services"][name]):
-        assert config["networks"][network].get("internal") is True, network
+def test_app_services_stay_off_the_frontend_network(config: dict, name: str) -> None:
+    """Keep web, worker, beat and RabbitMQ off the network nginx is published on, and on the
+    internal backend network where Redis is."""
+    networks = networks_of(config["services"][name])
+    assert "frontend" not in networks and "backend" in networks
+    assert config["networks"]["backend"].get("internal") is True
+
+
+def test_only_web_and_workers_can_reach_out(config: dict) -> None:
+    """Web and workers (mail, webhooks, URL imports) join one outbound network that nothing is
+    published on; beat, Redis and RabbitMQ have no network with a route out."""
+    egress = {name for name, s in config["services"].items() if "egress" in networks_of(s)}
+    assert egress == {"web1", "web2", "worker"}
+    assert config["networks"]["egress"].get("internal") is not True
+    assert not any(config["services"][name].get("ports") for name in egress)
+    for name in ("beat", "redis", "rabbitmq"):
+        for network in networks_of(config["services"][name]):
+            assert config["networks"][network].get("internal") is True, (name, network)
+
+
+def test_limits_and_mail_settings_reach_web_and_workers_alike(config: dict) -> None:
+    """The active-jobs cap is the same where submissions and schedule runs check it, and the
+    workers that send mails and webhooks have their settings; a maximal batch fits the cap."""
+    web, worker = config["services"]["web1"]["environment"], config["services"]["worker"]
+    for setting in ("MAX_ACTIVE_JOBS", "SMTP_HOST", "MAIL_FROM", "PUBLIC_URL", "WEBHOOK_SECRET"):
+        assert web[setting] == worker["environment"][setting], setting
+    assert int(web["MAX_ACTIVE_JOBS"]) >= int(web["MAX_BATCH_FILES"])
 
 
 def test_worker_can_be_scaled(config: dict) -> None:

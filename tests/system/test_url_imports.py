@@ -87,27 +87,44 @@ def test_url_on_this_machine_is_refused_without_the_setting(user, files_server):
     assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []
 
 
-def test_redirect_to_a_private_address_is_refused(tmp_path, files_server):
-    """The download refuses a redirect to a private address (checked on the connection), even
-    though the first address was allowed. Here 127.0.0.1 stands for a public address and
-    127.0.0.2 for a private one."""
-    from tasks import imports
-    from tasks import settings
-    from tasks.progress import Progress
-    from tasks.registry import ProcessorError
+@pytest.fixture
+def public_address():
+    """Add an address Python counts as global (not private, not reserved) to the loopback
+    interface for the test, and remove it after: a server on this machine then looks public to
+    the stack's address rules. Needs root (CAP_NET_ADMIN), which the test tier has."""
+    import ipaddress
+    import random
+    import subprocess
 
-    first = files_server.url + "/to-private"
-    progress = Progress(store=lambda meta: None, is_cancelled=lambda: False, interval=0)
-    # The test server is on 127.0.0.1: allow it, and only it, for the first connection.
-    allowed = {"127.0.0.1"}
-    original = imports.outbound.allowed_address
-    imports.outbound.allowed_address = lambda address, allow_private=None: address in allowed
+    for _ in range(20):
+        address = f"1.2.3.{random.randint(2, 254)}"  # APNIC's unrouted research block
+        assert ipaddress.ip_address(address).is_global
+        added = subprocess.run(
+            ["ip", "addr", "add", f"{address}/32", "dev", "lo"], capture_output=True, text=True
+        )
+        if added.returncode == 0:
+            break
+        assert "exists" in added.stderr, added.stderr
+    else:
+        raise AssertionError("no free address to add to the loopback interface")
     try:
-        with pytest.raises(ProcessorError, match="private or link-local address"):
-            imports.download(first, tmp_path / "input", settings.MAX_UPLOAD_BYTES, progress)
+        yield address
     finally:
-        imports.outbound.allowed_address = original
-    assert list(tmp_path.iterdir()) == []
+        subprocess.run(["ip", "addr", "del", f"{address}/32", "dev", "lo"], check=True)
+
+
+def test_redirect_to_a_private_address_is_refused(stack, user, files_server, public_address):
+    """On a stack without FETCH_ALLOW_PRIVATE, a URL on a public address is taken, and its
+    redirect to a private address (127.0.0.2) is refused when the worker connects: FAILURE with
+    a sentence, nothing on disk, and the private server never asked."""
+    port = files_server.url.rsplit(":", 1)[1]
+    job = import_url(user, f"http://{public_address}:{port}/to-private")
+    done = user.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "FAILURE"
+    assert "private or link-local address" in done["error"]
+    assert files_server.hits("/to-private")
+    assert files_server.hits("/data/secret.csv") == []
+    assert not (stack.upload_dir / job["id"]).exists()
 
 
 def upload_at(user: User, run_at: str) -> dict:

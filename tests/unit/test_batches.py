@@ -136,6 +136,30 @@ def test_too_many_files_answers_413_and_stores_nothing(app, client, monkeypatch)
     assert not list((app.config["UPLOAD_DIR"] / ".incoming").iterdir())
 
 
+def test_a_body_over_the_limit_is_not_called_too_many_files(app, client, monkeypatch):
+    """Files that together pass the request's limit: 413 saying so, not too_many_files."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
+    monkeypatch.setitem(app.config, "MAX_BATCH_FILES", 3)
+    # The body may be 2000 + 3 * 1024 bytes; these three files weigh 6000.
+    files = [(f"f{i}.txt", b"x" * 2000) for i in range(3)]
+    response = client.post("/api/batches", data=batch_form(files))
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] != "too_many_files"
+    assert client.job_count() == 0
+
+
+def test_a_batch_past_the_active_cap_names_the_numbers(app, client, monkeypatch):
+    """A batch whose files would pass MAX_ACTIVE_JOBS: 429 naming the files, the active jobs
+    and the cap; nothing made. One that fits is taken."""
+    monkeypatch.setitem(app.config, "MAX_ACTIVE_JOBS", 3)
+    response = client.post("/api/batches", data=batch_form([(f"{i}.txt", b"x") for i in range(4)]))
+    assert response.status_code == 429
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_jobs"
+    assert "add 4 jobs to the 0" in error["message"] and "3 is the most" in error["message"]
+    assert client.job_count() == 0
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [
@@ -144,6 +168,26 @@ def test_too_many_files_answers_413_and_stores_nothing(app, client, monkeypatch)
         (
             {"processor": "checksum", "options": "[", "file": [(io.BytesIO(b"x"), "a")]},
             "bad_options",
+        ),
+        (
+            {"processor": "checksum", "notify": '["fax"]', "file": [(io.BytesIO(b"x"), "a")]},
+            "bad_notify",
+        ),
+        (
+            {"processor": "checksum", "notify_jobs": "{", "file": [(io.BytesIO(b"x"), "a")]},
+            "bad_notify",
+        ),
+        (
+            {"processor": "checksum", "run_at": "tomorrow", "file": [(io.BytesIO(b"x"), "a")]},
+            "bad_run_at",
+        ),
+        (
+            {
+                "processor": "checksum",
+                "run_at": "2001-01-01T00:00:00Z",
+                "file": [(io.BytesIO(b"x"), "a")],
+            },
+            "run_at_past",
         ),
     ],
 )
@@ -163,3 +207,31 @@ def test_unknown_batch_is_404(client, path):
     for response in (client.get(path), client.post(path + "/cancel"), client.get(path + "/result")):
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_maximal_batch_fits_the_default_cap(app, client):
+    """With the default settings a batch of MAX_BATCH_FILES files is taken (run later, so its
+    jobs are not sent); cancelled before its time, it leaves the due set, every job has its
+    cancel flag, and the sender sends nothing of it."""
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import timedelta
+
+    from tasks import jobstore
+    from tasks import later
+
+    count = app.config["MAX_BATCH_FILES"]
+    assert app.config["MAX_ACTIVE_JOBS"] >= count
+    run_at = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    form = batch_form([(f"f{i}.txt", b"x") for i in range(count)]) | {"run_at": run_at}
+    response = client.post("/api/batches", data=form)
+    assert response.status_code == 202, response.get_json()
+    made = response.get_json()
+    assert made["state"] == "SCHEDULED" and len(made["jobs"]) == count
+    r = app.extensions["redis"]
+    assert r.zscore(later.DUE_KEY, batches.DUE_MEMBER.format(made["id"])) is not None
+    cancelled = client.post(f"/api/batches/{made['id']}/cancel")
+    assert cancelled.status_code == 202
+    assert r.zscore(later.DUE_KEY, batches.DUE_MEMBER.format(made["id"])) is None
+    assert all(jobstore.cancel_requested(r, job_id) for job_id in made["jobs"])
+    assert later.send_batch(r, made["id"]) is False  # its time come, nothing is sent

@@ -85,7 +85,7 @@ def test_mail_goes_to_the_log_without_an_smtp_server(monkeypatch, caplog):
     record["notify_email"] = "a@example.org"
     meta = {"status": "SUCCESS", "result": {"sha256": "e3b0"}, "date_done": "2026-01-01T00:00:00"}
     with caplog.at_level(logging.INFO, logger="tasks.notify"):
-        notify.send_mail(record, meta)
+        notify.send_mail(record, lambda: notify.compose_mail(record, meta))
     (line,) = [r.getMessage() for r in caplog.records if r.name == "tasks.notify"]
     assert "To: a@example.org" in line and 'Result: {"sha256": "e3b0"}' in line
 

@@ -2,6 +2,11 @@
 
 Each file goes through the same checks as ``POST /api/jobs`` and becomes an ordinary job (with
 ``batch`` in its snapshot); the files refused are listed in the batch with their reasons.
+
+``notify`` (the same forms and checks as a job's) tells the owner once when the whole batch has
+ended (``tasks.notify``); its jobs tell nothing of their own unless ``notify_jobs`` asks.
+``run_at`` keeps the batch and every job of it SCHEDULED until then; the due set of
+``tasks.later`` then sends them as one group.
 """
 
 from __future__ import annotations
@@ -9,7 +14,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from celery import group
 from flask import Response
 from flask import current_app
 from flask import g
@@ -20,14 +24,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tasks import batches
 from tasks import files
+from tasks import jobstore
+from tasks import later
 from tasks import registry
 from tasks.formats import binary
 from tasks.formats import zipstream
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
 from webapp.api import bp
-from webapp.api import cancel
+from webapp.api import control
+from webapp.api import imports
 from webapp.api import jobs
+from webapp.api import notify
 from webapp.api import uploads
 from webapp.auth import current_user
 from webapp.errors import ApiError
@@ -71,8 +79,11 @@ def read_files() -> tuple[dict, list]:
         form, _ = jobs.read_upload()
         uploaded = request.files.getlist("file")
     except RequestEntityTooLarge:
-        # Either one file passed MAX_UPLOAD_BYTES while streaming, or there were too many parts.
+        # One file passed MAX_UPLOAD_BYTES while streaming, the whole body is over its limit,
+        # or there were too many parts.
         if any(stream.size > stream.limit for stream in g.get("incoming", [])):
+            raise
+        if (request.content_length or 0) > request.max_content_length:
             raise
         raise too_many(limit) from None
     if len(uploaded) > limit:
@@ -109,6 +120,9 @@ def create_batch():
     if processor is None:
         raise ApiError(400, "unknown_processor", "Choose one of the listed processors.")
     options = jobs.parse_options(processor, form.get("options"))
+    targets = notify.parse_notify(form.get("notify"))
+    each = notify.parse_notify(form.get("notify_jobs"))
+    run_at = imports.parse_run_at(form.get("run_at"))
     if not uploaded:
         raise ApiError(400, "no_file", "Send the files in multipart fields named 'file'.")
     accepted, refused = [], []
@@ -136,12 +150,34 @@ def create_batch():
         job_id = str(uuid.uuid4())
         uploads.claim(stream, files.input_path(job_id, root))
         jobs.queue_job(
-            job_id, user, processor, options, filename, stream.size, send=False, batch=batch_id
+            job_id,
+            user,
+            processor,
+            options,
+            filename,
+            stream.size,
+            send=False,
+            run_at=run_at,
+            batch=batch_id,
+            **notify.record_fields(each),
         )
         made.append((job_id, stream.size))
-    record = batches.create(store(), batch_id, user, processor.name, options, made, refused)
+    record = batches.create(
+        store(),
+        batch_id,
+        user,
+        processor.name,
+        options,
+        made,
+        refused,
+        run_at=None if run_at is None else jobstore.now_iso(run_at),
+        **notify.record_fields(targets),
+    )
     try:
-        group(processor.task.s(options).set(task_id=job_id) for job_id, _ in made).apply_async()
+        if run_at is None:
+            batches.send_group(processor, options, [job_id for job_id, _ in made])
+        else:
+            later.put(store(), batches.DUE_MEMBER.format(batch_id), run_at)
     except Exception as exc:  # any failure to reach the broker: nothing must linger
         current_app.logger.error("batch %s could not be queued: %s", batch_id, exc)
         remove_batch(record)
@@ -188,14 +224,18 @@ def cancel_batch(batch_id: str):
     """Cancel every queued or running job of a batch."""
     record = owned(batch_id)
     r = store()
-    if live_batches.snapshot(r, record)["state"] not in (batches.PENDING, batches.PROGRESS):
+    if live_batches.snapshot(r, record)["state"] not in batches.UNFINISHED:
         raise ApiError(409, "already_finished", "The batch has already finished.")
     batches.mark_cancelled(r, record["id"])
     record["cancelled"] = "1"
-    for job, meta in jobs.jobstore.get_with_meta(r, batches.job_ids(record)):
-        state = state_of(meta)
-        if state not in TERMINAL:
-            cancel.request_cancel(r, job["id"], state)
+    # A batch run later is never sent now; its jobs are cancelled below as queued ones are.
+    later.drop(r, batches.DUE_MEMBER.format(record["id"]))
+    found = jobs.jobstore.get_with_meta(r, batches.job_ids(record))
+    # One revoke broadcast for the whole batch, and a watch only on the jobs that run: a
+    # batch of 500 queued jobs is not 500 broadcasts and 500 background tasks.
+    control.cancel_many(
+        [(job, state_of(meta)) for job, meta in found if state_of(meta) not in TERMINAL]
+    )
     current_app.logger.info(
         "batch %s cancel requested", record["id"], extra={"event": "batch.cancel_requested"}
     )
@@ -208,7 +248,7 @@ def cancel_batch(batch_id: str):
 def delete_batch(batch_id: str):
     """Delete a finished batch, its jobs and their files."""
     record = owned(batch_id)
-    if live_batches.snapshot(store(), record)["state"] in (batches.PENDING, batches.PROGRESS):
+    if live_batches.snapshot(store(), record)["state"] in batches.UNFINISHED:
         raise ApiError(409, "still_running", "Cancel the batch before deleting it.")
     remove_batch(record)
     current_app.logger.info("batch %s deleted", record["id"], extra={"event": "batch.deleted"})
@@ -229,7 +269,7 @@ def get_batch_result(batch_id: str):
     """Send one zip of every finished job's output, each entry named after its source file."""
     record = owned(batch_id)
     r = store()
-    if live_batches.snapshot(r, record)["state"] in (batches.PENDING, batches.PROGRESS):
+    if live_batches.snapshot(r, record)["state"] in batches.UNFINISHED:
         raise ApiError(409, "not_finished", "The batch has not finished yet.")
     processor = registry.get(record.get("processor", ""))
     root = current_app.config["UPLOAD_DIR"]

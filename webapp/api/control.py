@@ -22,6 +22,7 @@ from tasks import app as celery_app
 from tasks import files
 from tasks import joblist
 from tasks import jobstore
+from tasks import notify
 from tasks import registry
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
@@ -219,6 +220,9 @@ def cancel_many(jobs: list[tuple[dict, str]]) -> None:
     for record, state in jobs:
         if state == "PENDING":
             celery_app.backend.mark_as_revoked(record["id"], "cancelled")
+            # As one cancel does: a queued job (or one run later) is told now, and the last
+            # of a batch tells its batch; no worker may ever see its message.
+            notify.job_ended(r, record["id"])
         else:
             running.append(record["id"])
     for job_id in running:

@@ -95,15 +95,29 @@ def create_job():
 
 
 def check_active_cap(user: str, adding: int = 1) -> None:
-    """Answer 429 when ``adding`` more jobs would take the user past ``MAX_ACTIVE_JOBS``."""
+    """Answer 429 ``too_many_jobs`` when ``adding`` more jobs (one upload, or a batch's files)
+    would take the user's queued, scheduled and running jobs past ``MAX_ACTIVE_JOBS``; the
+    message names the numbers."""
     cap = current_app.config["MAX_ACTIVE_JOBS"]
-    if jobstore.active_count(store(), user) + adding > cap:
-        raise ApiError(
-            429,
-            "too_many_jobs",
-            f"You have {cap} jobs queued or running, the most allowed: "
-            "wait for some to finish, or cancel some.",
+    active = jobstore.active_count(store(), user)
+    if active + adding <= cap:
+        return
+    if adding == 1:
+        message = (
+            f"You have {active} jobs queued or running; {cap} is the most allowed: "
+            "wait for some to finish, or cancel some."
         )
+    else:
+        message = (
+            f"This batch would add {adding} jobs to the {active} you have queued or running; "
+            f"{cap} is the most allowed at once: "
+            + (
+                f"send at most {max(cap - active, 0)} files now, or wait for some jobs to finish."
+                if adding <= cap
+                else f"send at most {cap} files in one batch."
+            )
+        )
+    raise ApiError(429, "too_many_jobs", message)
 
 
 def queue_job(
@@ -131,7 +145,8 @@ def queue_job(
     # Told before it is sent, so that no tab hears of the job starting before it exists.
     live.push(user, snapshot)
     if run_at is not None:
-        later.put(r, job_id, run_at)
+        if send:  # a batch's jobs are sent with their batch, which is due itself
+            later.put(r, job_id, run_at)
         current_app.logger.info(
             "job %s created: %s, to run at %s",
             job_id,

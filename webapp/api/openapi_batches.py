@@ -27,6 +27,21 @@ BATCH_ID = {
 }
 
 
+# Every member of a batch snapshot but run_at, which only a batch run later has.
+BATCH_REQUIRED = [
+    "id",
+    "processor",
+    "state",
+    "jobs",
+    "counts",
+    "progress",
+    "refused",
+    "created_at",
+    "finished_at",
+    "notify",
+]
+
+
 def operation(summary: str, responses: dict, **more: object) -> dict:
     """Return an operation from its summary, responses and any other fields."""
     return {"summary": summary, "responses": responses} | more
@@ -67,7 +82,15 @@ def batch_schemas() -> dict:
                 "refused": {"type": "array", "items": ref("RefusedFile")},
                 "created_at": TIME,
                 "finished_at": nullable(TIME),
-            }
+                "notify": ref("Notify"),
+                "run_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When a batch run later is sent (left out for one sent at "
+                    "once).",
+                },
+            },
+            required=BATCH_REQUIRED,
         ),
     }
 
@@ -79,6 +102,21 @@ def batch_paths() -> dict:
             "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
             "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
             "options": {"type": "string", "description": "The options, as a JSON object."},
+            "notify": {
+                "type": "string",
+                "description": 'Who hears of the batch\'s end, once, as JSON: a list of "email" '
+                'and {"webhook": "https://..."} (see the Notify schema).',
+            },
+            "notify_jobs": {
+                "type": "string",
+                "description": "The same, for each job of the batch on its own (none unless "
+                "asked).",
+            },
+            "run_at": {
+                "type": "string",
+                "description": "ISO 8601 time with its UTC offset: the batch and its jobs wait "
+                "SCHEDULED until then and are sent together. Empty or left out: at once.",
+            },
         },
         required=["file", "processor"],
     )
@@ -91,7 +129,8 @@ def batch_paths() -> dict:
             ]
         },
         "Every file was refused (code all_refused; `refused` says why, file by file), or no "
-        "valid CSRF token, not multipart, no file, an unknown processor or bad options.",
+        "valid CSRF token, not multipart, no file, an unknown processor, bad options, a bad "
+        "notify or notify_jobs (bad_notify, no_email, url_not_allowed) or a bad run_at.",
     )
     return {
         "/api/batches": {
@@ -129,7 +168,11 @@ def batch_paths() -> dict:
                         "More files than MAX_BATCH_FILES (code too_many_files), or a file or the "
                         "whole upload larger than MAX_UPLOAD_BYTES."
                     ),
-                    "429": error("Over the upload rate limit, or too many active jobs."),
+                    "429": error(
+                        "Over the upload rate limit, or the batch's files would take the user's "
+                        "active jobs past MAX_ACTIVE_JOBS (code too_many_jobs, naming the "
+                        "numbers)."
+                    ),
                     "503": error("The job queue cannot be reached."),
                     "507": error("The server has no room for the files."),
                 },
