@@ -7,7 +7,14 @@ reads, every quote opens or closes a quoted field, or is one of a doubled pair i
 an odd count means "inside a quoted field"). The counts come from one pass of ``bytes.count``
 over the file; the quote and the line feed are single bytes that no character of UTF-8 or
 Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
-all (a stray quote) is not split.
+all (a stray quote) is not split, nor is a UTF-16 or UTF-32 file (there a line feed byte can be
+half of another character).
+
+The format is decided once, before cutting, on the whole file as one task decides it: the
+encoding from all of its bytes (the encoding pass reads it all, so a file that proves not UTF-8
+far past the sample gets its legacy encoding), the ``encoding`` option when one is forced, the
+delimiter, header, decimal comma and lines before the table from its start. Every part reads
+with that format; only the first skips the lines before the table and the header.
 
 The merge gives what one pass gives: type counts, nulls, rows, malformed lines add up; min and
 max are compared; mean and deviation merge by Chan et al.'s pairwise formula (equal to the single
@@ -32,6 +39,7 @@ from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
 from tasks.processors.csv_profile import Column
+from tasks.processors.csv_profile import distinct_names
 from tasks.processors.csv_profile import take_all
 from tasks.progress import Progress
 
@@ -66,27 +74,60 @@ class RangeRows(csvio.Rows):
         super().__init__(path, fmt, MAX_COLUMNS)
         self.start, self.end = start, end
 
-    def __enter__(self) -> RangeRows:
-        """Open the range for reading through the byte counter and the text decoder."""
-        self._raw = open(self.path, "rb")
-        self._raw.seek(self.start)
-        self._counter = csvio.CountingReader(Bounded(self._raw, self.end - self.start))
-        self._text = io.TextIOWrapper(
-            io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
-        )
-        return self
+    def section(self, raw) -> Bounded:
+        """Return the range's bytes."""
+        raw.seek(self.start)
+        return Bounded(raw, self.end - self.start)
 
 
 def prepare(src: Path, options: dict) -> dict | None:
-    """Detect the format and read the header once; None for a file without records."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    """Decide the file's format once on the whole file (see the module's note) and read the
+    header; return the parts' JSON context, or None for a file not to split (no records, or a
+    UTF-16/32 encoding). Raise :class:`FormatError` as one task would."""
+    fmt = csvformat.detect(
+        src,
+        options.get("delimiter", "auto"),
+        options.get("header", "auto"),
+        options.get("encoding", "auto"),
+    )
+    if fmt.encoding.startswith(("utf-16", "utf-32")):
+        return None
     with csvio.Rows(src, fmt, MAX_COLUMNS) as records:
-        head = records.head()
+        head = csvformat.read_with(lambda _: records.head(), fmt)
     if head is None:
         return None
     width = len(head[1])
     names = head[1] if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
-    return csvformat.describe(fmt) | {"names": names, "size": src.stat().st_size}
+    return {
+        "format": {
+            "encoding": fmt.encoding,
+            "delimiter": fmt.delimiter,
+            "header": fmt.header,
+            "skip": fmt.skip,
+            "decimal": fmt.decimal,
+            "also": list(fmt.also),
+        },
+        "names": distinct_names(names),
+        "size": src.stat().st_size,
+    }
+
+
+def part_format(context: dict, index: int) -> csvformat.Format:
+    """Return the format part ``index`` reads with: the file's, where only the first part
+    skips the lines before the table, the header and the byte-order mark."""
+    f = context["format"]
+    encoding = f["encoding"]
+    if index > 0 and encoding == "utf-8-sig":
+        encoding = "utf-8"  # the byte order mark is at the start of the first part only
+    first = index == 0
+    return csvformat.Format(
+        encoding,
+        f["delimiter"],
+        f["header"] and first,
+        f["skip"] if first else 0,
+        f["decimal"],
+        tuple(f["also"]),
+    )
 
 
 def cuts(src: Path, context: dict, targets: list[int]) -> list[int]:
@@ -114,10 +155,10 @@ def cuts(src: Path, context: dict, targets: list[int]) -> list[int]:
     return found if quotes % 2 == 0 else []
 
 
-def fresh_columns(names: list[str]) -> list[Column]:
+def fresh_columns(names: list[str], decimal: str) -> list[Column]:
     """Return empty columns whose distinct sketches hash alike in every process."""
     budget = EXACT_BYTES // len(names)
-    columns = [Column(name.strip(), budget) for name in names]
+    columns = [Column(name, budget, decimal) for name in names]
     for column in columns:
         column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
     return columns
@@ -126,20 +167,21 @@ def fresh_columns(names: list[str]) -> list[Column]:
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
     """Profile one byte range; return its columns' states, rows and malformed lines."""
     progress.total = end - start
-    encoding = context["encoding"]
-    if index > 0 and encoding == "utf-8-sig":
-        encoding = "utf-8"  # the byte order mark is at the start of the first part only
-    fmt = csvformat.Format(encoding, context["delimiter"], context["header"] and index == 0)
+    fmt = part_format(context, index)
     names = context["names"]
     width = len(names)
-    columns = fresh_columns(names)
-    with RangeRows(src, fmt, start, end) as records:
-        first = []
-        if index == 0:
-            head = records.head()
-            first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
-        batch, malformed, malformed_lines = take_all(columns, records, width, first, progress)
-        lines = records._counter.lines
+    columns = fresh_columns(names, fmt.decimal)
+
+    def read(fmt: csvformat.Format) -> tuple:
+        with RangeRows(src, fmt, start, end) as records:
+            first = []
+            if index == 0:
+                head = records.head()
+                first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
+            taken = take_all(columns, records, width, first, progress)
+            return *taken, records.lines_read
+
+    batch, malformed, malformed_lines, lines = csvformat.read_with(read, fmt)
     progress.update(progress.total, message=f"{batch.rows:,} rows")
     return {
         "rows": batch.rows,
@@ -202,7 +244,8 @@ def merge_column(column: Column, state: dict) -> None:
 
 def merge(states: list[dict], context: dict) -> dict:
     """Return the profile of the whole file from its parts' states, in file order."""
-    columns = fresh_columns(context["names"])
+    fmt = part_format(context, 0)
+    columns = fresh_columns(context["names"], fmt.decimal)
     lines_before = malformed = 0
     malformed_lines: list[int] = []
     for state in states:
@@ -212,7 +255,6 @@ def merge(states: list[dict], context: dict) -> dict:
         shown = [lines_before + line for line in state["malformed_lines"]]
         malformed_lines += shown[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
         lines_before += state["lines"]
-    fmt = csvformat.Format(context["encoding"], context["delimiter"], context["header"])
     return csvformat.describe(fmt) | {
         "bytes": context["size"],
         "rows": sum(state["rows"] for state in states),
