@@ -81,7 +81,9 @@ class Splitter:
     """How a processor's work is split: ``prepare(src, options)`` returns a JSON context (or
     None to run in one task), ``cuts(src, context, targets)`` the byte offsets where parts may
     start, ``part(src, start, end, index, context, progress)`` one part's JSON state, and
-    ``merge(states, context)`` the job's result."""
+    ``merge(states, context)`` the job's result. Keys of the context that start with ``_`` are
+    for ``cuts`` only (what the preparing pass found on the way): the parts and the merge get
+    the context without them."""
 
     prepare: Callable[[Path, dict], dict | None]
     cuts: Callable[[Path, dict, list[int]], list[int]]
@@ -118,6 +120,7 @@ def plan(task: Any, name: str, splitter: Splitter, options: dict) -> Any | None:
         return None
     targets = [size * i // wanted for i in range(1, wanted)]
     starts = [0] + sorted({c for c in splitter.cuts(src, context, targets) if 0 < c < size})
+    context = {key: value for key, value in context.items() if not key.startswith("_")}
     bounds = list(zip(starts, [*starts[1:], size], strict=True))
     if len(bounds) < 2:
         return None

@@ -4,9 +4,10 @@ boundaries, the profile of one byte range, and the merge of the ranges' profiles
 Cuts are safe for quoted fields with line breaks: a line break is a record boundary exactly when
 the number of quote characters before it is even (in RFC 4180 quoting, which the csv module
 reads, every quote opens or closes a quoted field, or is one of a doubled pair inside one, so
-an odd count means "inside a quoted field"). The counts come from one pass of ``bytes.count``
-over the file; the quote and the line feed are single bytes that no character of UTF-8 or
-Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
+an odd count means "inside a quoted field"). The counts come from the encoding pass, which
+reads the whole file anyway (``bytes.count`` per chunk), and the cut scan reads again only the
+chunks where the cuts fall; the quote and the line feed are single bytes that no character of
+UTF-8 or Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
 all (a stray quote) is not split, nor is a UTF-16 or UTF-32 file (there a line feed byte can be
 half of another character).
 
@@ -84,11 +85,14 @@ def prepare(src: Path, options: dict) -> dict | None:
     """Decide the file's format once on the whole file (see the module's note) and read the
     header; return the parts' JSON context, or None for a file not to split (no records, or a
     UTF-16/32 encoding). Raise :class:`FormatError` as one task would."""
+    # The encoding pass reads the whole file once: it counts the quotes for the cuts too.
+    quotes = [0]
     fmt = csvformat.detect(
         src,
         options.get("delimiter", "auto"),
         options.get("header", "auto"),
         options.get("encoding", "auto"),
+        on_chunk=lambda chunk: quotes.append(quotes[-1] + chunk.count(b'"')),
     )
     if fmt.encoding.startswith(("utf-16", "utf-32")):
         return None
@@ -109,6 +113,7 @@ def prepare(src: Path, options: dict) -> dict | None:
         },
         "names": distinct_names(names),
         "size": src.stat().st_size,
+        "_quotes": quotes,  # for :func:`cuts` only: not sent to the parts
     }
 
 
@@ -132,27 +137,43 @@ def part_format(context: dict, index: int) -> csvformat.Format:
 
 def cuts(src: Path, context: dict, targets: list[int]) -> list[int]:
     """Return, for each target offset, the start of the first record at or after it (see the
-    module's note); none when the file's quotes do not pair up."""
+    module's note); none when the file's quotes do not pair up.
+
+    The quote counts come from the encoding pass (``_quotes`` of :func:`prepare`: the number
+    of quote bytes before each chunk of :data:`binary.CHUNK` bytes), so only the chunks where
+    a target falls are read again, not the whole file."""
+    quotes = context["_quotes"]
+    if quotes[-1] % 2:
+        return []
     found: list[int] = []
-    pending = sorted(targets)
-    quotes = offset = 0
     with open(src, "rb") as f:
-        for chunk in binary.read_chunks(f, SCAN_BYTES):
-            at = 0
-            while pending and pending[0] < offset + len(chunk):
-                at = max(at, pending[0] - offset)
-                line_end = chunk.find(b"\n", at)
-                if line_end < 0:
-                    break  # the next chunk goes on looking for this target's boundary
-                if (quotes + chunk.count(b'"', 0, line_end)) % 2 == 0:
-                    found.append(offset + line_end + 1)
-                    pending.pop(0)
-                at = line_end + 1
-            if pending:
-                pending[0] = max(pending[0], offset + len(chunk))
-            quotes += chunk.count(b'"')
-            offset += len(chunk)
-    return found if quotes % 2 == 0 else []
+        for target in sorted(targets):
+            if found and found[-1] > target:
+                target = found[-1]  # inside the record just cut after: the next boundary
+            cut = boundary_after(f, target, quotes)
+            if cut is None:
+                break
+            found.append(cut)
+    return found
+
+
+def boundary_after(f, target: int, quotes: list[int]) -> int | None:
+    """Return the offset after the first line feed at or after ``target`` outside every
+    quoted field, or None when there is none before the end of the file."""
+    chunk_index = target // binary.CHUNK
+    offset = chunk_index * binary.CHUNK
+    count = quotes[chunk_index]
+    f.seek(offset)
+    at = target - offset
+    while chunk := f.read(binary.CHUNK):
+        while (line_end := chunk.find(b"\n", at)) >= 0:
+            if (count + chunk.count(b'"', 0, line_end)) % 2 == 0:
+                return offset + line_end + 1
+            at = line_end + 1
+        count += chunk.count(b'"')
+        offset += len(chunk)
+        at = 0
+    return None
 
 
 def fresh_columns(names: list[str], decimal: str) -> list[Column]:

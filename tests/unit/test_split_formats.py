@@ -4,13 +4,17 @@ a byte-order mark, repeated header names; UTF-16 is not cut."""
 
 from __future__ import annotations
 
+import bisect
+
 import pytest
 
+from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
 from tasks.processors import csv_profile_split
 from tasks.progress import Progress
 from tests.unit.test_csv_profile_split import assert_same_profile
+from tests.unit.test_csv_profile_split import quoted_csv
 from tests.unit.test_csv_profile_split import single_profile
 from tests.unit.test_csv_profile_split import split_profile
 
@@ -89,3 +93,40 @@ def test_rows_count_the_line_feeds_read(tmp_path):
     with csvio.Rows(path, fmt, 10) as records:
         assert [record for _, record in records] == [["a", "b"], ["1", "x\ny"], ["2", "z"]]
         assert records.lines_read == 4
+
+
+def reference_cuts(data: bytes, targets: list[int]) -> list[int]:
+    """Return the cuts by the rule itself, from the whole file's bytes: after the first line
+    feed at or after each target with an even number of quotes before it."""
+    boundaries, quotes, at = [], 0, 0
+    while (line_end := data.find(b"\n", at)) >= 0:
+        quotes += data.count(b'"', at, line_end)
+        if quotes % 2 == 0:
+            boundaries.append(line_end + 1)
+        at = line_end + 1
+    found: list[int] = []
+    for target in sorted(targets):
+        after = max(target, found[-1] if found else 0)
+        i = bisect.bisect_right(boundaries, after)  # the first with its line feed at >= after
+        if i == len(boundaries):
+            break
+        found.append(boundaries[i])
+    return found
+
+
+def test_cuts_from_the_encoding_pass_match_the_rule_across_chunks(tmp_path):
+    """Quoted line breaks across the 1 MiB chunks of the encoding pass, targets on, before and
+    after chunk edges and inside quoted fields: the cuts are those of the rule on the whole
+    file, found without reading it all again."""
+    data = b"".join(quoted_csv(3000, seed=seed).split(b"\n", 1)[1] for seed in range(24))
+    data = b"id,amount,note,day,flag\n" + data
+    assert len(data) > 2 * binary.CHUNK + 1000
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    context = csv_profile_split.prepare(path, {"delimiter": "auto", "header": "auto"})
+    chunk = binary.CHUNK
+    targets = [1, 777, chunk - 3, chunk, chunk + 1, 2 * chunk - 1, 2 * chunk + 5, len(data) - 40]
+    targets += [data.index(b"\nlines", 5000) + 1, data.index(b"\nshort", chunk) + 2]
+    assert csv_profile_split.cuts(path, context, targets) == reference_cuts(data, targets)
+    many = list(range(1000, len(data), 9973))
+    assert csv_profile_split.cuts(path, context, many) == reference_cuts(data, many)
