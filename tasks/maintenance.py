@@ -7,6 +7,11 @@ finds running jobs whose progress has not moved for ``STALL_AFTER_S`` and that n
 holds, sends them again (up to ``STALL_REDELIVERIES`` times) and otherwise marks them FAILURE
 with a message for a person. Quicker, :func:`recover_lost` sends again the running jobs of a worker
 that stopped answering for ``WORKER_LOST_S`` (see ``tasks/worker/liveness.py``).
+
+A job split in parts (``tasks/split.py``) is handled part by part: while its parts run, the job
+itself names no worker, and each part that started has its own worker and last report. All
+three (the restart, the lost-worker check, the sweeper) send a lost part again alone, under its
+own id and chord, and never the job: the parts already done are kept.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from tasks import files
 from tasks import jobstore
 from tasks import notify
 from tasks import settings
+from tasks import split
 from tasks.worker import liveness
 from tasks.worker import status
 
@@ -74,14 +80,28 @@ def running_jobs(r: redis.Redis) -> Iterator[tuple[dict, dict]]:
             yield record, meta
 
 
+def running_parts(r: redis.Redis) -> Iterator[split.PartRun]:
+    """Yield the started, unfinished parts of every running job split in parts."""
+    for record, meta in running_jobs(r):
+        if split.is_split(meta):
+            yield from split.open_parts(r, record["id"])
+
+
 def stalled_jobs(r: redis.Redis, now: float) -> list[tuple[dict, dict]]:
-    """Return the running jobs whose heartbeat is older than the stall limit."""
+    """Return the running jobs (not split in parts) whose heartbeat is older than the stall
+    limit."""
     found = []
     for record, meta in running_jobs(r):
         beat = heartbeat(meta, record)
-        if beat is not None and now - beat > settings.STALL_AFTER_S:
+        if not split.is_split(meta) and beat is not None and now - beat > settings.STALL_AFTER_S:
             found.append((record, meta))
     return found
+
+
+def stalled_parts(r: redis.Redis, now: float) -> list[split.PartRun]:
+    """Return the running parts whose last report (or sending again) is older than the stall
+    limit."""
+    return [part for part in running_parts(r) if now - part.beat > settings.STALL_AFTER_S]
 
 
 def redeliver(r: redis.Redis, job_id: str, meta: dict) -> None:
@@ -111,7 +131,8 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
         return
     r = jobstore.client()
     mine = [(record, meta) for record, meta in running_jobs(r) if meta.get("worker") == hostname]
-    if not mine:
+    my_parts = [part for part in running_parts(r) if part.worker == hostname]
+    if not mine and not my_parts:
         return
     # Another live worker of the same name (a misconfiguration) may be running them.
     held = held_by_workers() or set()
@@ -121,6 +142,9 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
                 "job %s was cut off when this worker stopped; sending it again", record["id"]
             )
             redeliver(r, record["id"], meta)
+    for part in my_parts:
+        if part.id not in held:
+            resend_part_or_fail(r, part, "was cut off when this worker stopped")
 
 
 # How old a half-received upload may get before it is removed.
@@ -142,8 +166,9 @@ def sweep_stalled() -> dict:
 
 def sweep(r: redis.Redis) -> dict:
     """Send again, or fail, the stalled jobs that no worker holds."""
-    candidates = stalled_jobs(r, time.time())
-    if not candidates:
+    now = time.time()
+    candidates, parts = stalled_jobs(r, now), stalled_parts(r, now)
+    if not candidates and not parts:
         return {"redelivered": 0, "failed": 0}
     held = held_by_workers() or set()
     # A job a live worker holds is a long step that does not report: leave it.
@@ -152,6 +177,7 @@ def sweep(r: redis.Redis) -> dict:
         for record, meta in candidates
         if record["id"] not in held
     ]
+    done += [resend_part_or_fail(r, part, "stalled") for part in parts if part.id not in held]
     return {"redelivered": done.count("redelivered"), "failed": done.count("failed")}
 
 
@@ -171,6 +197,21 @@ def resend_or_fail(r: redis.Redis, record: dict, meta: dict, why: str) -> str:
     jobstore.give_up(r, job_id)
     current_app.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
     notify.job_ended(r, job_id)
+    return "failed"
+
+
+def resend_part_or_fail(r: redis.Redis, part: split.PartRun, why: str) -> str:
+    """Send a part no live worker holds again, alone, or fail its job once the part is out of
+    redeliveries; return "redelivered", "failed", or "skipped" (another check is on it)."""
+    if not r.set(jobstore.REDELIVER_CLAIM.format(part.id), "1", nx=True, ex=30):
+        return "skipped"
+    where = f"job {part.job_id} part {part.index + 1} {why} on {part.worker}"
+    if split.resend_part(r, part, settings.STALL_REDELIVERIES) <= settings.STALL_REDELIVERIES:
+        log.warning("%s; sending the part again", where, extra={"job_id": part.job_id})
+        return "redelivered"
+    log.warning("%s; marking the job failed", where, extra={"job_id": part.job_id})
+    split.give_up_part(r, part, jobstore.STALLED)
+    notify.job_ended(r, part.job_id)
     return "failed"
 
 
@@ -207,6 +248,14 @@ def recover(r: redis.Redis, answers: dict[str, set[str]], now: float) -> dict:
             waiting = waiting or verdict is None
             if verdict:
                 done.append(resend_or_fail(r, record, meta, "lost its worker"))
+        for part in running_parts(r):
+            if part.worker != name or part.id in held:
+                continue
+            sent = {"redelivered_at": part.redelivered_at}
+            verdict = liveness.orphaned(sent, {}, last_seen, part.beat)
+            waiting = waiting or verdict is None
+            if verdict:
+                done.append(resend_part_or_fail(r, part, "lost its worker"))
         if not waiting:
             liveness.forget(r, name, last_seen)
     return {"redelivered": done.count("redelivered"), "failed": done.count("failed")}

@@ -9,12 +9,26 @@ is left to Celery: the chord's bookkeeping (Redis backend), a failed part retrie
 
 Progress: each part's :class:`~tasks.progress.Progress` stores its bytes in a hash of the
 job (``taskboard:parts:<job id>``) and then the sum, with the parts' counts, as the job's own
-PROGRESS state: the job stays one bar. Cancel: every part reads the job's cancel flag at each
-report; the first to see it marks the job REVOKED, the others stop too.
+PROGRESS state: the job stays one bar. A part's bytes only grow (the best of its runs), and the
+sum is computed and stored under a short lock, so the bar never moves back, not even while a
+part lost with its worker is done again (it holds still until the new run passes the old).
+Cancel: every part reads the job's cancel flag at each report; the first to see it marks the
+job REVOKED, the others stop too.
+
+A part is a task of its own, not a job: the job's stored state names no worker while its parts
+run. So each part also keeps, in the same hash, the worker running it, when it last reported,
+and how to send it again (its Celery signature as its request had it, chord and group
+included, as ``Task.retry`` rebuilds it). The lost-worker check, the stall sweeper and a
+restarting worker (``tasks/maintenance.py``) read them through :func:`open_parts` and send a
+lost part again alone with :func:`resend_part`; a pool process killed mid-part gives its
+message back by itself (``acks_late`` with ``reject_on_worker_lost``). A message of a part that
+comes back after the part or the job ended is dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -22,8 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import chord
+from celery import current_app
 from celery import shared_task
+from celery import signature
 from celery.exceptions import Ignore
 
 from tasks import files
@@ -36,7 +53,9 @@ from tasks.progress import Progress
 
 log = logging.getLogger(__name__)
 PARTS_KEY = "taskboard:parts:{}"
+PARTS_LOCK = "taskboard:parts-lock:{}"
 PARTS_TTL_S = 24 * 3600
+PART_ID = "{}-part-{}"
 # ``"parallel": true`` makes a part per this many bytes (so small files are not split), at
 # most MAX_PARTS; a number asks for that many parts, each at least MIN_PART_BYTES.
 PART_BYTES = 32 * 1024 * 1024
@@ -62,7 +81,9 @@ class Splitter:
     """How a processor's work is split: ``prepare(src, options)`` returns a JSON context (or
     None to run in one task), ``cuts(src, context, targets)`` the byte offsets where parts may
     start, ``part(src, start, end, index, context, progress)`` one part's JSON state, and
-    ``merge(states, context)`` the job's result."""
+    ``merge(states, context)`` the job's result. Keys of the context that start with ``_`` are
+    for ``cuts`` only (what the preparing pass found on the way): the parts and the merge get
+    the context without them."""
 
     prepare: Callable[[Path, dict], dict | None]
     cuts: Callable[[Path, dict, list[int]], list[int]]
@@ -94,56 +115,92 @@ def plan(task: Any, name: str, splitter: Splitter, options: dict) -> Any | None:
     wanted = parts_wanted(size, options.get("parallel", False))
     if wanted < 2:
         return None
+    cpu = time.process_time()
     context = splitter.prepare(src, options)
     if context is None:
         return None
     targets = [size * i // wanted for i in range(1, wanted)]
     starts = [0] + sorted({c for c in splitter.cuts(src, context, targets) if 0 < c < size})
+    context = {key: value for key, value in context.items() if not key.startswith("_")}
     bounds = list(zip(starts, [*starts[1:], size], strict=True))
     if len(bounds) < 2:
         return None
     client = jobstore.client()
-    client.delete(PARTS_KEY.format(job_id))
+    cpu = time.process_time() - cpu
+    with client.pipeline() as pipe:
+        pipe.delete(PARTS_KEY.format(job_id))
+        # CPU seconds of each step (the plan, each part, the merge): what a quiet machine's
+        # wall time would follow, read by the split benchmark.
+        pipe.hset(PARTS_KEY.format(job_id), "cpu_s:plan", round(cpu, 4))
+        pipe.expire(PARTS_KEY.format(job_id), PARTS_TTL_S)
+        pipe.execute()
     log.info(
-        "job %s split into %d parts",
+        "job %s split into %d parts (%.2f CPU s to plan)",
         job_id,
         len(bounds),
+        cpu,
         extra={"job_id": job_id, "event": "job.split", "parts": len(bounds)},
     )
     header = [
         run_part.s(job_id, name, i, start, end, size, len(bounds), context).set(
-            task_id=f"{job_id}-part-{i}"
+            task_id=PART_ID.format(job_id, i)
         )
         for i, (start, end) in enumerate(bounds)
     ]
     return chord(header, merge_parts.s(name, context))
 
 
+# One part's report: its bytes only grow (the best of its runs), its worker and the time; then
+# the parts' sums. KEYS[1] the parts hash; ARGV index, bytes, worker, now, ttl.
+REPORT_LUA = """
+local key, i = KEYS[1], ARGV[1]
+local before = tonumber(redis.call('HGET', key, 'bytes:' .. i) or '0')
+if tonumber(ARGV[2]) > before then redis.call('HSET', key, 'bytes:' .. i, ARGV[2]) end
+redis.call('HSET', key, 'worker:' .. i, ARGV[3], 'beat:' .. i, ARGV[4])
+redis.call('HSETNX', key, 'started:' .. i, '1')
+redis.call('EXPIRE', key, ARGV[5])
+local current, done, started = 0, 0, 0
+local fields = redis.call('HGETALL', key)
+for n = 1, #fields, 2 do
+  local f = fields[n]
+  if string.sub(f, 1, 6) == 'bytes:' then current = current + tonumber(fields[n + 1])
+  elseif string.sub(f, 1, 5) == 'done:' then done = done + 1
+  elseif string.sub(f, 1, 8) == 'started:' then started = started + 1 end
+end
+return {current, done, started}
+"""
+
+
 def report(client: Any, task: Any, job_id: str, index: int, count: int, size: int):
-    """Return a progress store for one part: its bytes into the job's hash, then the sum and
-    the parts' counts as the job's PROGRESS state."""
+    """Return a progress store for one part: its bytes into the job's hash (never less than
+    an earlier run of the part had), then the sum and the parts' counts as the job's PROGRESS
+    state. Sum and store are done under a short lock, so a later store never carries a smaller
+    sum; a report that cannot take the lock within 0.5 s is skipped (its bytes are in the hash
+    for the next one)."""
     key = PARTS_KEY.format(job_id)
+    script = client.register_script(REPORT_LUA)
+    worker = task.request.hostname or ""
 
     def store(meta: dict) -> None:
-        with client.pipeline() as pipe:
-            pipe.hset(key, f"bytes:{index}", int(meta["current"]))
-            pipe.hsetnx(key, f"started:{index}", "1")
-            pipe.expire(key, PARTS_TTL_S)
-            pipe.hgetall(key)
-            seen = pipe.execute()[-1]
-        done = sum(1 for field in seen if field.startswith("done:"))
-        started = sum(1 for field in seen if field.startswith("started:"))
-        current = sum(int(v) for f, v in seen.items() if f.startswith("bytes:"))
-        task.backend.store_result(
-            job_id,
-            meta
-            | {
-                "current": current,
-                "total": size,
-                "parts": {"total": count, "done": done, "running": started - done},
-            },
-            "PROGRESS",
-        )
+        lock = client.lock(PARTS_LOCK.format(job_id), timeout=5, blocking_timeout=0.5)
+        if not lock.acquire():
+            return
+        try:
+            args = [index, int(meta["current"]), worker, time.time(), PARTS_TTL_S]
+            current, done, started = script(keys=[key], args=args)
+            task.backend.store_result(
+                job_id,
+                meta
+                | {
+                    "current": current,
+                    "total": size,
+                    "parts": {"total": count, "done": done, "running": started - done},
+                },
+                "PROGRESS",
+            )
+        finally:
+            with contextlib.suppress(redis.exceptions.LockError):
+                lock.release()
 
     return store
 
@@ -163,12 +220,21 @@ def run_part(
     """Work on one byte range of a job's file; return the part's JSON state for the merge."""
     splitter = registry.get(name).split
     client = jobstore.client()
+    part_id = self.request.id
+    if state_of(self, part_id) == "SUCCESS" or state_of(self, job_id) in jobstore.TERMINAL:
+        # A message that came back after the part, or its job, ended: nothing to do again.
+        log.info("job %s part %d already ended; dropped", job_id, index)
+        raise Ignore()
+    # How to send this part again should its worker be lost (see the module's note).
+    resend = json.dumps(dict(self.signature_from_request()))
+    client.hset(PARTS_KEY.format(job_id), f"sig:{index}", resend)
     progress = Progress(
         store=report(client, self, job_id, index, count, size),
         is_cancelled=lambda: jobstore.cancel_requested(client, job_id),
         unit="bytes",
     )
     progress.total = end - start
+    cpu = time.process_time()
     try:
         progress.update(0, message=f"part {index + 1} of {count}", force=True)
         state = splitter.part(files.input_path(job_id), start, end, index, context, progress)
@@ -183,7 +249,8 @@ def run_part(
         fail(self, client, job_id, f"Reading the file failed: {exc.strerror or exc}.")
     except (FormatError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
         fail(self, client, job_id, str(exc) or "The part could not be read.")
-    client.hset(PARTS_KEY.format(job_id), f"done:{index}", "1")
+    cpu = round(time.process_time() - cpu, 4)
+    client.hset(PARTS_KEY.format(job_id), mapping={f"done:{index}": "1", f"cpu_s:{index}": cpu})
     return state
 
 
@@ -204,13 +271,85 @@ def fail(task: Any, client: Any, job_id: str, message: str) -> None:
 @shared_task(bind=True, acks_late=True)
 def merge_parts(self: Any, states: list[dict], name: str, context: dict) -> dict:
     """Merge the parts' states into the job's result (this task runs under the job's id)."""
-    started = time.monotonic()
+    started = time.process_time()
     result = registry.get(name).split.merge(states, context)
+    cpu = time.process_time() - started
+    jobstore.client().hset(PARTS_KEY.format(self.request.id), "cpu_s:merge", round(cpu, 4))
     log.info(
-        "job %s merged %d parts in %.3f s",
+        "job %s merged %d parts in %.3f CPU s",
         self.request.id,
         len(states),
-        time.monotonic() - started,
+        cpu,
         extra={"job_id": self.request.id, "event": "job.merged"},
     )
     return result | {"parts": {"total": len(states), "done": len(states), "running": 0}}
+
+
+@dataclass
+class PartRun:
+    """A started, unfinished part of a split job, as its job's parts hash has it."""
+
+    job_id: str
+    index: int
+    worker: str
+    beat: float  # when it last reported or was sent again, Unix time
+    redelivered_at: float
+    resend: str  # its signature, JSON
+
+    @property
+    def id(self) -> str:
+        """The part's task id."""
+        return PART_ID.format(self.job_id, self.index)
+
+
+def is_split(meta: dict | None) -> bool:
+    """Tell whether a running job's stored state is its parts' (no worker of its own)."""
+    result = (meta or {}).get("result")
+    return (
+        (meta or {}).get("status") == jobstore.PROGRESS
+        and isinstance(result, dict)
+        and ("parts" in result)
+    )
+
+
+def open_parts(r: redis.Redis, job_id: str) -> list[PartRun]:
+    """Return the parts of a job that started and have not finished."""
+    fields = r.hgetall(PARTS_KEY.format(job_id))
+    found = []
+    for field in fields:
+        if not field.startswith("started:"):
+            continue
+        i = field.split(":", 1)[1]
+        if f"done:{i}" in fields or f"sig:{i}" not in fields:
+            continue
+        redelivered_at = float(fields.get(f"redelivered_at:{i}") or 0)
+        found.append(
+            PartRun(
+                job_id,
+                int(i),
+                fields.get(f"worker:{i}", ""),
+                max(float(fields.get(f"beat:{i}") or 0), redelivered_at),
+                redelivered_at,
+                fields[f"sig:{i}"],
+            )
+        )
+    return sorted(found, key=lambda part: part.index)
+
+
+def resend_part(r: redis.Redis, part: PartRun, limit: int) -> int:
+    """Send a part again alone, as its request had it (chord and group included), unless it
+    has been sent again ``limit`` times already; return its count of sendings again (above
+    ``limit`` when it was not sent)."""
+    key = PARTS_KEY.format(part.job_id)
+    tries = r.hincrby(key, f"redelivered:{part.index}", 1)
+    if tries <= limit:
+        r.hset(key, f"redelivered_at:{part.index}", time.time())
+        signature(json.loads(part.resend), app=current_app).apply_async()
+    return tries
+
+
+def give_up_part(r: redis.Redis, part: PartRun, message: str) -> None:
+    """Fail a part's job for good (the part was lost too often) and stop its other parts."""
+    jobstore.give_up(r, part.job_id)
+    current_app.backend.mark_as_failure(part.job_id, jobstore.Stalled(message))
+    jobstore.request_cancel(r, part.job_id)

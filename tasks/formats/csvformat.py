@@ -83,7 +83,7 @@ CSV_INPUT = {"accepts": [".csv", ".tsv", ".txt"], "options": OPTIONS, "sniff": s
 
 
 def detect_encoding(
-    path: Path, encoding: str = "auto", on_chunk: Callable[[int], None] | None = None
+    path: Path, encoding: str = "auto", on_chunk: Callable[[bytes], None] | None = None
 ) -> tuple[str, tuple[str, ...], int]:
     """Return a file's encoding, other encodings that read it as cleanly, and its line count.
 
@@ -155,11 +155,12 @@ def detect(
     delimiter: str = "auto",
     header: str = "auto",
     encoding: str = "auto",
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> Format:
     """Return a CSV file's format, from the whole file's bytes (its encoding), its first 64 KiB
-    (delimiter, header) and the options that override them; ``on_chunk(n)`` is called as the
-    file is read. Raise :class:`FormatError` when its encoding cannot be told."""
+    (delimiter, header) and the options that override them; ``on_chunk(chunk)`` is called with
+    each chunk of bytes as the file is read. Raise :class:`FormatError` when its encoding
+    cannot be told."""
     encoding, also, lines = detect_encoding(path, encoding, on_chunk)
     with open(path, "rb") as f:
         head = f.read(SAMPLE_BYTES)

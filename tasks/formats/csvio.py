@@ -108,7 +108,7 @@ class Rows:
     def __enter__(self) -> Rows:
         """Open the file for reading through the byte counter and the text decoder."""
         self._raw = open(self.path, "rb")
-        self._counter = CountingReader(self._raw)
+        self._counter = CountingReader(self.section(self._raw))
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
         )
@@ -116,6 +116,11 @@ class Rows:
             self._text.readline()
             self.line += 1
         return self
+
+    def section(self, raw: BinaryIO) -> Any:
+        """Return the binary stream the records are read from: the whole file here; a reader
+        of one byte range of the file returns that range."""
+        return raw
 
     def __exit__(self, *exc: object) -> None:
         """Close the file."""
@@ -126,6 +131,12 @@ class Rows:
     def bytes_read(self) -> int:
         """Return how many bytes of the file have been read so far."""
         return self._counter.count
+
+    @property
+    def lines_read(self) -> int:
+        """Return how many line feeds the bytes read so far hold (read ahead of the records
+        given out, as the reader buffers; all of them once every record is taken)."""
+        return self._counter.lines
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         """Yield each non-blank record with the line it starts on; refuse oversized ones."""

@@ -100,9 +100,10 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
-def survey(path: Path, on_chunk: Callable[[int], None] | None = None) -> tuple[bool, bytes, int]:
+def survey(path: Path, on_chunk: Callable[[bytes], None] | None = None) -> tuple[bool, bytes, int]:
     """Read a file once: return whether it is all UTF-8, a sample of its non-UTF-8 lines, and
-    its line count (a last line without a newline counts too)."""
+    its line count (a last line without a newline counts too). ``on_chunk(chunk)`` sees each
+    chunk of :data:`binary.CHUNK` bytes in order (progress; a split job's cut scan)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8, sample, lines, last = True, bytearray(), 0, b"\n"
     with open(path, "rb") as f:
@@ -110,7 +111,7 @@ def survey(path: Path, on_chunk: Callable[[int], None] | None = None) -> tuple[b
             lines += chunk.count(b"\n")
             last = chunk[-1:]
             if on_chunk is not None:
-                on_chunk(len(chunk))
+                on_chunk(chunk)
             if chunk.isascii() or len(sample) >= SAMPLE_BYTES:
                 continue
             if utf8:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import heapq
 import sys
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterable
 from itertools import repeat
 from operator import add
-from operator import sub
 
 import xxhash
 
@@ -35,10 +35,18 @@ def process_hashes(values: Iterable[str]) -> list[int]:
 
 
 def stable_hashes(values: Iterable[str]) -> list[int]:
-    """Return 64-bit signed hashes of values that every process computes alike (XXH3 of
-    their UTF-8 bytes: xxhash 4 takes bytes only; lone surrogates kept as they are)."""
-    digests = (xxhash.xxh3_64_intdigest(v.encode("utf-8", "surrogatepass")) for v in values)
-    return list(map(sub, digests, repeat(HASH_SPACE // 2)))
+    """Return 64-bit unsigned hashes of values that every process computes alike (XXH3 of
+    their UTF-8 bytes: xxhash 4 takes bytes only; lone surrogates kept as they are). Looped
+    over in C (``map``): a Python-level loop here was a third of a split part's time."""
+    values = values if isinstance(values, Collection) else list(values)
+    try:
+        return list(map(xxhash.xxh3_64_intdigest, map(str.encode, values)))
+    except UnicodeEncodeError:
+        return [xxhash.xxh3_64_intdigest(v.encode("utf-8", "surrogatepass")) for v in values]
+
+
+# The lowest hash each hasher gives (Python's is signed), for the KMV estimate.
+HASH_LOW: dict[Callable, int] = {process_hashes: -HASH_SPACE // 2, stable_hashes: 0}
 
 
 def cut(value: str) -> str:
@@ -63,6 +71,7 @@ class DistinctSketch:
         self.kept: set[int] = set()
         self.dropped = False
         self.hasher = hasher or process_hashes
+        self.low = HASH_LOW[self.hasher]
 
     def add(self, values: Iterable[str]) -> None:
         """Take distinct values into the sketch."""
@@ -95,7 +104,7 @@ class DistinctSketch:
         if not self.dropped:
             return len(self.heap), True
         # The k-th smallest of n uniform hashes sits near k/n of the way up the hash range.
-        kth = -self.heap[0] + HASH_SPACE // 2
+        kth = -self.heap[0] - self.low
         return round((self.k - 1) * HASH_SPACE / (kth + 1)), False
 
 

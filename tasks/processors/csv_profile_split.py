@@ -4,10 +4,18 @@ boundaries, the profile of one byte range, and the merge of the ranges' profiles
 Cuts are safe for quoted fields with line breaks: a line break is a record boundary exactly when
 the number of quote characters before it is even (in RFC 4180 quoting, which the csv module
 reads, every quote opens or closes a quoted field, or is one of a doubled pair inside one, so
-an odd count means "inside a quoted field"). The counts come from one pass of ``bytes.count``
-over the file; the quote and the line feed are single bytes that no character of UTF-8 or
-Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
-all (a stray quote) is not split.
+an odd count means "inside a quoted field"). The counts come from the encoding pass, which
+reads the whole file anyway (``bytes.count`` per chunk), and the cut scan reads again only the
+chunks where the cuts fall; the quote and the line feed are single bytes that no character of
+UTF-8 or Latin-1 contains, so a cut never splits a character. A file with an odd number of quotes in
+all (a stray quote) is not split, nor is a UTF-16 or UTF-32 file (there a line feed byte can be
+half of another character).
+
+The format is decided once, before cutting, on the whole file as one task decides it: the
+encoding from all of its bytes (the encoding pass reads it all, so a file that proves not UTF-8
+far past the sample gets its legacy encoding), the ``encoding`` option when one is forced, the
+delimiter, header, decimal comma and lines before the table from its start. Every part reads
+with that format; only the first skips the lines before the table and the header.
 
 The merge gives what one pass gives: type counts, nulls, rows, malformed lines add up; min and
 max are compared; mean and deviation merge by Chan et al.'s pairwise formula (equal to the single
@@ -32,6 +40,7 @@ from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
 from tasks.processors.csv_profile import Column
+from tasks.processors.csv_profile import distinct_names
 from tasks.processors.csv_profile import take_all
 from tasks.progress import Progress
 
@@ -66,58 +75,111 @@ class RangeRows(csvio.Rows):
         super().__init__(path, fmt, MAX_COLUMNS)
         self.start, self.end = start, end
 
-    def __enter__(self) -> RangeRows:
-        """Open the range for reading through the byte counter and the text decoder."""
-        self._raw = open(self.path, "rb")
-        self._raw.seek(self.start)
-        self._counter = csvio.CountingReader(Bounded(self._raw, self.end - self.start))
-        self._text = io.TextIOWrapper(
-            io.BufferedReader(self._counter, binary.CHUNK), encoding=self.fmt.encoding, newline=""
-        )
-        return self
+    def section(self, raw) -> Bounded:
+        """Return the range's bytes."""
+        raw.seek(self.start)
+        return Bounded(raw, self.end - self.start)
 
 
 def prepare(src: Path, options: dict) -> dict | None:
-    """Detect the format and read the header once; None for a file without records."""
-    fmt = csvformat.detect(src, options.get("delimiter", "auto"), options.get("header", "auto"))
+    """Decide the file's format once on the whole file (see the module's note) and read the
+    header; return the parts' JSON context, or None for a file not to split (no records, or a
+    UTF-16/32 encoding). Raise :class:`FormatError` as one task would."""
+    # The encoding pass reads the whole file once: it counts the quotes for the cuts too.
+    quotes = [0]
+    fmt = csvformat.detect(
+        src,
+        options.get("delimiter", "auto"),
+        options.get("header", "auto"),
+        options.get("encoding", "auto"),
+        on_chunk=lambda chunk: quotes.append(quotes[-1] + chunk.count(b'"')),
+    )
+    if fmt.encoding.startswith(("utf-16", "utf-32")):
+        return None
     with csvio.Rows(src, fmt, MAX_COLUMNS) as records:
-        head = records.head()
+        head = csvformat.read_with(lambda _: records.head(), fmt)
     if head is None:
         return None
     width = len(head[1])
     names = head[1] if fmt.header else [f"column_{i}" for i in range(1, width + 1)]
-    return csvformat.describe(fmt) | {"names": names, "size": src.stat().st_size}
+    return {
+        "format": {
+            "encoding": fmt.encoding,
+            "delimiter": fmt.delimiter,
+            "header": fmt.header,
+            "skip": fmt.skip,
+            "decimal": fmt.decimal,
+            "also": list(fmt.also),
+        },
+        "names": distinct_names(names),
+        "size": src.stat().st_size,
+        "_quotes": quotes,  # for :func:`cuts` only: not sent to the parts
+    }
+
+
+def part_format(context: dict, index: int) -> csvformat.Format:
+    """Return the format part ``index`` reads with: the file's, where only the first part
+    skips the lines before the table, the header and the byte-order mark."""
+    f = context["format"]
+    encoding = f["encoding"]
+    if index > 0 and encoding == "utf-8-sig":
+        encoding = "utf-8"  # the byte order mark is at the start of the first part only
+    first = index == 0
+    return csvformat.Format(
+        encoding,
+        f["delimiter"],
+        f["header"] and first,
+        f["skip"] if first else 0,
+        f["decimal"],
+        tuple(f["also"]),
+    )
 
 
 def cuts(src: Path, context: dict, targets: list[int]) -> list[int]:
     """Return, for each target offset, the start of the first record at or after it (see the
-    module's note); none when the file's quotes do not pair up."""
+    module's note); none when the file's quotes do not pair up.
+
+    The quote counts come from the encoding pass (``_quotes`` of :func:`prepare`: the number
+    of quote bytes before each chunk of :data:`binary.CHUNK` bytes), so only the chunks where
+    a target falls are read again, not the whole file."""
+    quotes = context["_quotes"]
+    if quotes[-1] % 2:
+        return []
     found: list[int] = []
-    pending = sorted(targets)
-    quotes = offset = 0
     with open(src, "rb") as f:
-        for chunk in binary.read_chunks(f, SCAN_BYTES):
-            at = 0
-            while pending and pending[0] < offset + len(chunk):
-                at = max(at, pending[0] - offset)
-                line_end = chunk.find(b"\n", at)
-                if line_end < 0:
-                    break  # the next chunk goes on looking for this target's boundary
-                if (quotes + chunk.count(b'"', 0, line_end)) % 2 == 0:
-                    found.append(offset + line_end + 1)
-                    pending.pop(0)
-                at = line_end + 1
-            if pending:
-                pending[0] = max(pending[0], offset + len(chunk))
-            quotes += chunk.count(b'"')
-            offset += len(chunk)
-    return found if quotes % 2 == 0 else []
+        for target in sorted(targets):
+            if found and found[-1] > target:
+                target = found[-1]  # inside the record just cut after: the next boundary
+            cut = boundary_after(f, target, quotes)
+            if cut is None:
+                break
+            found.append(cut)
+    return found
 
 
-def fresh_columns(names: list[str]) -> list[Column]:
+def boundary_after(f, target: int, quotes: list[int]) -> int | None:
+    """Return the offset after the first line feed at or after ``target`` outside every
+    quoted field, or None when there is none before the end of the file."""
+    chunk_index = target // binary.CHUNK
+    offset = chunk_index * binary.CHUNK
+    count = quotes[chunk_index]
+    f.seek(offset)
+    at = target - offset
+    while chunk := f.read(binary.CHUNK):
+        while (line_end := chunk.find(b"\n", at)) >= 0:
+            if (count + chunk.count(b'"', 0, line_end)) % 2 == 0:
+                return offset + line_end + 1
+            at = line_end + 1
+        count += chunk.count(b'"')
+        offset += len(chunk)
+        at = 0
+    return None
+
+
+def fresh_columns(names: list[str], decimal: str) -> list[Column]:
     """Return empty columns whose distinct sketches hash alike in every process."""
     budget = EXACT_BYTES // len(names)
-    columns = [Column(name.strip(), budget) for name in names]
+    columns = [Column(name, budget, decimal) for name in names]
     for column in columns:
         column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
     return columns
@@ -126,20 +188,21 @@ def fresh_columns(names: list[str]) -> list[Column]:
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
     """Profile one byte range; return its columns' states, rows and malformed lines."""
     progress.total = end - start
-    encoding = context["encoding"]
-    if index > 0 and encoding == "utf-8-sig":
-        encoding = "utf-8"  # the byte order mark is at the start of the first part only
-    fmt = csvformat.Format(encoding, context["delimiter"], context["header"] and index == 0)
+    fmt = part_format(context, index)
     names = context["names"]
     width = len(names)
-    columns = fresh_columns(names)
-    with RangeRows(src, fmt, start, end) as records:
-        first = []
-        if index == 0:
-            head = records.head()
-            first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
-        batch, malformed, malformed_lines = take_all(columns, records, width, first, progress)
-        lines = records._counter.lines
+    columns = fresh_columns(names, fmt.decimal)
+
+    def read(fmt: csvformat.Format) -> tuple:
+        with RangeRows(src, fmt, start, end) as records:
+            first = []
+            if index == 0:
+                head = records.head()
+                first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
+            taken = take_all(columns, records, width, first, progress)
+            return *taken, records.lines_read
+
+    batch, malformed, malformed_lines, lines = csvformat.read_with(read, fmt)
     progress.update(progress.total, message=f"{batch.rows:,} rows")
     return {
         "rows": batch.rows,
@@ -202,7 +265,8 @@ def merge_column(column: Column, state: dict) -> None:
 
 def merge(states: list[dict], context: dict) -> dict:
     """Return the profile of the whole file from its parts' states, in file order."""
-    columns = fresh_columns(context["names"])
+    fmt = part_format(context, 0)
+    columns = fresh_columns(context["names"], fmt.decimal)
     lines_before = malformed = 0
     malformed_lines: list[int] = []
     for state in states:
@@ -212,7 +276,6 @@ def merge(states: list[dict], context: dict) -> dict:
         shown = [lines_before + line for line in state["malformed_lines"]]
         malformed_lines += shown[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
         lines_before += state["lines"]
-    fmt = csvformat.Format(context["encoding"], context["delimiter"], context["header"])
     return csvformat.describe(fmt) | {
         "bytes": context["size"],
         "rows": sum(state["rows"] for state in states),

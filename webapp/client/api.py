@@ -16,9 +16,11 @@ class ClientError(Exception):
 class Refused(ClientError):
     """The server answered with the contract's JSON error."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, refused: list | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        # A batch whose every file was refused: each file's name and JSON error.
+        self.refused = refused or []
 
 
 class Api:
@@ -53,8 +55,10 @@ class Api:
     def refusal(self, response: requests.Response) -> ClientError:
         """Return the error a response means: the server's JSON message, or not a Taskboard."""
         try:
-            error = response.json()["error"]
+            body = response.json()
+            error = body["error"]
             code, message = str(error["code"]), str(error["message"])
+            refused = body.get("refused") if isinstance(body.get("refused"), list) else None
         except (ValueError, KeyError, TypeError):
             return ClientError(
                 f"{self.url} does not look like a Taskboard server "
@@ -62,7 +66,7 @@ class Api:
             )
         if response.status_code == 401:
             message = f"the server refused the token ({code}): {message}"
-        return Refused(response.status_code, code, message)
+        return Refused(response.status_code, code, message, refused)
 
     def check(self) -> dict:
         """Return the session the token stands for; fail when the URL or the token is wrong."""

@@ -1,8 +1,9 @@
-"""``taskboard``: submit files, follow them with live bars, list, cancel, fetch results.
+"""``taskboard``: submit files, follow them with live bars, list, cancel, fetch results; send
+several files as one batch and follow it with one bar.
 
-Exit status: 0 when every job ended SUCCESS (or the command did what it was asked), 1 when a
-job failed, was cancelled or a file was refused, 2 for a wrong URL, token or argument, 130
-after Ctrl-C.
+Exit status: 0 when every job ended SUCCESS (or the command did what it was asked; for a batch,
+when the batch ended SUCCESS), 1 when a job failed, was cancelled or a file was refused, 2 for a
+wrong URL, token or argument, 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from email.message import Message
 from pathlib import Path
 
@@ -24,7 +26,9 @@ from webapp.client.api import ClientError
 from webapp.client.api import Refused
 from webapp.client.live import STATE_LABELS
 from webapp.client.live import TERMINAL
+from webapp.client.live import BatchFollower
 from webapp.client.live import Follower
+from webapp.client.live import counts_text
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 STATES = ("SCHEDULED", "PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
@@ -61,6 +65,13 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--webhook", action="append", default=[], metavar="URL", help="POST each job's end here"
     )
+    batch = commands.add_parser("batch", help="send several files as one batch (one bar)")
+    batch.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    batch.add_argument("--processor", "-p", required=True)
+    batch.add_argument("--options", default=None, help="the processor's options, as JSON")
+    batch.add_argument("--follow", "-f", action="store_true", help="show its bar until done")
+    batches = commands.add_parser("batches", help="list your batches, newest first")
+    batches.add_argument("--limit", type=int, default=50)
     jobs = commands.add_parser("jobs", help="list your jobs, newest first")
     jobs.add_argument("--state", action="append", choices=STATES, help="only these states")
     jobs.add_argument("--limit", type=int, default=50)
@@ -124,6 +135,109 @@ def submit(api: Api, args: argparse.Namespace) -> int:
     finally:
         if follower:
             follower.close()
+
+
+def send_batch(api: Api, args: argparse.Namespace) -> int:
+    """Send the files as one batch (``POST /api/batches``); with --follow, show one bar for
+    the batch until it ends. 0 only when the batch ends SUCCESS (without --follow: when it was
+    queued with no file refused)."""
+    options = parse_options(args.options)
+    for path in args.files:
+        if not path.is_file():
+            raise ClientError(f"{path}: no such file")
+    follower = BatchFollower(api, out) if args.follow else None
+    if follower:
+        follower.connect()  # before the upload: no event of the new batch is missed
+        follower.bars.start()
+    try:
+        bar = None
+        if follower:
+            bar = follower.bars.add_task(
+                f"{len(args.files)} files", total=100, percent="", rate="", eta="", state=""
+            )
+        sent = (lambda n, size: uploaded(follower, bar, n, size)) if follower else None
+        try:
+            snapshot = upload_batch(api, args.files, args.processor, options, sent)
+        except Refused as exc:
+            for item in exc.refused:
+                print(f"{item['filename']}: refused: {item['error']['message']}", file=sys.stderr)
+            raise
+        for item in snapshot.get("refused") or []:
+            print(f"{item['filename']}: refused: {item['error']['message']}", file=sys.stderr)
+        if not follower:
+            print(f"{snapshot['id']}  {len(snapshot['jobs'])} jobs")
+            return 1 if snapshot.get("refused") else 0
+        follower.bars.remove_task(bar)
+        follower.follow(snapshot, f"batch of {len(snapshot['jobs'])}")
+        try:
+            final = follower.wait()
+        except KeyboardInterrupt:
+            follower.bars.stop()
+            return offer_batch_cancel(api, snapshot["id"])
+        follower.bars.stop()
+        print(f"{final['id']}  {final['state']}  {counts_text(final.get('counts') or {})}")
+        return 0 if final["state"] == "SUCCESS" else 1
+    finally:
+        if follower:
+            follower.close()
+
+
+def uploaded(follower: BatchFollower, bar, sent: int, size: int) -> None:
+    """Move the upload's bar: ``sent`` of ``size`` bytes."""
+    percent = 100 * sent / size if size else 100
+    follower.bars.update(bar, completed=percent, percent=f"{percent:.0f}%", state="uploading")
+
+
+def upload_batch(
+    api: Api,
+    paths: list[Path],
+    processor: str,
+    options: str | None,
+    sent: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Send the files in one streamed multipart body (a ``file`` field each), telling
+    ``sent(bytes, of)`` as it goes; return the new batch's snapshot."""
+    fields = [("processor", processor)] + ([("options", options)] if options else [])
+    with ExitStack() as opened:
+        for path in paths:
+            f = opened.enter_context(path.open("rb"))
+            fields.append(("file", (path.name, f, "application/octet-stream")))
+        body = MultipartEncoder(fields)
+        size = body.len
+        monitor = MultipartEncoderMonitor(
+            body, (lambda m: sent(m.bytes_read, size)) if sent else None
+        )
+        headers = {"Content-Type": monitor.content_type}
+        return api.call("POST", "/api/batches", (202,), data=monitor, headers=headers).json()
+
+
+def offer_batch_cancel(api: Api, batch_id: str) -> int:
+    """Ask whether to cancel the batch, and do it when told yes; return 130."""
+    try:
+        answer = out.input("Cancel the batch? [y/N] ", markup=False)
+    except (EOFError, KeyboardInterrupt):
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        print(f"Left running: {batch_id}")
+        return 130
+    try:
+        api.call("POST", f"/api/batches/{batch_id}/cancel", (202,))
+        print(f"{batch_id}  cancelled")
+    except Refused as exc:
+        print(f"{batch_id}  {exc.message}")
+    return 130
+
+
+def list_batches(api: Api, args: argparse.Namespace) -> int:
+    """Print the user's batches, one a line: id, state, processor, percent, counts."""
+    limit = max(1, min(args.limit, 200))
+    found = api.call("GET", "/api/batches", params={"limit": limit}).json()["batches"]
+    for batch in found:
+        percent = (batch.get("progress") or {}).get("percent")
+        shown = f"{percent:.0f}%" if isinstance(percent, int | float) else "-"
+        counts = counts_text(batch.get("counts") or {})
+        print(f"{batch['id']}  {batch['state']:<8}  {batch['processor']:<16}  {shown:>4}  {counts}")
+    return 0
 
 
 def upload(
@@ -275,6 +389,8 @@ def attachment_name(headers) -> str | None:
 
 COMMANDS = {
     "submit": submit,
+    "batch": send_batch,
+    "batches": list_batches,
     "jobs": list_jobs,
     "cancel": cancel,
     "result": result,

@@ -1,12 +1,15 @@
-"""The live side of the client: one bar per job, fed by the server's Socket.IO ``job`` events.
+"""The live side of the client: one bar per job, fed by the server's Socket.IO ``job`` events,
+or one bar for a whole batch, fed by its ``batch`` events.
 
-Each job is subscribed once (its current snapshot), then pushed events move its bar; after a
-reconnection every unfinished job is subscribed again, so nothing is missed.
+Each job (or the batch) is subscribed once (its current snapshot), then pushed events move its
+bar; after a reconnection every unfinished one is subscribed again, so nothing is missed.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC
+from abc import abstractmethod
 
 import socketio
 from rich.console import Console
@@ -20,6 +23,8 @@ from webapp.client.api import Api
 from webapp.client.api import ClientError
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
+# A batch's states when every job of it has ended.
+BATCH_TERMINAL = {"SUCCESS", "PARTIAL", "FAILURE", "REVOKED"}
 STATE_LABELS = {
     "UPLOADING": "[dim]uploading[/]",
     "PENDING": "[dim]queued[/]",
@@ -29,7 +34,19 @@ STATE_LABELS = {
     "SUCCESS": "[green]SUCCESS[/]",
     "FAILURE": "[red]FAILURE[/]",
     "REVOKED": "[yellow]cancelled[/]",
+    "PARTIAL": "[yellow]PARTIAL[/]",
 }
+# How a batch's counts per state are said, in this order.
+COUNT_WORDS = (
+    ("SUCCESS", "done"),
+    ("FAILURE", "failed"),
+    ("REVOKED", "cancelled"),
+    ("PROGRESS", "running"),
+    ("STARTED", "started"),
+    ("RETRY", "retrying"),
+    ("PENDING", "queued"),
+    ("SCHEDULED", "scheduled"),
+)
 
 
 def rate_text(progress: dict) -> str:
@@ -49,8 +66,16 @@ def eta_text(progress: dict) -> str:
     return f"{minutes}:{seconds:02d} left"
 
 
-class Follower:
-    """Live bars for a set of jobs until all have finished (or the person stops watching)."""
+def counts_text(counts: dict) -> str:
+    """Return a batch's counts per state for a person: ``3 done, 1 running, 2 queued``."""
+    said = [f"{counts[state]} {word}" for state, word in COUNT_WORDS if counts.get(state)]
+    return ", ".join(said)
+
+
+class Live(ABC):
+    """Bars fed by one kind of Socket.IO event, on a connection made with the API's token."""
+
+    EVENT = "job"
 
     def __init__(self, api: Api, console: Console) -> None:
         self.api = api
@@ -65,14 +90,20 @@ class Follower:
             console=console,
             refresh_per_second=8,
         )
-        self.jobs: dict[str, dict] = {}
-        self.tasks: dict[str, TaskID] = {}
         self.changed = threading.Condition()
         self.refusal: object = None
         self.sio = socketio.Client(reconnection_delay=0.5, reconnection_delay_max=5)
-        self.sio.on("job", self.show)
+        self.sio.on(self.EVENT, self.show)
         self.sio.on("connect", self.resubscribe)
         self.sio.on("connect_error", self.refused)
+
+    @abstractmethod
+    def show(self, snapshot: dict) -> None:
+        """Move a bar to a pushed snapshot."""
+
+    @abstractmethod
+    def resubscribe(self) -> None:
+        """After a (re)connection, catch up with what is still running."""
 
     def connect(self) -> None:
         """Open the live connection with the token; fail in one line when refused."""
@@ -85,6 +116,21 @@ class Follower:
     def refused(self, data: object = None) -> None:
         """Keep why the server refused the connection, to say it."""
         self.refusal = data.get("message", data) if isinstance(data, dict) else data
+
+    def close(self) -> None:
+        """Stop the bars and close the live connection."""
+        self.bars.stop()
+        if self.sio.connected:
+            self.sio.disconnect()
+
+
+class Follower(Live):
+    """Live bars for a set of jobs until all have finished (or the person stops watching)."""
+
+    def __init__(self, api: Api, console: Console) -> None:
+        self.jobs: dict[str, dict] = {}
+        self.tasks: dict[str, TaskID] = {}
+        super().__init__(api, console)
 
     def bar(self, label: str, state: str = STATE_LABELS["PENDING"]) -> TaskID:
         """Show a new bar, not yet a job's (an upload's, for one)."""
@@ -170,8 +216,70 @@ class Follower:
         """Tell (holding the lock) whether some job has not finished."""
         return any(self.jobs.get(j, {}).get("state") not in TERMINAL for j in self.tasks)
 
-    def close(self) -> None:
-        """Stop the bars and close the live connection."""
-        self.bars.stop()
-        if self.sio.connected:
-            self.sio.disconnect()
+
+class BatchFollower(Live):
+    """One bar for a whole batch: its bytes-weighted percent, rate and time left, and its
+    counts per state, until every job of it has ended."""
+
+    EVENT = "batch"
+
+    def __init__(self, api: Api, console: Console) -> None:
+        self.batch: dict | None = None
+        self.task: TaskID | None = None
+        super().__init__(api, console)
+
+    def follow(self, snapshot: dict, label: str) -> None:
+        """Show the batch on a bar of its own, then ask for its snapshot now."""
+        self.task = self.bars.add_task(label, total=100, percent="", rate="", eta="", state="")
+        self.show(snapshot)
+        self.subscribe()
+
+    def subscribe(self) -> None:
+        """Ask the server for the batch's snapshot now (it may have moved before we listened)."""
+        if self.batch is None:
+            return
+        try:
+            answer = self.sio.call("subscribe", {"batch_id": self.batch["id"]}, timeout=10)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            return  # the next pushed event, or the resubscription on reconnect, catches up
+        if isinstance(answer, dict) and "id" in answer:
+            self.show(answer)
+
+    def resubscribe(self) -> None:
+        """After a (re)connection, catch up with the batch unless it has ended."""
+        if self.batch is not None and self.batch["state"] not in BATCH_TERMINAL:
+            threading.Thread(target=self.subscribe, daemon=True).start()
+
+    def show(self, snapshot: dict) -> None:
+        """Move the bar to a batch snapshot; an ended batch is never shown running again."""
+        if not isinstance(snapshot, dict) or "state" not in snapshot or self.task is None:
+            return
+        with self.changed:
+            if self.batch is not None:
+                if snapshot.get("id") != self.batch["id"]:
+                    return  # another batch of the same user
+                if self.batch["state"] in BATCH_TERMINAL:
+                    return
+            self.batch = snapshot
+            self.changed.notify_all()
+        progress = snapshot.get("progress") or {}
+        percent = progress.get("percent")
+        done = snapshot["state"] in BATCH_TERMINAL
+        counts = counts_text(snapshot.get("counts") or {})
+        state = STATE_LABELS.get(snapshot["state"], snapshot["state"])
+        self.bars.update(
+            self.task,
+            completed=percent if isinstance(percent, int | float) else 0,
+            percent=f"{percent:.0f}%" if isinstance(percent, int | float) else "",
+            rate="" if done else rate_text(progress),
+            eta="" if done else eta_text(progress),
+            state=f"{state}  {counts}" if counts else state,
+        )
+
+    def wait(self) -> dict:
+        """Wait until the batch has ended; return its last snapshot."""
+        with self.changed:
+            while self.batch is None or self.batch["state"] not in BATCH_TERMINAL:
+                # A short wait, so that Ctrl-C reaches the main thread at once.
+                self.changed.wait(0.2)
+            return dict(self.batch)
