@@ -1,0 +1,301 @@
+"""The indexes of a user's job list in Redis, kept as jobs are created, end and are deleted.
+
+Each user has sorted sets of their job ids (keys ``taskboard:list:<user>:...``):
+
+- by creation time (Unix seconds): all jobs, the jobs in no batch, per processor, per state,
+  per state and processor; the unfinished jobs share one state set, ``OPEN``;
+- by duration (seconds from start to end; -1 while unfinished): all jobs, and the ended ones
+  per state, per state and processor;
+
+and one string of the ended jobs' search lines (:func:`search_line`), appended once when a job
+ends, with the set of deleted jobs whose lines are still in it (``gone``). A line keeps all a
+search needs (case-folded name, id, state, batch or not, creation time, duration, processor),
+so a search reads no other key per match; an ended job's line never changes, so it is written
+once and never edited. The unfinished jobs (few: a user's active jobs are capped) are searched
+from their records. :func:`compact` drops the deleted jobs' lines once they are a quarter of
+the string or ``GONE_MAX``.
+
+Jobs that ended since the list was last read are moved out of ``OPEN`` when it is read
+(:func:`settle`), so no process has to watch every job end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import states
+
+OPEN = "OPEN"
+OPEN_STATES = (states.PENDING, states.STARTED, "PROGRESS", states.RETRY)
+ENDED_STATES = (states.SUCCESS, states.FAILURE, states.REVOKED)
+# One letter per ended state in a search line.
+STATE_CODE = {states.SUCCESS: "S", states.FAILURE: "F", states.REVOKED: "R"}
+PREFIX = "taskboard:list:{}:"
+# Bumped when the indexes change shape: each user's indexes are then built again once.
+SEEDED = "seeded-2"
+SETTLE_BATCH = 500
+# The deleted jobs' lines are dropped from the search string when they are this many, or a
+# quarter of the string's lines, whichever comes first (a search reads the whole gone set).
+GONE_MAX = 2000
+
+# Moves a job that ended from OPEN to its state's sets and appends its search line, once:
+# only the caller that removed it from OPEN does (another web process may settle it too, and a
+# job deleted meanwhile is no longer in OPEN). KEYS: OPEN, OPEN of the processor, the state's
+# set, the state and processor's, duration, the state's duration set, the state and
+# processor's, the search lines. ARGV: id, creation time, duration, line.
+END = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[5], 'XX', ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[7], ARGV[3], ARGV[1])
+redis.call('APPEND', KEYS[8], ARGV[4])
+return 1
+"""
+
+# Drops the lines of deleted jobs (KEYS[2]) from the search lines (KEYS[1]), and names this
+# rewrite of them (KEYS[3] := ARGV[1], so readers that follow the string's end read it whole);
+# returns how many lines it dropped. It runs in Redis so that no line appended meanwhile is
+# lost: one pass over the string, once per GONE_MAX deletes at most (timed in the benchmark).
+COMPACT = r"""
+local blob = redis.call('GET', KEYS[1]) or ''
+local gone = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do gone[id] = true end
+local kept, n, dropped, pos = {}, 0, 0, 1
+local run = 1
+while pos <= #blob do
+  local nl = string.find(blob, '\n', pos, true)
+  if not nl then break end
+  local tab = string.find(blob, '\t', pos, true)
+  if gone[string.sub(blob, tab + 1, tab + 36)] then
+    if run < pos then n = n + 1; kept[n] = string.sub(blob, run, pos - 1) end
+    run = nl + 1
+    dropped = dropped + 1
+  end
+  pos = nl + 1
+end
+if run <= #blob then n = n + 1; kept[n] = string.sub(blob, run) end
+redis.call('SET', KEYS[1], table.concat(kept))
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[3], ARGV[1])
+return dropped
+"""
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An unfinished job as the list reads it from its record."""
+
+    created: float
+    state: str
+    processor: str
+    name: str
+    batch: bool
+
+
+def key(owner: str, *parts: str) -> str:
+    """Return the key of one of a user's list indexes."""
+    return PREFIX.format(owner) + ":".join(parts)
+
+
+def by_state(owner: str, state: str, processor: str | None = None) -> str:
+    """Return the creation-time set of a user's jobs in a state group (and of a processor)."""
+    return key(owner, "sp", state, processor) if processor else key(owner, "s", state)
+
+
+def all_jobs(owner: str, processor: str | None = None) -> str:
+    """Return the creation-time set of all a user's jobs (or those of a processor)."""
+    return key(owner, "p", processor) if processor else key(owner, "all")
+
+
+def no_batch(owner: str) -> str:
+    """Return the creation-time set of a user's jobs that belong to no batch."""
+    return key(owner, "nobatch")
+
+
+def fold(text: str) -> str:
+    """Return a name or a search as the search compares them: case-folded, on one line."""
+    return text.casefold().replace("\t", " ").replace("\n", " ")
+
+
+def search_line(
+    job_id: str,
+    filename: str,
+    state: str,
+    batch: bool,
+    created: float,
+    duration: float,
+    processor: str,
+) -> str:
+    """Return an ended job's line of its owner's search string.
+
+    ``<folded name>\\t<id 36> <state letter><B or -><created %017.6f> <duration> <processor>``:
+    after the tab every field has a fixed place up to the duration, and nothing after the tab
+    holds a tab, so a match that starts before the tab is in the name.
+    """
+    return (
+        f"{fold(filename)}\t{job_id} {STATE_CODE[state]}{'B' if batch else '-'}"
+        f"{created:017.6f} {max(0.0, duration)!r} {processor}\n"
+    )
+
+
+def index_new(
+    pipe: Any,
+    owner: str,
+    job_id: str,
+    created: float,
+    processor: str,
+    batch: str | None = None,
+) -> None:
+    """Add a new (unfinished) job to its owner's indexes, on a pipeline."""
+    pipe.zadd(all_jobs(owner), {job_id: created})
+    pipe.zadd(all_jobs(owner, processor), {job_id: created})
+    if not batch:
+        pipe.zadd(no_batch(owner), {job_id: created})
+    pipe.zadd(by_state(owner, OPEN), {job_id: created})
+    pipe.zadd(by_state(owner, OPEN, processor), {job_id: created})
+    pipe.zadd(key(owner, "duration"), {job_id: -1})
+
+
+def index_ended(
+    pipe: Any,
+    owner: str,
+    job_id: str,
+    created: float,
+    processor: str,
+    state: str,
+    duration: float,
+    filename: str,
+    batch: str | None = None,
+) -> None:
+    """Move a job that ended from its owner's unfinished set to its state's and append its
+    search line, on a pipeline; a job already moved, or deleted, is left as it is."""
+    duration = max(0.0, duration)
+    pipe.eval(
+        END,
+        8,
+        by_state(owner, OPEN),
+        by_state(owner, OPEN, processor),
+        by_state(owner, state),
+        by_state(owner, state, processor),
+        key(owner, "duration"),
+        key(owner, "d", "s", state),
+        key(owner, "d", "sp", state, processor),
+        key(owner, "names"),
+        job_id,
+        repr(created),
+        repr(duration),
+        search_line(job_id, filename, state, bool(batch), created, duration, processor),
+    )
+
+
+def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
+    """Remove a deleted job from its owner's indexes, on a pipeline; its search line is
+    marked gone until :func:`compact` drops it."""
+    pipe.zrem(all_jobs(owner), job_id)
+    pipe.zrem(all_jobs(owner, processor), job_id)
+    pipe.zrem(no_batch(owner), job_id)
+    pipe.zrem(key(owner, "duration"), job_id)
+    for state in (OPEN, *ENDED_STATES):
+        pipe.zrem(by_state(owner, state), job_id)
+        pipe.zrem(by_state(owner, state, processor), job_id)
+    for state in ENDED_STATES:
+        pipe.zrem(key(owner, "d", "s", state), job_id)
+        pipe.zrem(key(owner, "d", "sp", state, processor), job_id)
+    pipe.sadd(key(owner, "gone"), job_id)
+
+
+def compact(r: redis.Redis, owner: str, force: bool = False) -> int:
+    """Drop deleted jobs' lines from the user's search string when they are ``GONE_MAX`` or a
+    quarter of its lines (or whenever ``force``); return how many lines were dropped."""
+    with r.pipeline(transaction=False) as pipe:
+        pipe.scard(key(owner, "gone"))
+        pipe.zcard(all_jobs(owner))
+        pipe.zcard(by_state(owner, OPEN))
+        gone, jobs, unfinished = pipe.execute()
+    ended = max(0, jobs - unfinished)
+    if gone == 0 or not (force or gone >= GONE_MAX or 4 * gone >= ended + gone):
+        return 0
+    names, gone, generation = key(owner, "names"), key(owner, "gone"), key(owner, "names-gen")
+    return int(r.eval(COMPACT, 3, names, gone, generation, uuid.uuid4().hex))
+
+
+def settle(r: redis.Redis, owner: str) -> dict[str, Unfinished]:
+    """Move the user's jobs that ended since the last look to their state's sets, compact the
+    search string when due; return the unfinished jobs by id."""
+    from tasks import jobstore
+
+    seed(r, owner)
+    compact(r, owner)
+    entries = r.zrange(by_state(owner, OPEN), 0, -1, withscores=True)
+    still: dict[str, Unfinished] = {}
+    for start in range(0, len(entries), SETTLE_BATCH):
+        batch = entries[start : start + SETTLE_BATCH]
+        with r.pipeline(transaction=False) as pipe:
+            for job_id, _ in batch:
+                pipe.hmget(
+                    jobstore.JOB_KEY.format(job_id), "processor", "started_at", "filename", "batch"
+                )
+                pipe.get(jobstore.META_KEY.format(job_id))
+            replies = pipe.execute()
+        with r.pipeline(transaction=False) as pipe:
+            for (job_id, created), fields, raw in zip(
+                batch, replies[::2], replies[1::2], strict=True
+            ):
+                processor, started_at, filename, in_batch = fields
+                meta = jobstore.parse_meta(raw)
+                state = jobstore.state_of(meta)
+                if processor is None:
+                    pipe.zrem(by_state(owner, OPEN), job_id)  # deleted under us
+                elif state in ENDED_STATES:
+                    ended = jobstore.timestamp((meta or {}).get("date_done"))
+                    began = jobstore.timestamp(started_at)
+                    duration = ended - began if ended and began else 0.0
+                    index_ended(
+                        pipe,
+                        owner,
+                        job_id,
+                        created,
+                        processor,
+                        state,
+                        duration,
+                        filename or "",
+                        in_batch,
+                    )
+                else:
+                    still[job_id] = Unfinished(
+                        created, state, processor, fold(filename or ""), bool(in_batch)
+                    )
+            pipe.execute()
+    return still
+
+
+def seed(r: redis.Redis, owner: str) -> None:
+    """Once per user (and shape of the indexes), index the jobs recorded before them: each is
+    indexed as new, and :func:`settle` then moves the ended ones."""
+    from tasks import jobstore
+
+    if not r.set(key(owner, SEEDED), "1", nx=True):
+        return
+    ids = r.zrange(jobstore.USER_KEY.format(owner), 0, -1, withscores=True)
+    r.delete(key(owner, "names"), key(owner, "gone"), key(owner, "seeded"))
+    r.set(key(owner, "names-gen"), uuid.uuid4().hex)
+    for start in range(0, len(ids), SETTLE_BATCH):
+        batch = ids[start : start + SETTLE_BATCH]
+        with r.pipeline(transaction=False) as pipe:
+            for job_id, _ in batch:
+                pipe.hmget(jobstore.JOB_KEY.format(job_id), "processor", "batch")
+            replies = pipe.execute()
+        with r.pipeline(transaction=False) as pipe:
+            for (job_id, created), (processor, in_batch) in zip(batch, replies, strict=True):
+                if processor is not None:
+                    # Ended jobs are first put back among the unfinished, to be moved once.
+                    for state in ENDED_STATES:
+                        pipe.zrem(by_state(owner, state), job_id)
+                    index_new(pipe, owner, job_id, created, processor, in_batch)
+            pipe.execute()
