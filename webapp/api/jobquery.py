@@ -18,6 +18,8 @@ from tasks import registry
 from webapp.errors import ApiError
 
 MAX_Q = 200
+# The value of ``batch`` that lists only the jobs sent alone, not as part of a batch.
+BATCH_NONE = "none"
 
 
 def parse_states(raw: str | None) -> frozenset[str] | None:
@@ -33,6 +35,18 @@ def parse_states(raw: str | None) -> frozenset[str] | None:
             f"Unknown state {', '.join(unknown)}: use {', '.join(jobstore.STATES)}.",
         )
     return frozenset(asked)
+
+
+def parse_batch(raw: object) -> bool:
+    """Return whether a filter's ``batch`` asks for the jobs in no batch only (``none``); an
+    absent or empty one lists every job; anything else answers 400."""
+    if raw is None or raw == "":
+        return False
+    if raw != BATCH_NONE:
+        raise ApiError(
+            400, "bad_batch", f"batch must be {BATCH_NONE!r} (the jobs in no batch) or left out."
+        )
+    return True
 
 
 def parse_filter(
@@ -81,7 +95,8 @@ def parse_query(args: Mapping[str, str], owner: str) -> joblist.Query:
             raise ApiError(400, "bad_cursor", "cursor must be a list's 'next' value.") from None
     elif args.get("before"):
         cursor = before_cursor(args["before"], owner, sort)
-    return joblist.Query(states, processor, q, sort, limit, cursor)
+    no_batch = parse_batch(args.get("batch"))
+    return joblist.Query(states, processor, q, sort, limit, cursor, no_batch)
 
 
 def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
