@@ -58,34 +58,6 @@ redis.call('APPEND', KEYS[8], ARGV[4])
 return 1
 """
 
-# Drops the lines of deleted jobs (KEYS[2]) from the search lines (KEYS[1]), and names this
-# rewrite of them (KEYS[3] := ARGV[1], so readers that follow the string's end read it whole);
-# returns how many lines it dropped. It runs in Redis so that no line appended meanwhile is
-# lost: one pass over the string, once per GONE_MAX deletes at most (timed in the benchmark).
-COMPACT = r"""
-local blob = redis.call('GET', KEYS[1]) or ''
-local gone = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do gone[id] = true end
-local kept, n, dropped, pos = {}, 0, 0, 1
-local run = 1
-while pos <= #blob do
-  local nl = string.find(blob, '\n', pos, true)
-  if not nl then break end
-  local tab = string.find(blob, '\t', pos, true)
-  if gone[string.sub(blob, tab + 1, tab + 36)] then
-    if run < pos then n = n + 1; kept[n] = string.sub(blob, run, pos - 1) end
-    run = nl + 1
-    dropped = dropped + 1
-  end
-  pos = nl + 1
-end
-if run <= #blob then n = n + 1; kept[n] = string.sub(blob, run) end
-redis.call('SET', KEYS[1], table.concat(kept))
-redis.call('DEL', KEYS[2])
-redis.call('SET', KEYS[3], ARGV[1])
-return dropped
-"""
-
 
 @dataclass(frozen=True)
 class Unfinished:
@@ -212,17 +184,36 @@ def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
 
 def compact(r: redis.Redis, owner: str, force: bool = False) -> int:
     """Drop deleted jobs' lines from the user's search string when they are ``GONE_MAX`` or a
-    quarter of its lines (or whenever ``force``); return how many lines were dropped."""
+    quarter of its lines (or whenever ``force``); return how many lines were dropped.
+
+    The string is read and filtered here and written back in a transaction that only runs if
+    neither it nor the deleted set changed meanwhile (``WATCH``), so Redis is held only for the
+    write; a compaction that lost that race is left to the next list."""
+    names, gone, generation = key(owner, "names"), key(owner, "gone"), key(owner, "names-gen")
     with r.pipeline(transaction=False) as pipe:
-        pipe.scard(key(owner, "gone"))
+        pipe.scard(gone)
         pipe.zcard(all_jobs(owner))
         pipe.zcard(by_state(owner, OPEN))
-        gone, jobs, unfinished = pipe.execute()
+        count, jobs, unfinished = pipe.execute()
     ended = max(0, jobs - unfinished)
-    if gone == 0 or not (force or gone >= GONE_MAX or 4 * gone >= ended + gone):
+    if count == 0 or not (force or count >= GONE_MAX or 4 * count >= ended + count):
         return 0
-    names, gone, generation = key(owner, "names"), key(owner, "gone"), key(owner, "names-gen")
-    return int(r.eval(COMPACT, 3, names, gone, generation, uuid.uuid4().hex))
+    with r.pipeline() as pipe:
+        try:
+            pipe.watch(names, gone)
+            text, deleted = pipe.get(names) or "", pipe.smembers(gone)
+            if isinstance(text, bytes):
+                text, deleted = text.decode(), {d.decode() for d in deleted}
+            lines = text.splitlines(keepends=True)
+            kept = [line for line in lines if line.partition("\t")[2][:36] not in deleted]
+            pipe.multi()
+            pipe.set(names, "".join(kept))
+            pipe.delete(gone)
+            pipe.set(generation, uuid.uuid4().hex)
+            pipe.execute()
+        except redis.WatchError:
+            return 0
+    return len(lines) - len(kept)
 
 
 def settle(r: redis.Redis, owner: str) -> dict[str, Unfinished]:

@@ -241,3 +241,15 @@ def test_jobs_of_a_batch_are_left_out_of_the_list_of_jobs_sent_alone(r):
     assert everything(r, q="part") == [running, *batched[::-1]]
     assert everything(r, q="part", no_batch=True) == []
     assert everything(r, states=frozenset({"SUCCESS"}), no_batch=True) == [alone]
+
+
+def test_a_search_sees_jobs_that_ended_since_the_last_search(r):
+    """A job that ends after a search is found by the next one (read from the string's end)."""
+    first = make_job(r, "SUCCESS", filename="Ünïcode-first.csv")
+    assert everything(r, q="ünïcode") == [first]
+    running = make_job(r, filename="ünïcode-second.csv")
+    assert everything(r, q="ÜNÏCODE") == [running, first]
+    meta = {"status": "FAILURE", "result": None, "date_done": jobstore.now_iso()}
+    r.set(jobstore.META_KEY.format(running), json.dumps(meta))
+    assert everything(r, q="ünïcode", states=frozenset({"FAILURE"})) == [running]
+    assert everything(r, q="ünïcode") == [running, first]
