@@ -45,7 +45,8 @@ GONE_MAX = 2000
 # only the caller that removed it from OPEN does (another web process may settle it too, and a
 # job deleted meanwhile is no longer in OPEN). KEYS: OPEN, OPEN of the processor, the state's
 # set, the state and processor's, duration, the state's duration set, the state and
-# processor's, the search lines. ARGV: id, creation time, duration, line.
+# processor's, the search lines, the unfinished jobs' names. ARGV: id, creation time, duration,
+# line.
 END = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -55,6 +56,7 @@ redis.call('ZADD', KEYS[5], 'XX', ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[7], ARGV[3], ARGV[1])
 redis.call('APPEND', KEYS[8], ARGV[4])
+redis.call('HDEL', KEYS[9], ARGV[1])
 return 1
 """
 
@@ -83,6 +85,11 @@ def by_state(owner: str, state: str, processor: str | None = None) -> str:
 def all_jobs(owner: str, processor: str | None = None) -> str:
     """Return the creation-time set of all a user's jobs (or those of a processor)."""
     return key(owner, "p", processor) if processor else key(owner, "all")
+
+
+def unfinished(owner: str) -> str:
+    """Return the hash of a user's unfinished jobs: id -> ``processor<tab>B or -<tab>name``."""
+    return key(owner, "open-info")
 
 
 def no_batch(owner: str) -> str:
@@ -122,9 +129,12 @@ def index_new(
     job_id: str,
     created: float,
     processor: str,
+    filename: str,
     batch: str | None = None,
 ) -> None:
     """Add a new (unfinished) job to its owner's indexes, on a pipeline."""
+    # What the list reads of an unfinished job, beside its state: one hash for all of them.
+    pipe.hset(unfinished(owner), job_id, f"{processor}\t{'B' if batch else '-'}\t{fold(filename)}")
     pipe.zadd(all_jobs(owner), {job_id: created})
     pipe.zadd(all_jobs(owner, processor), {job_id: created})
     if not batch:
@@ -150,7 +160,7 @@ def index_ended(
     duration = max(0.0, duration)
     pipe.eval(
         END,
-        8,
+        9,
         by_state(owner, OPEN),
         by_state(owner, OPEN, processor),
         by_state(owner, state),
@@ -159,6 +169,7 @@ def index_ended(
         key(owner, "d", "s", state),
         key(owner, "d", "sp", state, processor),
         key(owner, "names"),
+        unfinished(owner),
         job_id,
         repr(created),
         repr(duration),
@@ -173,6 +184,7 @@ def unindex(pipe: Any, owner: str, job_id: str, processor: str) -> None:
     pipe.zrem(all_jobs(owner, processor), job_id)
     pipe.zrem(no_batch(owner), job_id)
     pipe.zrem(key(owner, "duration"), job_id)
+    pipe.hdel(unfinished(owner), job_id)
     for state in (OPEN, *ENDED_STATES):
         pipe.zrem(by_state(owner, state), job_id)
         pipe.zrem(by_state(owner, state, processor), job_id)
@@ -218,7 +230,10 @@ def compact(r: redis.Redis, owner: str, force: bool = False) -> int:
 
 def settle(r: redis.Redis, owner: str) -> dict[str, Unfinished]:
     """Move the user's jobs that ended since the last look to their state's sets, compact the
-    search string when due; return the unfinished jobs by id."""
+    search string when due; return the unfinished jobs by id.
+
+    Costs two commands whatever the number of unfinished jobs (their states in one ``MGET``,
+    what else the list needs of them in one hash), and a read of each job that ended."""
     from tasks import jobstore
 
     seed(r, owner)
@@ -228,42 +243,59 @@ def settle(r: redis.Redis, owner: str) -> dict[str, Unfinished]:
     for start in range(0, len(entries), SETTLE_BATCH):
         batch = entries[start : start + SETTLE_BATCH]
         with r.pipeline(transaction=False) as pipe:
-            for job_id, _ in batch:
-                pipe.hmget(
-                    jobstore.JOB_KEY.format(job_id), "processor", "started_at", "filename", "batch"
-                )
-                pipe.get(jobstore.META_KEY.format(job_id))
-            replies = pipe.execute()
-        with r.pipeline(transaction=False) as pipe:
-            for (job_id, created), fields, raw in zip(
-                batch, replies[::2], replies[1::2], strict=True
-            ):
-                processor, started_at, filename, in_batch = fields
-                meta = jobstore.parse_meta(raw)
-                state = jobstore.state_of(meta)
-                if processor is None:
-                    pipe.zrem(by_state(owner, OPEN), job_id)  # deleted under us
-                elif state in ENDED_STATES:
-                    ended = jobstore.timestamp((meta or {}).get("date_done"))
-                    began = jobstore.timestamp(started_at)
-                    duration = ended - began if ended and began else 0.0
-                    index_ended(
-                        pipe,
-                        owner,
-                        job_id,
-                        created,
-                        processor,
-                        state,
-                        duration,
-                        filename or "",
-                        in_batch,
-                    )
-                else:
-                    still[job_id] = Unfinished(
-                        created, state, processor, fold(filename or ""), bool(in_batch)
-                    )
-            pipe.execute()
+            pipe.mget([jobstore.META_KEY.format(job_id) for job_id, _ in batch])
+            pipe.hmget(unfinished(owner), [job_id for job_id, _ in batch])
+            metas, infos = pipe.execute()
+        ended: list[tuple[str, float, dict | None]] = []
+        for (job_id, created), raw, info in zip(batch, metas, infos, strict=True):
+            meta = jobstore.parse_meta(raw)
+            state = jobstore.state_of(meta)
+            if state in ENDED_STATES or info is None:
+                ended.append((job_id, created, meta))
+            else:
+                processor, in_batch, name = info.split("\t", 2)
+                still[job_id] = Unfinished(created, state, processor, name, in_batch == "B")
+        if ended:
+            _end(r, owner, ended, still)
     return still
+
+
+def _end(
+    r: redis.Redis,
+    owner: str,
+    ended: list[tuple[str, float, dict | None]],
+    still: dict[str, Unfinished],
+) -> None:
+    """Move jobs that ended out of OPEN (and forget deleted ones); a job found unfinished
+    after all (indexed before the unfinished jobs' hash existed) joins ``still``."""
+    from tasks import jobstore
+
+    fields = ("processor", "started_at", "filename", "batch")
+    with r.pipeline(transaction=False) as pipe:
+        for job_id, _, _ in ended:
+            pipe.hmget(jobstore.JOB_KEY.format(job_id), *fields)
+        records = pipe.execute()
+    with r.pipeline(transaction=False) as pipe:
+        for (job_id, created, meta), (processor, started_at, filename, in_batch) in zip(
+            ended, records, strict=True
+        ):
+            state = jobstore.state_of(meta)
+            if processor is None:
+                pipe.zrem(by_state(owner, OPEN), job_id)  # deleted under us
+            elif state in ENDED_STATES:
+                done = jobstore.timestamp((meta or {}).get("date_done"))
+                began = jobstore.timestamp(started_at)
+                duration = done - began if done and began else 0.0
+                name = filename or ""
+                index_ended(
+                    pipe, owner, job_id, created, processor, state, duration, name, in_batch
+                )
+            else:
+                name = fold(filename or "")
+                still[job_id] = Unfinished(created, state, processor, name, bool(in_batch))
+                tag = f"{processor}\t{'B' if in_batch else '-'}\t{name}"
+                pipe.hset(unfinished(owner), job_id, tag)
+        pipe.execute()
 
 
 def seed(r: redis.Redis, owner: str) -> None:
@@ -274,19 +306,19 @@ def seed(r: redis.Redis, owner: str) -> None:
     if not r.set(key(owner, SEEDED), "1", nx=True):
         return
     ids = r.zrange(jobstore.USER_KEY.format(owner), 0, -1, withscores=True)
-    r.delete(key(owner, "names"), key(owner, "gone"), key(owner, "seeded"))
+    r.delete(key(owner, "names"), key(owner, "gone"), key(owner, "seeded"), unfinished(owner))
     r.set(key(owner, "names-gen"), uuid.uuid4().hex)
     for start in range(0, len(ids), SETTLE_BATCH):
         batch = ids[start : start + SETTLE_BATCH]
         with r.pipeline(transaction=False) as pipe:
             for job_id, _ in batch:
-                pipe.hmget(jobstore.JOB_KEY.format(job_id), "processor", "batch")
+                pipe.hmget(jobstore.JOB_KEY.format(job_id), "processor", "filename", "batch")
             replies = pipe.execute()
         with r.pipeline(transaction=False) as pipe:
-            for (job_id, created), (processor, in_batch) in zip(batch, replies, strict=True):
+            for (job_id, created), (processor, name, in_batch) in zip(batch, replies, strict=True):
                 if processor is not None:
                     # Ended jobs are first put back among the unfinished, to be moved once.
                     for state in ENDED_STATES:
                         pipe.zrem(by_state(owner, state), job_id)
-                    index_new(pipe, owner, job_id, created, processor, in_batch)
+                    index_new(pipe, owner, job_id, created, processor, name or "", in_batch)
             pipe.execute()

@@ -122,14 +122,18 @@ def add_queue_positions(r, snapshots: list[dict]) -> None:
     if not pending:
         return
     entries = r.zrange(jobstore.OPEN_KEY, 0, -1, withscores=True)
+    if not entries:
+        return
+    # A job that has no backend entry yet is waiting; only those are asked their processor.
+    metas = r.mget([jobstore.META_KEY.format(job_id) for job_id, _ in entries])
+    queued = [e for e, raw in zip(entries, metas, strict=True) if jobstore.parse_meta(raw) is None]
     with r.pipeline(transaction=False) as pipe:
-        for job_id, _ in entries:
+        for job_id, _ in queued:
             pipe.hget(jobstore.JOB_KEY.format(job_id), "processor")
-            pipe.get(jobstore.META_KEY.format(job_id))
-        replies = pipe.execute()
+        processors = pipe.execute()
     waiting: dict[str, list[float]] = {}
-    for (_, created), processor, raw in zip(entries, replies[::2], replies[1::2], strict=True):
-        if processor and jobstore.parse_meta(raw) is None:
+    for (_, created), processor in zip(queued, processors, strict=True):
+        if processor:
             waiting.setdefault(queue_of(processor), []).append(created)
     for line in waiting.values():
         line.sort()
