@@ -32,6 +32,8 @@ from tasks.joblist.indexes import key
 USERS_KEPT = 16
 # How many of the newest matches of a scan set the bar the rest must pass to make the page.
 SAMPLE = 4
+# With a duration order, also every n-th hit, so that about this many times ``count`` are sampled.
+SPREAD = 40
 
 
 @dataclass
@@ -154,7 +156,8 @@ def _first(
     """Return the first ``count`` (score, id) of a column's hits after the cursor, in order.
 
     Lines come about in creation order, so the newest hits (the last) set a bar that most
-    others fail on a single comparison; only those that pass are sorted."""
+    others fail on a single comparison; only those that pass are sorted. Durations have no
+    order: a sample spread over the hits sets their bar."""
     scores, ids = (column.duration if by_duration else column.created), column.ids
     if cursor is not None:
         edge = cursor[0]
@@ -164,6 +167,9 @@ def _first(
             hits = [i for i in hits if scores[i] >= edge]
     pick = heapq.nlargest if desc else heapq.nsmallest
     sample = hits[-SAMPLE * count :] if desc else hits[: SAMPLE * count]
+    if by_duration:
+        # Durations come in no order: a sample spread over every hit sets a tighter bar.
+        sample += hits[:: max(1, len(hits) // (SPREAD * count))]
     if len(hits) > len(sample):
         sampled = _after([(scores[i], ids[i]) for i in sample], cursor, desc)
         if len(sampled) >= count:
