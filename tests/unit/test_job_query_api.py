@@ -90,3 +90,20 @@ def test_batch_none_lists_the_jobs_sent_alone(app, client, user_id):
     assert [j["id"] for j in found["jobs"]] == parts[::-1] and found["total"] == 3
     assert {j["batch"] for j in found["jobs"]} == {batch}
     assert client.get("/api/jobs?batch=").get_json()["total"] == 4
+
+
+def test_a_bulk_filter_with_batch_none_leaves_the_batches_jobs(app, client, user_id):
+    """A bulk delete by ``{"state": "SUCCESS", "batch": "none"}`` deletes only the jobs sent
+    alone; a bad ``batch`` is refused and deletes nothing."""
+    batch = str(uuid.uuid4())
+    parts = [add_job(app, user_id, "SUCCESS", f"part-{n}.csv", batch) for n in range(2)]
+    alone = add_job(app, user_id, "SUCCESS", "alone.csv")
+    refused = client.post("/api/jobs/bulk", json={"action": "delete", "filter": {"batch": "every"}})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "bad_batch"
+    assert client.get("/api/jobs").get_json()["total"] == 3
+    body = {"action": "delete", "filter": {"state": "SUCCESS", "batch": "none"}}
+    answer = client.post("/api/jobs/bulk", json=body).get_json()
+    assert answer["done"] == [alone] and answer["remaining"] == 0
+    listed = client.get("/api/jobs").get_json()
+    assert sorted(j["id"] for j in listed["jobs"]) == sorted(parts)
