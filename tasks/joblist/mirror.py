@@ -56,6 +56,9 @@ class Copy:
     offset: int = 0
     columns: dict[str, Column] = field(default_factory=dict)
     gone: frozenset[str] = frozenset()
+    # Held while the copy is brought up to date and searched: two requests of one process
+    # must not append the same lines twice, nor read columns half appended.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 _copies: OrderedDict[str, Copy] = OrderedDict()
@@ -63,13 +66,19 @@ _lock = threading.Lock()
 _interned: dict[str, str] = {}
 
 
-def read(r: redis.Redis, owner: str) -> Copy:
-    """Return the user's search lines as they stand in Redis, reading only what is new."""
+def copy_of(owner: str) -> Copy:
+    """Return this process's copy of the user's search lines (made empty the first time)."""
     with _lock:
         copy = _copies.pop(owner, None) or Copy()
         _copies[owner] = copy
         while len(_copies) > USERS_KEPT:
             _copies.popitem(last=False)
+    return copy
+
+
+def read(r: redis.Redis, copy: Copy, owner: str) -> Copy:
+    """Bring the copy of the user's search lines up to date with Redis, reading only what is
+    new; the caller holds ``copy.lock``."""
     names, gen, gone = key(owner, "names"), key(owner, "names-gen"), key(owner, "gone")
     with r.pipeline(transaction=True) as pipe:
         pipe.get(gen)

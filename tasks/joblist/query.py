@@ -202,22 +202,24 @@ def _after(
 def _search_names(
     r: redis.Redis, owner: str, query: Query, unfinished: dict[str, Unfinished]
 ) -> Page:
-    """Return the page of a search by file name: the ended jobs in one Redis script, the
-    unfinished ones from their records."""
+    """Return the page of a search by file name: the ended jobs from this process's copy of
+    the search lines, the unfinished ones from their records."""
     needle = fold(query.q or "")
     desc = query.sort != "oldest"
     asked = query.states if query.states is not None else frozenset((*OPEN_STATES, *ENDED_STATES))
-    total, found = mirror.search(
-        mirror.read(r, owner),
-        needle,
-        asked,
-        query.processor,
-        query.no_batch,
-        query.sort == "duration",
-        desc,
-        query.cursor,
-        query.limit + 1,
-    )
+    copy = mirror.copy_of(owner)
+    with copy.lock:
+        total, found = mirror.search(
+            mirror.read(r, copy, owner),
+            needle,
+            asked,
+            query.processor,
+            query.no_batch,
+            query.sort == "duration",
+            desc,
+            query.cursor,
+            query.limit + 1,
+        )
     for job_id, job in unfinished.items():
         if (
             needle in job.name
