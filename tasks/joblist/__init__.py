@@ -1,7 +1,8 @@
 """A user's job list, filtered, searched, sorted and counted in Redis, at any number of jobs.
 
 :mod:`tasks.joblist.indexes` keeps the indexes as jobs are created, end and are deleted;
-:mod:`tasks.joblist.query` reads a page of them.
+:mod:`tasks.joblist.upkeep` settles them when the list is read; :mod:`tasks.joblist.query`
+reads a page of them, and :mod:`tasks.joblist.mirror` searches the file names.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from tasks.joblist.indexes import PREFIX
 from tasks.joblist.indexes import SEEDED
 from tasks.joblist.indexes import all_jobs
 from tasks.joblist.indexes import by_state
-from tasks.joblist.indexes import compact
 from tasks.joblist.indexes import index_ended
 from tasks.joblist.indexes import index_new
 from tasks.joblist.indexes import key
 from tasks.joblist.indexes import no_batch
-from tasks.joblist.indexes import settle
 from tasks.joblist.indexes import unindex
 from tasks.joblist.query import SORTS
 from tasks.joblist.query import Page
@@ -27,6 +26,8 @@ from tasks.joblist.query import Query
 from tasks.joblist.query import decode_cursor
 from tasks.joblist.query import encode_cursor
 from tasks.joblist.query import search
+from tasks.joblist.upkeep import compact
+from tasks.joblist.upkeep import settle
 
 __all__ = [
     "ENDED_STATES",

@@ -30,7 +30,7 @@ from tasks.joblist.indexes import by_state
 from tasks.joblist.indexes import fold
 from tasks.joblist.indexes import key
 from tasks.joblist.indexes import no_batch
-from tasks.joblist.indexes import settle
+from tasks.joblist.upkeep import settle
 
 SORTS = ("newest", "oldest", "duration")
 # Temporary sets of one query (intersections, a subset of the unfinished jobs).
