@@ -167,7 +167,7 @@ def create(
         pipe.sadd(ACTIVE_KEY.format(owner), job_id)
         pipe.zadd(JOBS_KEY, {job_id: created})
         pipe.zadd(OPEN_KEY, {job_id: created})
-        joblist.index_new(pipe, owner, job_id, created, processor, filename)
+        joblist.index_new(pipe, owner, job_id, created, processor, filename, fields.get("batch"))
         pipe.publish(USER_JOBS_CHANNEL.format(owner), job_id)
         pipe.execute()
     return record

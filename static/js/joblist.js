@@ -1,12 +1,15 @@
 // The jobs list: rows by id in a Map, newest first, loaded a page at a time and kept live by
 // job events, which are batched into one DOM write per animation frame.
 
-import { listJobs } from "./api.js";
+import { batchUrl } from "./batch.js";
 import { queryJobs } from "./control.js";
+import { make } from "./dom.js";
 import { isActive, isFinished, parseTime } from "./format.js";
 import { createRow, fillRow, showRowError, tickRow } from "./jobs.js";
 
 const PAGE_SIZE = 50;
+// Without a filter the list shows the jobs sent alone; each batch has a row of its own above.
+const UNFILTERED = { batch: "none" };
 const HIDDEN_FLUSH_MS = 250;
 
 /** Return how far along a state is: queued, running, finished. */
@@ -14,6 +17,25 @@ function stage(state) {
   if (state === "SCHEDULED") return -1;
   if (state === "PENDING") return 0;
   return isFinished(state) ? 2 : 1;
+}
+
+/**
+ * Show on a row whether its job is part of a batch, with a link to the batch: a filtered list
+ * shows the jobs of batches among the others.
+ */
+export function showBatch(row, job) {
+  let link = row.querySelector(".job-batch");
+  if (!job.batch) {
+    if (link) link.remove();
+    return;
+  }
+  if (!link) {
+    link = make("a", "job-batch hint", "in a batch");
+    row.querySelector(".job-size").after(link);
+  }
+  const href = batchUrl(job.batch);
+  if (link.getAttribute("href") !== href) link.setAttribute("href", href);
+  link.setAttribute("aria-label", `${job.filename || "This job"} is part of a batch: open the batch`);
 }
 
 /** Tell whether a snapshot is older than the one shown (events and answers can cross). */
@@ -57,8 +79,9 @@ export class JobList {
     return Object.entries(this.query).some(([name, value]) => value && !(name === "sort" && value === "newest"));
   }
 
-  /** Tell whether a job is one the list's filter shows. */
+  /** Tell whether a job is one the list's filter shows (without one: a job sent alone). */
   matches(job) {
+    if (!this.isFiltered()) return !job.batch;
     const { state, processor, q } = this.query;
     if (state && !state.split(",").includes(job.state)) return false;
     if (processor && job.processor !== processor) return false;
@@ -122,6 +145,7 @@ export class JobList {
       if (isStale(entry.job, job)) return;
       entry.job = job;
       fillRow(entry.row, job, this.view());
+      showBatch(entry.row, job);
       return;
     }
     // A new job joins a filtered list only where it belongs: it matches, and the newest come first.
@@ -130,6 +154,7 @@ export class JobList {
     if (before === undefined) return; // older than anything loaded: a later page brings it
     const row = createRow(this.template, job.id);
     fillRow(row, job, this.view());
+    showBatch(row, job);
     this.body.insertBefore(row, before);
     this.jobs.set(job.id, { job, row });
     if (this.total != null) this.total += 1;
@@ -226,7 +251,7 @@ export class JobList {
       if (generation !== this.generation) return; // another query replaced this one
       this.appendPage(page.jobs);
       this.total = page.total ?? null;
-      this.reachedEnd = this.isFiltered() ? page.next == null : page.jobs.length < PAGE_SIZE;
+      this.reachedEnd = page.next == null;
       this.elements.error.textContent = "";
     } catch (error) {
       this.elements.error.textContent = `Could not load jobs: ${error.message}`;
@@ -243,8 +268,9 @@ export class JobList {
   }
 
   /**
-   * Return the page of jobs older than the last row. The server answers 404 when that row's job
-   * was deleted meanwhile (and its event missed): drop the row and page from the one before.
+   * Return the next page of the list: the filter's, from the server's cursor; or without one the
+   * jobs sent alone, older than the last row. The server answers 404 when that row's job was
+   * deleted meanwhile (and its event missed): drop the row and page from the one before.
    */
   async fetchOlder() {
     if (this.isFiltered()) {
@@ -255,7 +281,7 @@ export class JobList {
     for (;;) {
       const last = this.body.lastElementChild;
       try {
-        return await listJobs(PAGE_SIZE, last ? last.dataset.id : null);
+        return await queryJobs(last ? { ...UNFILTERED, before: last.dataset.id } : UNFILTERED, PAGE_SIZE);
       } catch (error) {
         if (!(last && error.status === 404)) throw error;
         this.pending.delete(last.dataset.id);
@@ -271,6 +297,7 @@ export class JobList {
       if (this.jobs.has(job.id)) continue;
       const row = createRow(this.template, job.id);
       fillRow(row, job, this.view());
+      showBatch(row, job);
       fragment.append(row);
       this.jobs.set(job.id, { job, row });
     }

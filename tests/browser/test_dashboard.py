@@ -70,7 +70,7 @@ def test_upload_shows_live_progress_to_success_without_polling(traffic, open_pag
     unexpected = [r for r in traffic.after_load() if r not in ALLOWED_AFTER_LOAD]
     assert unexpected == [], f"the page asked for more than it may: {unexpected}"
     assert traffic.requests.count("GET /api/session") == 1
-    assert traffic.requests.count("GET /api/jobs?limit=50") == 1
+    assert traffic.requests.count("GET /api/jobs?limit=50&batch=none") == 1
     assert [urlsplit(ws).query for ws in traffic.websockets] == ["EIO=4&transport=websocket"]
     assert not [r for r in traffic.requests if "transport=polling" in r]
 

@@ -125,6 +125,7 @@ def test_bulk_retry_runs_each_job_again(user):
         ({"action": "cancel", "ids": "all"}, 400, "bad_ids"),
         ({"action": "delete", "filter": {"state": "DONE"}}, 400, "bad_state"),
         ({"action": "delete", "filter": {"owner": "x"}}, 400, "bad_filter"),
+        ({"action": "delete", "filter": {"batch": "all"}}, 400, "bad_batch"),
         ({"action": "delete", "filter": "all"}, 400, "bad_filter"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 
@@ -29,10 +30,13 @@ def make_job(
     filename: str = "f.csv",
     duration: float = 1.0,
     owner: str = "u",
+    batch: str | None = None,
 ) -> str:
-    """Record a job of ``owner`` in ``state`` (None: queued) that ran ``duration`` seconds."""
+    """Record a job of ``owner`` in ``state`` (None: queued) that ran ``duration`` seconds,
+    sent alone or as part of ``batch``."""
     job_id = str(uuid.uuid4())
-    jobstore.create(r, job_id, owner, filename, 1, processor, {})
+    fields = {"batch": batch} if batch else {}
+    jobstore.create(r, job_id, owner, filename, 1, processor, {}, **fields)
     if state:
         now = time.time()
         r.hset(jobstore.JOB_KEY.format(job_id), "started_at", jobstore.now_iso(now - duration))
@@ -138,3 +142,114 @@ def test_a_bad_cursor_is_refused(text):
     """Anything but a list's own cursor is a ValueError."""
     with pytest.raises(ValueError):
         joblist.decode_cursor(text)
+
+
+def names_lines(r: redis.Redis, owner: str = "u") -> list[str]:
+    """Return the ids in a user's search string, one per line."""
+    text = r.get(joblist.key(owner, "names")) or ""
+    return [line.split("\t")[1][:36] for line in text.splitlines()]
+
+
+def test_a_search_lists_what_a_plain_scan_of_the_jobs_finds(r):
+    """Every search, filter, order and page gives what reading each job would, page by page."""
+    rng = random.Random(3)
+    jobs = {}
+    for n in range(40):
+        state = rng.choice([None, "PROGRESS", "SUCCESS", "SUCCESS", "FAILURE", "REVOKED"])
+        processor = rng.choice(["checksum", "simulate"])
+        name = rng.choice(["Report", "report-final", "photo", "Data"]) + f"-{n}.csv"
+        batch = "b1" if n % 3 == 0 else None
+        # Equal durations: the order then goes by id, as Redis orders ties.
+        duration = rng.choice([1.0, 2.5, 2.5, 7.0])
+        job_id = make_job(r, state, processor, name, duration, batch=batch)
+        jobs[job_id] = (state or "PENDING", processor, name.casefold(), batch, duration)
+    created = {j: r.zscore(jobstore.USER_KEY.format("u"), j) for j in jobs}
+    asks = [
+        {"q": "report"},
+        {"q": "REPORT", "sort": "oldest"},
+        {"q": "-1", "sort": "duration"},
+        {"q": "report", "states": frozenset({"SUCCESS", "FAILURE"}), "processor": "simulate"},
+        {"q": "csv", "no_batch": True},
+        {"q": "data", "states": frozenset({"PENDING", "PROGRESS", "REVOKED"})},
+        {"no_batch": True},
+        {"no_batch": True, "states": frozenset({"SUCCESS"}), "sort": "duration"},
+    ]
+    for asked in asks:
+        expected = [
+            j
+            for j, (state, processor, name, batch, _) in jobs.items()
+            if asked.get("q", "").casefold() in name
+            and state in asked.get("states", {state})
+            and processor == asked.get("processor", processor)
+            and not (asked.get("no_batch") and batch)
+        ]
+        sort = asked.get("sort", "newest")
+        if sort == "duration":
+            done = {j: jobs[j][4] if jobs[j][0] in joblist.ENDED_STATES else -1 for j in jobs}
+            expected.sort(key=lambda j: (done[j], j), reverse=True)
+        else:
+            expected.sort(key=lambda j: (created[j], j), reverse=sort == "newest")
+        assert everything(r, **asked) == expected, asked
+        assert joblist.search(r, "u", Query(**asked)).total == len(expected), asked
+
+
+def test_the_search_string_is_compacted_after_deletes(r):
+    """Deleted jobs' lines leave the search string once they are a quarter of it; the search
+    never lists them, before or after, and lines written after the compaction are found."""
+    made = [make_job(r, "SUCCESS", filename=f"keep-{n}.csv") for n in range(8)]
+    assert everything(r, q="keep") == made[::-1]
+    size = r.strlen(joblist.key("u", "names"))
+    jobstore.remove(r, jobstore.get(r, made[0]))
+    # One delete in eight is not yet worth a rewrite: the line stays, marked gone.
+    assert everything(r, q="keep") == made[:0:-1]
+    assert r.strlen(joblist.key("u", "names")) == size
+    for job_id in made[1:3]:
+        jobstore.remove(r, jobstore.get(r, job_id))
+    assert everything(r, q="keep") == made[:2:-1]
+    assert sorted(names_lines(r)) == sorted(made[3:])
+    assert r.strlen(joblist.key("u", "names")) < size
+    assert not r.exists(joblist.key("u", "gone"))
+    later = make_job(r, "FAILURE", filename="keep-late.csv")
+    assert everything(r, q="keep") == [later, *made[:2:-1]]
+    assert joblist.search(r, "u", Query(q="keep")).total == 6
+
+
+def test_a_job_that_ends_is_written_to_the_search_string_once(r):
+    """Two processes that see the same job end write its line once."""
+    job_id = make_job(r, "SUCCESS", filename="once.csv")
+    record = jobstore.get(r, job_id)
+    created = r.zscore(jobstore.USER_KEY.format("u"), job_id)
+    for _ in range(2):
+        with r.pipeline() as pipe:
+            joblist.index_ended(
+                pipe, "u", job_id, created, "checksum", "SUCCESS", 1.0, record["filename"]
+            )
+            pipe.execute()
+    joblist.search(r, "u", Query())
+    assert names_lines(r) == [job_id]
+
+
+def test_jobs_of_a_batch_are_left_out_of_the_list_of_jobs_sent_alone(r):
+    """``no_batch`` lists and counts only the jobs sent alone; without it, every job."""
+    alone = make_job(r, "SUCCESS", filename="alone.csv")
+    queued = make_job(r, filename="queued.csv")
+    batched = [make_job(r, "SUCCESS", filename=f"part-{n}.csv", batch="b") for n in range(3)]
+    running = make_job(r, "PROGRESS", filename="part-3.csv", batch="b")
+    assert everything(r, no_batch=True) == [queued, alone]
+    assert joblist.search(r, "u", Query(no_batch=True)).total == 2
+    assert everything(r) == [running, *batched[::-1], queued, alone]
+    assert everything(r, q="part") == [running, *batched[::-1]]
+    assert everything(r, q="part", no_batch=True) == []
+    assert everything(r, states=frozenset({"SUCCESS"}), no_batch=True) == [alone]
+
+
+def test_a_search_sees_jobs_that_ended_since_the_last_search(r):
+    """A job that ends after a search is found by the next one (read from the string's end)."""
+    first = make_job(r, "SUCCESS", filename="Ünïcode-first.csv")
+    assert everything(r, q="ünïcode") == [first]
+    running = make_job(r, filename="ünïcode-second.csv")
+    assert everything(r, q="ÜNÏCODE") == [running, first]
+    meta = {"status": "FAILURE", "result": None, "date_done": jobstore.now_iso()}
+    r.set(jobstore.META_KEY.format(running), json.dumps(meta))
+    assert everything(r, q="ünïcode", states=frozenset({"FAILURE"})) == [running]
+    assert everything(r, q="ünïcode") == [running, first]

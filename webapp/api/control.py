@@ -149,14 +149,16 @@ def filtered_ids(selection: Any, user: str) -> tuple[list[str], int]:
     """Return the ids (at most ``MAX_BULK``) of the user's jobs a filter matches, and how many
     more match."""
     if not isinstance(selection, dict):
-        raise ApiError(400, "bad_filter", "filter must be an object of state, processor, q.")
-    unknown = set(selection) - {"state", "processor", "q"}
+        raise ApiError(400, "bad_filter", "filter must be an object of state, processor, q, batch.")
+    unknown = set(selection) - {"state", "processor", "q", "batch"}
     if unknown:
         raise ApiError(400, "bad_filter", f"Unknown filter field {sorted(unknown)[0]!r}.")
     if not all(isinstance(value, str) for value in selection.values()):
-        raise ApiError(400, "bad_filter", "state, processor and q are text.")
+        raise ApiError(400, "bad_filter", "state, processor, q and batch are text.")
     states, processor, q = jobquery.parse_filter(selection)
-    page = joblist.search(store(), user, joblist.Query(states, processor, q, limit=MAX_BULK))
+    no_batch = jobquery.parse_batch(selection.get("batch"))
+    query = joblist.Query(states, processor, q, limit=MAX_BULK, no_batch=no_batch)
+    page = joblist.search(store(), user, query)
     return page.ids, page.total - len(page.ids)
 
 

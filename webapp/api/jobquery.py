@@ -18,6 +18,8 @@ from tasks import registry
 from webapp.errors import ApiError
 
 MAX_Q = 200
+# The value of ``batch`` that lists only the jobs sent alone, not as part of a batch.
+BATCH_NONE = "none"
 
 
 def parse_states(raw: str | None) -> frozenset[str] | None:
@@ -33,6 +35,18 @@ def parse_states(raw: str | None) -> frozenset[str] | None:
             f"Unknown state {', '.join(unknown)}: use {', '.join(jobstore.STATES)}.",
         )
     return frozenset(asked)
+
+
+def parse_batch(raw: object) -> bool:
+    """Return whether a filter's ``batch`` asks for the jobs in no batch only (``none``); an
+    absent or empty one lists every job; anything else answers 400."""
+    if raw is None or raw == "":
+        return False
+    if raw != BATCH_NONE:
+        raise ApiError(
+            400, "bad_batch", f"batch must be {BATCH_NONE!r} (the jobs in no batch) or left out."
+        )
+    return True
 
 
 def parse_filter(
@@ -81,7 +95,8 @@ def parse_query(args: Mapping[str, str], owner: str) -> joblist.Query:
             raise ApiError(400, "bad_cursor", "cursor must be a list's 'next' value.") from None
     elif args.get("before"):
         cursor = before_cursor(args["before"], owner, sort)
-    return joblist.Query(states, processor, q, sort, limit, cursor)
+    no_batch = parse_batch(args.get("batch"))
+    return joblist.Query(states, processor, q, sort, limit, cursor, no_batch)
 
 
 def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
@@ -107,14 +122,18 @@ def add_queue_positions(r, snapshots: list[dict]) -> None:
     if not pending:
         return
     entries = r.zrange(jobstore.OPEN_KEY, 0, -1, withscores=True)
+    if not entries:
+        return
+    # A job that has no backend entry yet is waiting; only those are asked their processor.
+    metas = r.mget([jobstore.META_KEY.format(job_id) for job_id, _ in entries])
+    queued = [e for e, raw in zip(entries, metas, strict=True) if jobstore.parse_meta(raw) is None]
     with r.pipeline(transaction=False) as pipe:
-        for job_id, _ in entries:
+        for job_id, _ in queued:
             pipe.hget(jobstore.JOB_KEY.format(job_id), "processor")
-            pipe.get(jobstore.META_KEY.format(job_id))
-        replies = pipe.execute()
+        processors = pipe.execute()
     waiting: dict[str, list[float]] = {}
-    for (_, created), processor, raw in zip(entries, replies[::2], replies[1::2], strict=True):
-        if processor and jobstore.parse_meta(raw) is None:
+    for (_, created), processor in zip(queued, processors, strict=True):
+        if processor:
             waiting.setdefault(queue_of(processor), []).append(created)
     for line in waiting.values():
         line.sort()

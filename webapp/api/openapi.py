@@ -75,7 +75,7 @@ def job_paths() -> dict:
                 "List the user's jobs: filtered, searched, sorted (newest first), counted.",
                 {
                     "200": json_body(LIST_PAGE, "A page of jobs, the count, the next cursor."),
-                    "400": error("A bad limit, state, processor, q, sort or cursor."),
+                    "400": error("A bad limit, state, processor, q, sort, batch or cursor."),
                     "401": SIGN_IN,
                     "404": error("No such job to page from."),
                 },

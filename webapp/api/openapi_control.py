@@ -35,11 +35,18 @@ CURSOR = {
     "type": "string",
     "pattern": f"^(-?[0-9]{{1,17}}(\\.[0-9]{{1,17}})?(e[-+]?[0-9]{{1,2}})?_{UUID})?$",
 }
+BATCH = {
+    "type": "string",
+    "enum": ["", "none"],
+    "description": "`none`: only the jobs sent alone, not as part of a batch (the dashboard's "
+    "list without a filter, where each batch has a row of its own). Left out: every job.",
+}
 FILTER = object_of(
     {
         "state": STATE_LIST,
         "processor": {"type": "string", "enum": ["", *sorted(registry.PROCESSORS)]},
         "q": {"type": "string", "maxLength": 200},
+        "batch": BATCH,
     },
     required=[],
 ) | {"additionalProperties": False}
@@ -58,6 +65,7 @@ LIST_PARAMETERS = [
         "description": "Part of the file name, in any case.",
     },
     {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["", *SORTS]}},
+    {"name": "batch", "in": "query", "schema": BATCH},
     {
         "name": "cursor",
         "in": "query",
