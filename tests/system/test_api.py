@@ -57,6 +57,7 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "finished_at",
         "notify",
         "attempt",
+        "max_attempts",
         "retry_at",
         "queue_position",
         "retry_of",

@@ -22,6 +22,7 @@ from tasks import app as celery_app
 from tasks import files
 from tasks import joblist
 from tasks import jobstore
+from tasks import queueline
 from tasks import registry
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
@@ -215,6 +216,7 @@ def cancel_many(jobs: list[tuple[dict, str]]) -> None:
         pipe.execute()
     celery_app.control.revoke(ids)
     app = current_app._get_current_object()
+    queueline.leave(r, *(record["id"] for record, state in jobs if state == "PENDING"))
     running = []
     for record, state in jobs:
         if state == "PENDING":
