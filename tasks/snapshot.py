@@ -130,6 +130,8 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "notify": notify_of(record),
         # Where a job came from, for jobs run later, URL imports and schedules' runs.
         **{k: record[k] for k in ("run_at", "url", "schedule") if record.get(k)},
+        # A job whose delete is held for an Undo (webapp/live/deletes.py): when it goes.
+        **({"delete_at": record["delete_at"]} if record.get("delete_at") else {}),
     }
 
 
