@@ -95,22 +95,17 @@ def control_paths() -> dict:
         "description": "delete only: hold the delete this many seconds; the jobs show "
         "`delete_at` meanwhile, and the action restore takes them back.",
     }
+    ids = {"type": "array", "items": STRING, "maxItems": 10000}
+    # A delete may be held for an Undo (undo_s); the other actions take no undo_s.
     bulk = {
         "oneOf": [
-            object_of(
-                {
-                    "action": actions,
-                    "ids": {"type": "array", "items": STRING, "maxItems": 10000},
-                    "undo_s": undo,
-                },
-                required=["action", "ids"],
-            )
-            | {"additionalProperties": False},
-            object_of(
-                {"action": actions, "filter": FILTER, "undo_s": undo},
-                required=["action", "filter"],
-            )
-            | {"additionalProperties": False},
+            object_of({"action": actions, which: schema}) | {"additionalProperties": False}
+            for which, schema in (("ids", ids), ("filter", FILTER))
+        ]
+        + [
+            object_of({"action": {"const": "delete"}, which: schema, "undo_s": undo})
+            | {"additionalProperties": False}
+            for which, schema in (("ids", ids), ("filter", FILTER))
         ]
     }
     return {
