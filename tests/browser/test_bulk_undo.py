@@ -4,11 +4,15 @@ and once the time has passed the jobs and their files are gone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import upload
 from tests.browser.test_job_control import finished_row
 from tests.browser.test_job_control import status_of
+from tests.browser.test_job_page import truncated_png
 from tests.parts import wait_for
 
 pytestmark = pytest.mark.browser
@@ -87,9 +91,27 @@ def test_a_rows_own_undo_keeps_it_after_a_reload(page):
     keep = page.get_by_role("button", name=f"Undo deleting {NAMES[0]}")
     keep.click()
     kept = page.locator(".job-row", has_text=NAMES[0])
-    expect(kept).not_to_have_class("job-row is-deleting")
+    expect(kept).not_to_have_class(re.compile(r"\bis-deleting\b"))
     expect(kept.locator(".job-link")).to_be_focused()
     expect(page.locator(".job-row", has_text=NAMES[1])).to_have_count(0, timeout=12000)
     page.reload()
     page.wait_for_selector("#live-indicator[data-state=live]")
     expect(page.locator(".job-row", has_text=NAMES[0])).to_have_attribute("data-state", "SUCCESS")
+
+
+def test_clear_failed_is_held_for_an_undo_too(page):
+    """Clear failed asks nothing: it holds the failed jobs' deletes behind the same Undo,
+    which keeps them, the finished job untouched all along."""
+    finished_row(page, NAMES[0])
+    upload(page, "image-thumbnails", [("broken.png", truncated_png())])
+    failed = page.locator(".job-row", has_text="broken.png")
+    expect(failed).to_have_attribute("data-state", "FAILURE")
+    page.get_by_role("button", name="Clear failed").click()
+    undo = page.get_by_role("button", name="Undo deleting 1 job")
+    expect(undo).to_be_focused()
+    expect(failed).to_have_class(re.compile(r"\bis-deleting\b"))
+    expect(page.locator(".job-row.is-deleting")).to_have_count(1)
+    undo.click()
+    expect(page.get_by_role("button", name="Clear failed")).to_be_focused()
+    expect(failed).not_to_have_class(re.compile(r"\bis-deleting\b"))
+    expect(failed.get_by_role("button", name="Delete broken.png")).to_be_visible()
