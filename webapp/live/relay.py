@@ -255,11 +255,13 @@ class Relay:
         ids = [job_id for jobs in self.watched.values() for job_id in jobs]
         places = queueline.positions(r, ids)
         changed = []
+        kept: dict[str, int] = {}  # only jobs still in a line: the others are forgotten
         for job_id, place in places.items():
-            if place is None:
-                self.places.pop(job_id, None)
-            elif self.places.get(job_id) != place:
+            if place is not None and self.places.get(job_id) == place:
+                kept[job_id] = place
+            elif place is not None:
                 changed.append(job_id)
+        self.places = kept
         if not changed:
             return
         metas = r.mget([jobstore.META_KEY.format(job_id) for job_id in changed])
