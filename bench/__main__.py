@@ -29,6 +29,7 @@ NAMES = {
     "processors": "processors in a real worker: throughput and peak RSS on a 1 GB CSV",
     "joblist": "(h) GET /api/jobs with filters, search and sorts at 100,000 jobs of one user",
     "split": "one CSV profiled in parts over 1, 2 and 4 workers; overhead on 10 MB",
+    "relaycost": "the relay's Redis commands per pushed update and per queue move",
 }
 
 

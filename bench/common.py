@@ -55,6 +55,8 @@ class Stack(stack.Stack):
             "SECRET_KEY": "bench-secret",
             "ASYNC_MODE": async_mode,
             "WORKER_CONCURRENCY": str(worker or 1),
+            # The benchmarks open many tabs per user (50 for the fan-out).
+            "MAX_CONNECTIONS_PER_USER": "1000",
         }
         try:
             super().__init__(

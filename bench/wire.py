@@ -37,6 +37,8 @@ class Tab:
             raise RuntimeError(f"unexpected Engine.IO open packet: {opened[:80]!r}")
         self.ws.send("40")
         answer = self.ws.recv()
+        while answer.startswith("42"):  # an event sent on connect (the workers' greeting)
+            answer = self.ws.recv()
         if not answer.startswith("40"):
             raise RuntimeError(f"namespace connect refused: {answer[:200]!r}")
         self.sock: socket.socket = self.ws.sock

@@ -1,8 +1,9 @@
 """The Celery app: `celery -A tasks worker` starts a worker, `celery -A tasks beat` beat.
 
 The parts are wired here by name: the worker's signals, logs and status command, URL imports,
-the sender of jobs run later and of schedules' runs (a thread of each worker), the periodic
-jobs, then the processors (each module's ``@processor`` makes its task on this app).
+the sender of jobs run later and of schedules' runs (a thread of each worker), each queue's line
+of waiting jobs, the periodic jobs, then the processors (each module's ``@processor`` makes its
+task on this app).
 """
 
 from celery import Celery
@@ -19,9 +20,10 @@ from tasks import imports  # noqa: E402
 from tasks import later  # noqa: E402
 from tasks import maintenance  # noqa: E402
 from tasks import processors  # noqa: E402
+from tasks import queueline  # noqa: E402
 from tasks import schedules  # noqa: E402
 from tasks import worker  # noqa: E402
 
 processors.load()
 
-__all__ = ["app", "imports", "later", "maintenance", "schedules", "worker"]
+__all__ = ["app", "imports", "later", "maintenance", "queueline", "schedules", "worker"]

@@ -260,9 +260,13 @@ def announce(r: redis.Redis, owner: str, payload: dict[str, Any]) -> None:
 
 
 def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
-    """Delete a job: its record, its place in the history, its result, its files."""
+    """Delete a job: its record, its place in the history and in a queue's line, its result,
+    its files."""
+    from tasks import queueline  # it imports this module
+
     job_id = record["id"]
     with r.pipeline() as pipe:
+        queueline.leave(pipe, job_id)  # a job sent that the broker then refused
         pipe.delete(JOB_KEY.format(job_id), META_KEY.format(job_id))
         pipe.delete(JOB_LOG_KEY.format(job_id), JOB_LOG_SEQ_KEY.format(job_id))
         pipe.zrem(USER_KEY.format(record["owner"]), job_id)

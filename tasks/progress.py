@@ -52,6 +52,8 @@ class Progress:
         self.stores = 0
         # The name the job's file was uploaded under, where the registry knows it.
         self.source_name: str | None = None
+        # Which run of the job this is: 1, then 2 after the first automatic retry, and so on.
+        self.attempt = 1 + ((getattr(task.request, "retries", 0) or 0) if task is not None else 0)
         self._interval = settings.PROGRESS_INTERVAL_S if interval is None else interval
         # When the next store is due by time (the first one at once).
         self._due = float("-inf")

@@ -10,7 +10,11 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import redis
+
+from tasks import queueline
 from tasks import registry
+from tasks.jobstore import PENDING
 from tasks.jobstore import RUNNING
 from tasks.jobstore import SCHEDULED
 from tasks.jobstore import STALLED
@@ -126,18 +130,34 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
         "notify": notify_of(record),
         # Where a job came from, for jobs run later, URL imports and schedules' runs.
         **{k: record[k] for k in ("run_at", "url", "schedule") if record.get(k)},
+        # A job whose delete is held for an Undo (webapp/live/deletes.py): when it goes.
+        **({"delete_at": record["delete_at"]} if record.get("delete_at") else {}),
     }
 
 
+def add_queue_positions(r: redis.Redis, snapshots: list[dict]) -> None:
+    """Fill in ``queue_position`` of the queued (PENDING) jobs among the snapshots: how many
+    jobs wait ahead of each in its queue (:mod:`tasks.queueline`); one Redis round trip, none
+    when no job is queued. A job sent but in no line (its place was not kept) stays None."""
+    pending = [s for s in snapshots if s["state"] == PENDING]
+    if pending:
+        places = queueline.positions(r, [s["id"] for s in pending])
+        for snapshot in pending:
+            snapshot["queue_position"] = places.get(snapshot["id"])
+
+
 def _attempts(record: dict, meta: dict | None, state: str) -> dict:
-    """Return the job's attempt, when a retrying job runs again, and the job it re-runs; its
-    place in the queue is known only to a reader of the queue (None here)."""
+    """Return the job's attempt (1 for the first run) of how many it may take, when a retrying
+    job runs again, and the job it re-runs; its place in the queue is filled in by
+    :func:`add_queue_positions` (None here)."""
     retries = (meta or {}).get("retries")
     attempt = 1 + (retries if isinstance(retries, int) and retries >= 0 else 0)
     if state == "RETRY":
         attempt += 1  # the attempt that is coming
     return {
         "attempt": attempt,
+        # Once, and again after each passing error (tasks.registry retries them).
+        "max_attempts": registry.MAX_RETRIES + 1,
         "retry_at": record.get("retry_at") if state == "RETRY" else None,
         "queue_position": None,
         "retry_of": record.get("retry_of"),

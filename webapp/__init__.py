@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from webapp.extensions import init_redis
     from webapp.extensions import limiter
     from webapp.extensions import socketio
+    from webapp.live import deletes
     from webapp.live import events  # noqa: F401 - the Socket.IO handlers
     from webapp.live import presence
     from webapp.ops import metrics
@@ -111,6 +112,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     if app.config.get("RELAY", True):
         live.relay.start(app)
+        deletes.start(app)
     return app
 
 

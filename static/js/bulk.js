@@ -1,13 +1,23 @@
 // Bulk actions on the list: rows chosen by their boxes, or every job the filter matches, then
 // cancel, delete or run again in one request; "clear finished" and "clear failed"; and each
-// row's own Retry. What changes comes back to the rows as pushed job events.
+// row's own Retry. What changes comes back to the rows as pushed job events. Deletes are held
+// by the server for UNDO_S seconds: the rows show "being deleted" (in every tab, and after a
+// reload) with an Undo of their own, and this tab shows one Undo toast for all of them.
 
 import { ApiError } from "./api.js";
 import { bulkAction, retryJob } from "./control.js";
 import { deleteArmed, setText, showRowError } from "./jobs.js";
+import { undoToast } from "./undo.js";
 import { byId } from "./dom.js";
 
-const VERBS = { cancel: "Cancelled", delete: "Deleted", retry: "Started again" };
+const VERBS = { cancel: "Cancelled", delete: "Deleting", retry: "Started again", restore: "Kept" };
+// How long a bulk delete waits for an Undo (the server holds it; at most 60 s).
+export const UNDO_S = 5;
+
+/** Return "1 job" or "5 jobs". */
+function jobsText(count) {
+  return `${count.toLocaleString()} ${count === 1 ? "job" : "jobs"}`;
+}
 
 /** Return the filter part of the list's query, as the bulk API takes it. */
 function filterOf(query) {
@@ -18,18 +28,18 @@ function filterOf(query) {
 
 /** Return what to say of a bulk answer. */
 function summary(action, answer) {
-  const done = answer.done.length;
-  const parts = [`${VERBS[action]} ${done.toLocaleString()} ${done === 1 ? "job" : "jobs"}`];
+  const parts = [`${VERBS[action]} ${jobsText(answer.done.length)}`];
   if (answer.skipped.length) parts.push(`${answer.skipped.length.toLocaleString()} skipped (${answer.skipped[0].error.message})`);
   if (answer.remaining) parts.push(`${answer.remaining.toLocaleString()} more match: run it again for them`);
   return `${parts.join("; ")}.`;
 }
 
 export class Bulk {
-  /** Bind the bulk bar to the list; `confirmDelete(text)` asks before anything is deleted. */
-  constructor(list, confirmDelete = (text) => window.confirm(text)) {
+  /** Bind the bulk bar to the list; Undo toasts go to `toasts`, focus with no better place to `title`. */
+  constructor(list, toasts, title) {
     this.list = list;
-    this.confirmDelete = confirmDelete;
+    this.toasts = toasts;
+    this.title = title;
     this.selected = new Set();
     this.shown = byId("select-shown");
     this.matching = byId("select-matching");
@@ -42,18 +52,21 @@ export class Bulk {
       this.matching.checked = false;
     });
     list.body.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-action=retry]");
-      if (button) this.retryRow(button.closest("[data-id]"), button);
+      const button = event.target.closest("button[data-action=retry], button[data-action=restore]");
+      if (!button) return;
+      const row = button.closest("[data-id]");
+      if (button.dataset.action === "retry") this.retryRow(row, button);
+      else this.restore([row.dataset.id], button.closest("[data-id]").querySelector(".job-link"));
     });
     this.shown.addEventListener("change", () => this.selectShown(this.shown.checked));
     this.matching.addEventListener("change", () => {
       if (this.matching.checked) this.selectShown(true);
     });
     for (const button of document.querySelectorAll("#bulk-bar [data-bulk]")) {
-      button.addEventListener("click", () => this.run(button.dataset.bulk));
+      button.addEventListener("click", () => this.run(button.dataset.bulk, button));
     }
     for (const button of document.querySelectorAll("#bulk-bar [data-clear]")) {
-      button.addEventListener("click", () => this.clear(button.dataset.clear, button.textContent));
+      button.addEventListener("click", () => this.holdDelete({ state: button.dataset.clear }, button));
     }
   }
 
@@ -77,35 +90,62 @@ export class Bulk {
   }
 
   /** Do an action on the selected rows, or on every job matching the filter. */
-  async run(action) {
+  async run(action, button) {
     const everything = this.matching.checked;
     const selection = everything ? filterOf(this.list.query) : [...this.selected];
     if (!everything && selection.length === 0) {
       setText(this.status, "Select jobs first.");
       return;
     }
-    if (action === "delete") {
-      const what = everything ? "every finished job matching the filter" : `${selection.length} selected jobs`;
-      if (!this.confirmDelete(`Delete ${what}, with their files? This cannot be undone.`)) return;
-    }
-    await this.send(action, selection);
+    if (action === "delete") await this.holdDelete(selection, button);
+    else await this.send(action, selection);
   }
 
-  /** Delete every job of a state ("Clear finished", "Clear failed"), after asking. */
-  async clear(state, label) {
-    if (!this.confirmDelete(`${label}: delete every such job, with its files? This cannot be undone.`)) return;
-    await this.send("delete", { state });
+  /**
+   * Delete jobs after UNDO_S seconds unless undone: the server holds them, and the focus goes
+   * to the Undo toast; after an Undo it comes back to `origin`, the button that deleted.
+   */
+  async holdDelete(selection, origin) {
+    const answer = await this.send("delete", selection, { undo_s: UNDO_S });
+    if (!answer || answer.done.length === 0) return;
+    const ids = answer.done;
+    const what = jobsText(ids.length);
+    let timer = null;
+    const toast = undoToast(`Deleting ${what}.`, `Undo deleting ${what}`, () => {
+      window.clearTimeout(timer);
+      this.closeToast(toast, origin);
+      this.restore(ids, origin);
+    });
+    toast.classList.add("toast-bulk");
+    this.toasts.append(toast);
+    toast.querySelector("button").focus();
+    timer = window.setTimeout(() => this.closeToast(toast, origin), UNDO_S * 1000);
   }
 
-  /** Send a bulk request and say what it did. */
-  async send(action, selection) {
+  /** Remove an Undo toast; focus in it goes back to `origin` (or the list's title). */
+  closeToast(toast, origin) {
+    const focused = toast.contains(document.activeElement);
+    toast.remove();
+    if (focused) (origin && origin.isConnected && !origin.hidden ? origin : this.title).focus();
+  }
+
+  /** Take held deletes back; the rows come back as pushed job events. */
+  async restore(ids, focusAfter) {
+    await this.send("restore", ids);
+    if (focusAfter && focusAfter.isConnected) focusAfter.focus();
+  }
+
+  /** Send a bulk request, say what it did and return its answer (null after an error). */
+  async send(action, selection, more = {}) {
     setText(this.status, "Working…");
     try {
-      const answer = await bulkAction(action, selection);
+      const answer = await bulkAction(action, selection, more);
       setText(this.status, summary(action, answer));
-      this.reset();
+      if (action !== "restore") this.reset();
+      return answer;
     } catch (error) {
       setText(this.status, error instanceof ApiError ? error.message : "Something went wrong.");
+      return null;
     }
   }
 

@@ -15,10 +15,13 @@ export function retryJob(jobId, options) {
   return request("POST", `/jobs/${encodeURIComponent(jobId)}/retry`, options ? { options } : {});
 }
 
-/** Cancel, delete or retry jobs by ids (a list) or by a filter (an object); per-job outcome. */
-export function bulkAction(action, selection) {
+/**
+ * Cancel, delete, retry or restore jobs by ids (a list) or by a filter (an object); per-job
+ * outcome. `more` adds fields to the request ({undo_s} holds a delete for an Undo).
+ */
+export function bulkAction(action, selection, more = {}) {
   const body = Array.isArray(selection) ? { action, ids: selection } : { action, filter: selection };
-  return request("POST", "/jobs/bulk", body);
+  return request("POST", "/jobs/bulk", { ...body, ...more });
 }
 
 /** Return a job's log lines after the line `after` (0: all kept). */

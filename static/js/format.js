@@ -37,6 +37,38 @@ export function countdownText(runAt, nowMs = Date.now()) {
   return seconds > 0 ? `Starts in ${formatDuration(seconds)}` : "Starting…";
 }
 
+const ordinals = new Intl.PluralRules("en", { type: "ordinal" });
+const ORDINAL_SUFFIXES = { one: "st", two: "nd", few: "rd", other: "th" };
+
+/** Return a place as an English ordinal: 1 -> "1st", 3 -> "3rd", 11 -> "11th", 22 -> "22nd". */
+export function ordinal(place) {
+  return `${integer.format(place)}${ORDINAL_SUFFIXES[ordinals.select(place)]}`;
+}
+
+/**
+ * Return a queued job's place as a person reads it: "3rd in queue" for a job with two jobs
+ * ahead of it (the snapshot's queue_position counts the jobs ahead; 0 is next); "" if unknown.
+ */
+export function queueText(job) {
+  const ahead = job.queue_position;
+  if (job.state !== "PENDING" || !Number.isInteger(ahead) || ahead < 0) return "";
+  return `${ordinal(ahead + 1)} in queue`;
+}
+
+/**
+ * Return where a job retrying after a passing error stands: "attempt 2 of 4, next try in 6 s",
+ * counting down to its retry_at ("next try now" once due); "" for a job not in RETRY.
+ */
+export function retryText(job, nowMs = Date.now()) {
+  if (job.state !== "RETRY") return "";
+  const of = Number.isInteger(job.max_attempts) ? ` of ${job.max_attempts}` : "";
+  const head = `attempt ${job.attempt}${of}`;
+  const at = parseTime(job.retry_at);
+  if (at == null) return head;
+  const seconds = Math.ceil((at - nowMs) / 1000);
+  return seconds > 0 ? `${head}, next try in ${formatDuration(seconds)}` : `${head}, next try now`;
+}
+
 /** Return a byte count as "12.3 MB" (powers of 1000, as file managers show them). */
 export function formatBytes(bytes) {
   if (bytes == null || !Number.isFinite(bytes)) return "";

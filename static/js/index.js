@@ -81,7 +81,7 @@ async function main() {
   const batches = new BatchList({ section: byId("batches"), body: byId("batches-body") });
   const held = new HeldDeletes(byId("toasts"));
   bindRowActions(list, held, byId("jobs-title"));
-  const bulk = new Bulk(list);
+  const bulk = new Bulk(list, byId("toasts"), byId("jobs-title"));
   const filters = bindFilters(list, () => bulk.reset());
   const onWorkers = (workers) => {
     list.setWorkers(workers);

@@ -22,6 +22,7 @@ import {
   rateText,
   setHidden,
   setText,
+  statusText,
 } from "./jobs.js";
 import { isStale } from "./joblist.js";
 import { JobLog } from "./joblog.js";
@@ -53,7 +54,10 @@ function renderDetails(job) {
     const text = Object.entries(job.options).map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join(", ");
     items.push(make("dt", null, "Options"), make("dd", "mono", text));
   }
-  if (job.attempt > 1) items.push(make("dt", null, "Attempt"), make("dd", null, String(job.attempt)));
+  if (job.attempt > 1 || job.state === "RETRY") {
+    const of = Number.isInteger(job.max_attempts) ? ` of ${job.max_attempts}` : "";
+    items.push(make("dt", null, "Attempt"), make("dd", null, `${job.attempt}${of}`));
+  }
   if (job.retry_of) {
     const link = make("a", "mono", job.retry_of);
     link.href = `${window.location.pathname.replace(/[^/]*$/, "")}${encodeURIComponent(job.retry_of)}`;
@@ -159,7 +163,7 @@ function render(job) {
   fillBadge(byId("job-state"), job.state);
   fillBar(byId("job-bar"), job);
   setText(byId("job-percent"), formatPercent(barPercent(job)));
-  setText(byId("job-message"), (job.progress && job.progress.message) || "");
+  setText(byId("job-message"), statusText(job));
   renderFigures(job);
   const error = byId("job-error");
   error.hidden = !job.error;
@@ -281,6 +285,7 @@ async function main() {
   const log = new JobLog(jobId, byId("job-log-lines"), byId("job-log-empty"));
   window.setInterval(() => {
     if (shown && isActive(shown.state) && shown.started_at) renderTimeline(shown);
+    if (shown && shown.state === "RETRY") setText(byId("job-message"), statusText(shown)); // its countdown
   }, 1000);
   try {
     for (const p of await listProcessors()) processors.set(p.name, { title: p.title || p.name, output: Boolean(p.output) });

@@ -13,6 +13,8 @@ import {
   formatTime,
   isActive,
   isFinished,
+  queueText,
+  retryText,
   roundPercent,
 } from "./format.js";
 
@@ -140,6 +142,7 @@ export function createRow(template, jobId) {
     cancel: row.querySelector(".action-cancel"),
     download: row.querySelector(".action-download"),
     remove: row.querySelector(".action-delete"),
+    restore: row.querySelector(".action-restore"),
     retry: row.querySelector(".action-retry"),
     select: row.querySelector(".row-select"),
     times: row.querySelector(".times"),
@@ -151,22 +154,33 @@ export function createRow(template, jobId) {
  * Return the line under a row's bar: why it failed, that no worker will take it, or the job's
  * own message. `kind` styles it; `title` holds the full text of an ellipsized reason.
  */
-export function rowNote(job, view) {
+export function rowNote(job, view, nowMs = Date.now()) {
+  if (job.delete_at) return { text: "Being deleted: Undo keeps it.", kind: "deleting", title: `Deleted at ${formatTime(job.delete_at)}` };
   if (job.state === "FAILURE" && job.error) return { text: job.error, kind: "failure", title: job.error };
-  if (job.state === "SCHEDULED") return { text: countdownText(job.run_at), kind: "scheduled", title: job.run_at };
+  if (job.state === "SCHEDULED") return { text: countdownText(job.run_at, nowMs), kind: "scheduled", title: job.run_at };
   if (job.state === "PENDING" && noWorkerFor(view.workers, job.processor)) {
-    const text = "Waiting: no worker online for it.";
+    const place = queueText(job);
+    const text = `Waiting: no worker online for it${place ? ` (${place})` : ""}.`;
     return { text, kind: "waiting", title: null };
   }
-  return { text: (job.progress && job.progress.message) || "", kind: null, title: null };
+  if (job.state === "RETRY") return { text: retryText(job, nowMs), kind: "retry", title: job.error };
+  return { text: statusText(job), kind: null, title: null };
+}
+
+/**
+ * Return the line a job shows under its bar when nothing more pressing is to be said: a queued
+ * job's place ("3rd in queue"), a retrying job's attempt and countdown, or its own message.
+ */
+export function statusText(job, nowMs = Date.now()) {
+  return queueText(job) || retryText(job, nowMs) || (job.progress && job.progress.message) || "";
 }
 
 /** Fill the line under a row's bar, unless an action's error holds it. */
-function fillNote(row, job, view) {
+function fillNote(row, job, view, nowMs = Date.now()) {
   const { message } = row.parts;
   if (row.actionError && row.actionError.state !== job.state) showRowError(row, "");
   if (row.actionError) return;
-  const note = rowNote(job, view);
+  const note = rowNote(job, view, nowMs);
   setText(message, note.text);
   setAttr(message, "title", note.title);
   setAttr(message, "data-kind", note.kind);
@@ -180,11 +194,17 @@ function fillActions(row, job, processor) {
   if (appearing && row.cancelClicked) parts.remove.dataset.armAt = String(performance.now() + ARM_DELETE_MS);
   // Focus on a Cancel that goes away stays in the row, on its link, never on Delete.
   setHidden(parts.cancel, !isActive(job.state), parts.link);
-  setHidden(parts.remove, !isFinished(job.state) || Boolean(row.deleting));
-  setHidden(parts.download, !output);
+  const deleting = Boolean(row.deleting || job.delete_at);
+  setHidden(parts.remove, !isFinished(job.state) || deleting);
+  setHidden(parts.download, !output || Boolean(job.delete_at));
+  if (parts.restore) {
+    // A kept row's focus stays in it, on its link.
+    setHidden(parts.restore, !job.delete_at, parts.link);
+    setAttr(parts.restore, "aria-label", `Undo deleting ${job.filename}`);
+  }
   if (parts.retry) {
     if (appearing && row.cancelClicked) parts.retry.dataset.armAt = String(performance.now() + ARM_DELETE_MS);
-    setHidden(parts.retry, !(job.state === "FAILURE" || job.state === "REVOKED") || Boolean(row.deleting));
+    setHidden(parts.retry, !(job.state === "FAILURE" || job.state === "REVOKED") || deleting);
     setAttr(parts.retry, "aria-label", `Retry ${job.filename}`);
   }
   if (!isActive(job.state)) parts.cancel.removeAttribute("aria-disabled");
@@ -208,6 +228,7 @@ export function fillRow(row, job, view) {
   const processor = view.processors.get(job.processor);
   const offline = Boolean(view.offline) && isActive(job.state);
   row.dataset.state = job.state;
+  row.classList.toggle("is-deleting", Boolean(job.delete_at));
   setText(parts.link, job.filename || "(unnamed file)");
   setAttr(parts.link, "title", job.filename || null);
   setText(parts.size, formatBytes(job.size));
@@ -233,8 +254,12 @@ export function fillRow(row, job, view) {
   row.filled = true;
 }
 
-/** Update a row's elapsed time: called on each snapshot and once a second while it runs. */
+/**
+ * Update a row's elapsed time, and a retrying job's countdown: called on each snapshot and once
+ * a second while it runs.
+ */
 export function tickRow(row, job, nowMs = Date.now()) {
+  if (job.state === "RETRY") fillNote(row, job, {}, nowMs);
   const seconds = elapsedSeconds(job, nowMs);
   const unknown = job.started_at ? "—" : "";
   setText(row.parts.elapsed, seconds == null ? unknown : formatDuration(seconds));

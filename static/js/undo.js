@@ -8,6 +8,17 @@ export const HOLD_MS = 5000;
 // A toast the pointer or the focus left gets at least this long again before it goes.
 const RESUME_MIN_MS = 2000;
 
+/** Return a toast that says `text`, with an Undo button (named `label`) that calls `onUndo`. */
+export function undoToast(text, label, onUndo) {
+  const toast = make("div", "toast");
+  const undo = make("button", "button button-small", "Undo");
+  undo.type = "button";
+  undo.setAttribute("aria-label", label);
+  undo.addEventListener("click", onUndo);
+  toast.append(make("span", "toast-text", text), undo);
+  return toast;
+}
+
 export class HeldDeletes {
   /** Bind to the toasts' live region; deletes wait `holdMs` before they are sent. */
   constructor(region, holdMs = HOLD_MS) {
@@ -43,13 +54,8 @@ export class HeldDeletes {
 
   /** Return the toast of a held delete: what was deleted, and its Undo button. */
   toast(jobId, label) {
-    const toast = make("div", "toast");
+    const toast = undoToast(`Deleted ${label}.`, `Undo deleting ${label}`, () => this.undo(jobId));
     toast.dataset.id = jobId;
-    const undo = make("button", "button button-small", "Undo");
-    undo.type = "button";
-    undo.setAttribute("aria-label", `Undo deleting ${label}`);
-    undo.addEventListener("click", () => this.undo(jobId));
-    toast.append(make("span", "toast-text", `Deleted ${label}.`), undo);
     // Nobody loses the Undo while reading it or reaching for it.
     toast.addEventListener("pointerenter", () => this.pause(jobId));
     toast.addEventListener("pointerleave", () => this.resume(jobId));

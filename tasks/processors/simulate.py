@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from pathlib import Path
 
@@ -28,10 +29,19 @@ from tasks.progress import Progress
             "default": 100,
             "description": "How long each step takes, in milliseconds.",
         },
+        "fail_attempts": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+            "default": 0,
+            "description": "Fail this many first attempts halfway with a passing I/O error "
+            "(EIO), which is retried automatically: to watch retries.",
+        },
     },
 )
 def wait_steps(src: Path, out: Path, options: dict, progress: Progress) -> dict:
-    """Sleep ``steps`` times ``interval_ms``, reporting after each step."""
+    """Sleep ``steps`` times ``interval_ms``, reporting after each step; the first
+    ``fail_attempts`` attempts stop halfway with EIO (``OSError``), which the registry retries."""
     steps, interval = options["steps"], options["interval_ms"] / 1000
     progress.total = steps
     progress.update(0, message="starting")
@@ -42,6 +52,8 @@ def wait_steps(src: Path, out: Path, options: dict, progress: Progress) -> dict:
         # Sleep to a deadline so the job's length does not drift with reporting costs.
         time.sleep(max(0.0, started + step * interval - time.monotonic()))
         progress.advance(1, message=f"step {step} of {steps}")
+        if step == (steps + 1) // 2 and progress.attempt <= options.get("fail_attempts", 0):
+            raise OSError(errno.EIO, "a simulated passing I/O error")
         if step % every == 0:
             progress.log(f"step {step} of {steps} done")
     return {"steps": steps, "seconds": round(time.monotonic() - started, 3)}

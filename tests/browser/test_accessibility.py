@@ -1,5 +1,7 @@
 """axe-core on every page, in light and dark mode, with the states that carry colour on show:
-running, failed, cancelled and finished rows, an upload's error, a CSV profile, the workers.
+running, failed, cancelled and finished rows, a retrying row counting down, a queued row with
+its place, rows being deleted with their Undo and its toast, an upload's error, a CSV profile,
+a retrying job's page, the workers.
 And the operations tables scroll by keyboard at phone width."""
 
 from __future__ import annotations
@@ -58,12 +60,22 @@ def busy_dashboard(axe_page):
     expect(stopped).to_have_attribute("data-state", "PROGRESS")
     stopped.get_by_role("button", name="Cancel").click()
     expect(stopped).to_have_attribute("data-state", "REVOKED")
-    upload(page, "simulate", [("running.txt", b"x")], steps=300, interval_ms=100)
-    expect(newest_row(page)).to_have_attribute("data-state", "PROGRESS")
+    # The worker's two processes busy: the next job waits, 1st in queue.
+    for name in ("running.txt", "running-too.txt"):
+        upload(page, "simulate", [(name, b"x")], steps=300, interval_ms=100)
+        expect(newest_row(page)).to_have_attribute("data-state", "PROGRESS")
+    upload(page, "simulate", [("queued.txt", b"x")], steps=1, interval_ms=0)
+    expect(newest_row(page).locator(".message")).to_have_text("1st in queue")
+    page.get_by_label("Select done.txt").check()
+    page.get_by_role("button", name="Delete selected").click()
+    expect(page.locator(".job-row.is-deleting .action-restore")).to_be_visible()
     upload(page, "csv-profile", [("not.csv", b"\x00\x01\x02" * 100)])
     expect(page.locator(".upload-item[data-state=error]")).to_be_visible()
     yield page
-    newest_row(page).get_by_role("button", name="Cancel").click()
+    for name in ("running.txt", "running-too.txt", "queued.txt"):
+        row = page.locator(".job-row", has_text=name)
+        if row.get_attribute("data-state") in ("PENDING", "PROGRESS"):
+            row.get_by_role("button", name=f"Cancel {name}").click()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -80,6 +92,19 @@ def test_job_page_has_no_axe_violations(axe_page, scheme):
     job = open_newest_job(page, "SUCCESS")
     job.wait_for_selector(".profile")
 
+    assert violations(job, scheme) == []
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_retrying_job_row_and_page_have_no_axe_violations(axe_page, scheme):
+    """A job waiting for its next try (badge, countdown, error), on the list and its page."""
+    page = axe_page("/")
+    upload(page, "simulate", [("flaky.txt", b"x")], steps=4, interval_ms=50, fail_attempts=3)
+    row = newest_row(page)
+    expect(row.locator(".message")).to_contain_text("attempt 4 of 4, next try in", timeout=15000)
+    assert violations(page, scheme) == []
+    job = axe_page(f"/jobs/{row.get_attribute('data-id')}")
+    expect(job.locator("#job-message")).to_contain_text("attempt 4 of 4, next try in")
     assert violations(job, scheme) == []
 
 

@@ -58,7 +58,7 @@ def test_no_worker_is_said_until_one_starts(lonely, lonely_page):
     upload(page, "simulate", [("waiting.txt", b"x")], steps=2, interval_ms=10)
     row = newest_row(page)
     expect(row).to_have_attribute("data-state", "PENDING")
-    expect(row.locator(".message")).to_have_text("Waiting: no worker online for it.")
+    expect(row.locator(".message")).to_have_text("Waiting: no worker online for it (1st in queue).")
     job = lonely_page(f"/jobs/{row.get_attribute('data-id')}")
     expect(job.locator("#job-waiting")).to_be_visible()
     expect(job.locator("#job-waiting")).to_contain_text("No worker is online")

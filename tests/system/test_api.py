@@ -6,8 +6,10 @@ import hashlib
 import uuid
 
 import pytest
+import redis as redis_client
 import requests
 
+from tasks import queueline
 from tests.parts import MAX_UPLOAD_BYTES
 from tests.parts import RedisServer
 from tests.parts import Stack
@@ -57,6 +59,7 @@ def test_create_answers_202_with_location_and_snapshot(user):
         "finished_at",
         "notify",
         "attempt",
+        "max_attempts",
         "retry_at",
         "queue_position",
         "retry_of",
@@ -156,6 +159,9 @@ def test_job_that_cannot_be_queued_is_503_and_leaves_nothing(broken_stack):
     assert response.json()["error"]["code"] == "queue_unavailable"
     assert job_count(user) == 0
     assert [p.name for p in broken_stack.upload_dir.iterdir() if p.name != ".incoming"] == []
+    # Nor a place in a queue's line, which every later job would count ahead of it.
+    r = redis_client.Redis.from_url(broken_stack.redis_url)
+    assert r.hlen(queueline.PLACE_KEY) == 0 and r.zcard(queueline.line_key("default")) == 0
 
 
 def test_upload_larger_than_a_read_buffer_is_taken_whole(user):

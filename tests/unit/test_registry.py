@@ -110,7 +110,7 @@ def test_description_is_json_with_defaults_that_validate(name):
             {"algorithms": ["md5", "sha256"]},
             {"algorithms": ["md5", "sha256"], "parallel": False},
         ),
-        ("simulate", {"steps": 3}, {"steps": 3, "interval_ms": 100}),
+        ("simulate", {"steps": 3}, {"steps": 3, "interval_ms": 100, "fail_attempts": 0}),
     ],
 )
 def test_good_options_are_filled_in(name, options, expected):

@@ -18,6 +18,7 @@ from tasks import app as celery_app
 from tasks import files
 from tasks import jobstore
 from tasks import notify
+from tasks import queueline
 from webapp.extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def request_cancel(r: redis.Redis, job_id: str, state: str) -> dict | None:
     celery_app.control.revoke(job_id)
     app = current_app._get_current_object()
     if state == "PENDING":
+        queueline.leave(r, job_id)
         celery_app.backend.mark_as_revoked(job_id, "cancelled")
         notify.job_ended(r, job_id)
     socketio.start_background_task(enforce, app, job_id)

@@ -23,9 +23,11 @@ from tasks import files
 from tasks import joblist
 from tasks import jobstore
 from tasks import notify
+from tasks import queueline
 from tasks import registry
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
+from webapp import live
 from webapp.api import bp
 from webapp.api import cancel
 from webapp.api import jobquery
@@ -39,8 +41,10 @@ from webapp.errors import ApiError
 from webapp.extensions import socketio
 from webapp.extensions import store
 from webapp.live import canonical_id
+from webapp.live import deletes
+from webapp.live import snapshot_of
 
-ACTIONS = ("cancel", "delete", "retry")
+ACTIONS = ("cancel", "delete", "retry", "restore")
 MAX_BULK = 10_000
 
 
@@ -108,12 +112,13 @@ def run_again(record: dict, meta: dict | None, options: Any = None) -> dict:
 def bulk_action():
     """Cancel, delete or run again many of the user's jobs: listed by id, or by a filter."""
     body = json_object()
-    unknown = set(body) - {"action", "ids", "filter"}
+    unknown = set(body) - {"action", "ids", "filter", "undo_s"}
     if unknown:
         raise ApiError(400, "bad_json", f"Unknown field {sorted(unknown)[0]!r}.")
     action = body.get("action")
     if action not in ACTIONS:
         raise ApiError(400, "bad_action", f"action must be one of {', '.join(ACTIONS)}.")
+    undo_s = undo_seconds(body, action)
     user = current_user()
     if ("ids" in body) == ("filter" in body):
         raise ApiError(400, "bad_selection", "Send either 'ids' or 'filter', not both.")
@@ -131,7 +136,7 @@ def bulk_action():
             )
     else:
         ids, remaining = filtered_ids(body["filter"], user)
-    done, skipped = act(action, ids, user)
+    done, skipped = act(action, ids, user, undo_s)
     answer: dict[str, Any] = {"done": done, "skipped": skipped}
     if "filter" in body:
         answer["remaining"] = remaining
@@ -143,6 +148,20 @@ def bulk_action():
         extra={"event": f"jobs.bulk_{action}"},
     )
     return answer
+
+
+def undo_seconds(body: dict, action: str) -> float | None:
+    """Return how long a delete is held for an Undo (None: at once), or answer 400."""
+    if "undo_s" not in body:
+        return None
+    undo_s = body["undo_s"]
+    if action != "delete":
+        raise ApiError(400, "bad_undo", "undo_s goes with the delete action only.")
+    if isinstance(undo_s, bool) or not isinstance(undo_s, int | float):
+        raise ApiError(400, "bad_undo", "undo_s must be a number of seconds.")
+    if not 1 <= undo_s <= deletes.MAX_UNDO_S:
+        raise ApiError(400, "bad_undo", f"undo_s must be 1 to {deletes.MAX_UNDO_S} seconds.")
+    return float(undo_s)
 
 
 def filtered_ids(selection: Any, user: str) -> tuple[list[str], int]:
@@ -162,12 +181,17 @@ def filtered_ids(selection: Any, user: str) -> tuple[list[str], int]:
     return page.ids, page.total - len(page.ids)
 
 
-def act(action: str, ids: list[Any], user: str) -> tuple[list[str], list[dict]]:
-    """Do the action on each job; return the ids done and the skipped ones with their error."""
+def act(
+    action: str, ids: list[Any], user: str, undo_s: float | None = None
+) -> tuple[list[str], list[dict]]:
+    """Do the action on each job; return the ids done and the skipped ones with their error.
+    A delete with ``undo_s`` is held that long (:mod:`webapp.live.deletes`); ``restore`` takes
+    held deletes back."""
     done: list[str] = []
     skipped: list[dict] = []
     found = owned_jobs(ids, user)
     to_cancel: list[tuple[dict, str]] = []
+    to_hold: list[tuple[dict, dict | None]] = []
     for raw in ids:
         job_id = canonical_id(raw)
         if job_id is None or job_id not in found:
@@ -183,7 +207,16 @@ def act(action: str, ids: list[Any], user: str) -> tuple[list[str], list[dict]]:
             elif action == "delete":
                 if state not in TERMINAL:
                     raise ApiError(409, "still_running", "Cancel the job before deleting it.")
-                remove_job(record)
+                if record.get("delete_at"):
+                    raise ApiError(409, "being_deleted", "The job is being deleted already.")
+                if undo_s is None:
+                    remove_job(record)
+                else:
+                    to_hold.append((record, meta))
+            elif action == "restore":
+                if not deletes.restore(store(), record):
+                    raise ApiError(409, "not_being_deleted", "The job is not being deleted.")
+                live.push(user, snapshot_of(record, meta))
             else:
                 check_active_cap(user)
                 run_again(record, meta)
@@ -193,6 +226,10 @@ def act(action: str, ids: list[Any], user: str) -> tuple[list[str], list[dict]]:
         done.append(job_id)
     if to_cancel:
         cancel_many(to_cancel)
+    if to_hold:
+        deletes.hold(store(), [record for record, _ in to_hold], undo_s)
+        for record, meta in to_hold:
+            live.push(user, snapshot_of(record, meta))
     return done, skipped
 
 
@@ -218,6 +255,7 @@ def cancel_many(jobs: list[tuple[dict, str]]) -> None:
         pipe.execute()
     celery_app.control.revoke(ids)
     app = current_app._get_current_object()
+    queueline.leave(r, *(record["id"] for record, state in jobs if state == "PENDING"))
     running = []
     for record, state in jobs:
         if state == "PENDING":

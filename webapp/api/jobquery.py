@@ -6,12 +6,10 @@ string, and answers what is wrong with it.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 
 from flask import current_app
 
-from tasks import app as celery_app
 from tasks import joblist
 from tasks import jobstore
 from tasks import registry
@@ -112,41 +110,3 @@ def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
     if score is None:
         raise ApiError(404, "not_found", "No such job to page from.")
     return score, job_id
-
-
-def add_queue_positions(r, snapshots: list[dict]) -> None:
-    """Fill in ``queue_position`` of the queued jobs among the snapshots: how many queued jobs
-    of any user, sent earlier to the same queue, wait before each (read from the unfinished
-    jobs, so it costs what is in hand, not what is retained)."""
-    pending = [s for s in snapshots if s["state"] == jobstore.PENDING]
-    if not pending:
-        return
-    entries = r.zrange(jobstore.OPEN_KEY, 0, -1, withscores=True)
-    if not entries:
-        return
-    # A job that has no backend entry yet is waiting; only those are asked their processor.
-    metas = r.mget([jobstore.META_KEY.format(job_id) for job_id, _ in entries])
-    queued = [e for e, raw in zip(entries, metas, strict=True) if jobstore.parse_meta(raw) is None]
-    with r.pipeline(transaction=False) as pipe:
-        for job_id, _ in queued:
-            pipe.hget(jobstore.JOB_KEY.format(job_id), "processor")
-        processors = pipe.execute()
-    waiting: dict[str, list[float]] = {}
-    for (_, created), processor in zip(queued, processors, strict=True):
-        if processor:
-            waiting.setdefault(queue_of(processor), []).append(created)
-    for line in waiting.values():
-        line.sort()
-    for snapshot in pending:
-        created = jobstore.timestamp(snapshot.get("created_at")) or 0.0
-        line = waiting.get(queue_of(snapshot["processor"]), [])
-        # Creation times are kept to the microsecond in the index, in ISO to the microsecond.
-        snapshot["queue_position"] = bisect.bisect_left(line, created - 5e-7)
-
-
-def queue_of(processor: str) -> str:
-    """Return the name of the queue a processor's jobs are sent to."""
-    found = registry.get(processor)
-    if found is None:
-        return ""
-    return celery_app.amqp.router.route({}, found.task.name)["queue"].name

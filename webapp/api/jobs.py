@@ -19,6 +19,7 @@ from tasks import registry
 from tasks.formats import binary
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
+from tasks.snapshot import add_queue_positions
 from webapp import live
 from webapp.api import bp
 from webapp.api import cancel
@@ -218,7 +219,7 @@ def list_jobs():
     page = joblist.search(store(), user, jobquery.parse_query(request.args, user))
     jobs = {r["id"]: snapshot_of(r, m) for r, m in jobstore.get_with_meta(store(), page.ids)}
     listed = [jobs[job_id] for job_id in page.ids if job_id in jobs]
-    jobquery.add_queue_positions(store(), listed)
+    add_queue_positions(store(), listed)
     return {
         "jobs": listed,
         "total": page.total,
@@ -230,7 +231,7 @@ def list_jobs():
 def get_job(job_id: str):
     """Return one of the user's jobs."""
     snapshot = snapshot_of(*owned(job_id))
-    jobquery.add_queue_positions(store(), [snapshot])
+    add_queue_positions(store(), [snapshot])
     return snapshot
 
 

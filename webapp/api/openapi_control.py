@@ -95,22 +95,25 @@ def json_request(schema: dict, required: bool = True) -> dict:
 def control_paths() -> dict:
     """Return the paths of retry, bulk actions and the job log."""
     skipped = object_of({"id": {}, "error": {"type": "object"}})
+    actions = {"type": "string", "enum": ["cancel", "delete", "retry", "restore"]}
+    undo = {
+        "type": "number",
+        "minimum": 1,
+        "maximum": 60,
+        "description": "delete only: hold the delete this many seconds; the jobs show "
+        "`delete_at` meanwhile, and the action restore takes them back.",
+    }
+    ids = {"type": "array", "items": STRING, "maxItems": 10000}
+    # A delete may be held for an Undo (undo_s); the other actions take no undo_s.
     bulk = {
         "oneOf": [
-            object_of(
-                {
-                    "action": {"type": "string", "enum": ["cancel", "delete", "retry"]},
-                    "ids": {"type": "array", "items": STRING, "maxItems": 10000},
-                }
-            )
-            | {"additionalProperties": False},
-            object_of(
-                {
-                    "action": {"type": "string", "enum": ["cancel", "delete", "retry"]},
-                    "filter": FILTER,
-                }
-            )
-            | {"additionalProperties": False},
+            object_of({"action": actions, which: schema}) | {"additionalProperties": False}
+            for which, schema in (("ids", ids), ("filter", FILTER))
+        ]
+        + [
+            object_of({"action": {"const": "delete"}, which: schema, "undo_s": undo})
+            | {"additionalProperties": False}
+            for which, schema in (("ids", ids), ("filter", FILTER))
         ]
     }
     return {
@@ -178,7 +181,8 @@ def control_paths() -> dict:
         },
         "/api/jobs/bulk": {
             "post": operation(
-                "Cancel, delete or run again many jobs, by ids or by a filter of the list.",
+                "Cancel, delete (at once, or held for an Undo), run again or restore many jobs, "
+                "by ids or by a filter of the list.",
                 {
                     "200": json_body(
                         object_of(

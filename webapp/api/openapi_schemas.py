@@ -81,8 +81,17 @@ def schemas() -> dict:
                 "started_at": nullable(TIME),
                 "finished_at": nullable(TIME),
                 "attempt": {"type": "integer", "minimum": 1},
+                "max_attempts": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The most attempts a job gets: 1 + automatic retries.",
+                },
                 "retry_at": nullable(TIME),
-                "queue_position": nullable(COUNT),
+                "queue_position": {
+                    **nullable(COUNT),
+                    "description": "A queued job's place: jobs ahead of it in its queue "
+                    "(0: next); null unless queued.",
+                },
                 "retry_of": nullable(STRING),
                 "notify": ref("Notify"),
                 "options": {"type": "object", "description": "The options the job runs with."},

@@ -14,6 +14,7 @@ from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 
 from tasks import jobstore
+from tasks.snapshot import add_queue_positions
 from tasks.snapshot import build
 from webapp import tokens
 from webapp.extensions import socketio
@@ -114,4 +115,6 @@ def subscribe(data=None):
         return {"error": {"code": "unavailable", "message": "Job storage is not reachable now."}}
     if found is None:
         return {"error": {"code": "not_found", "message": "No such job."}}
-    return snapshot_of(*found)
+    snapshot = snapshot_of(*found)
+    add_queue_positions(current_app.extensions["redis"], [snapshot])
+    return snapshot

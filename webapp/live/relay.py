@@ -15,6 +15,11 @@ exactly once, whichever process it is on:
   while the SUBSCRIBE is still on its way could miss a state published in between (the two
   travel on different connections). The same state seen by the read and by a message is sent
   once;
+- a queued job's place in its queue (:mod:`tasks.queueline`) moves when a job ahead starts or is
+  cancelled, and is set when it is sent: each such change is published on
+  ``taskboard:queue-moved``; the relay then reads the places of the open jobs it follows in one
+  Redis call (at most every ``MOVED_EVERY_S``, however many changes came) and pushes the
+  snapshot of each queued job whose place changed (one more call for their states);
 - a job's channel is left when the job ends, a user's channels when their last connection here
   closes; after a Redis outage every subscription is made again and the open jobs resent.
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections import OrderedDict
 from collections import deque
@@ -36,10 +42,12 @@ import redis
 from flask import Flask
 
 from tasks import jobstore
+from tasks import queueline
 from tasks.jobstore import RUNNING
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
 from tasks.snapshot import Tracker
+from tasks.snapshot import add_queue_positions
 from tasks.snapshot import build
 from webapp.extensions import socketio
 
@@ -51,6 +59,8 @@ BACKOFF_MAX_S = 5.0
 RESYNC_NEWEST = 50
 # How long the relay waits for a message before it looks at subscriptions to make or leave.
 CHANGES_POLL_S = 0.05
+# How often, at most, the relay reads queued jobs' places after queues moved.
+MOVED_EVERY_S = 0.1
 
 
 ROOM_PREFIX = "user:"
@@ -81,6 +91,10 @@ class Relay:
         self.watched: dict[str, set[str]] = {}
         self.changes: deque[tuple[str, str]] = deque()
         self.sent: dict[str, tuple] = {}
+        # Queues moved since the places were last read; the place last pushed per queued job.
+        self.moved = False
+        self.moved_read_at = 0.0
+        self.places: dict[str, int] = {}
         self._app: Flask | None = None
 
     def watch(self, user: str) -> None:
@@ -108,7 +122,8 @@ class Relay:
         while True:
             pubsub = r.pubsub()
             try:
-                pubsub.subscribe(jobstore.EVENTS_CHANNEL)
+                pubsub.subscribe(jobstore.EVENTS_CHANNEL, queueline.MOVED_CHANNEL)
+                self.moved = True  # places may have moved while there was no connection
                 # A new connection to Redis: every user followed is subscribed again.
                 self.changes.extendleft(("watch", user) for user in self.watched)
                 self.watched.clear()
@@ -122,6 +137,8 @@ class Relay:
                     message = pubsub.get_message(timeout=CHANGES_POLL_S)
                     if message is not None:
                         self.handle(r, message, pubsub)
+                    if self.moved and time.monotonic() - self.moved_read_at >= MOVED_EVERY_S:
+                        self.push_places(r)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 if self.connected:
                     log.warning("relay lost Redis (%s); reconnecting", exc)
@@ -179,6 +196,9 @@ class Relay:
             return
         if message["type"] != "message":
             return
+        if channel == queueline.MOVED_CHANNEL:
+            self.moved = True
+            return
         if channel == jobstore.EVENTS_CHANNEL:
             event = json.loads(data)
             if "log" in event:
@@ -218,11 +238,42 @@ class Relay:
                 pubsub.unsubscribe(jobstore.META_KEY.format(job_id))
             if record.get("final") == state:
                 return  # stored twice (a cancelled job is marked by the web and by the worker)
+        if state == "RETRY":
+            # Written by the worker just before the retry, after the record was cached.
+            record["retry_at"] = r.hget(jobstore.JOB_KEY.format(job_id), "retry_at")
         snapshot = build(record, meta, self.tracker)
+        add_queue_positions(r, [snapshot])
         self.remember_times(r, record, state, snapshot)
         self.emit(record["owner"], snapshot)
         for listener in self.listeners:
             listener(snapshot)
+
+    def push_places(self, r: redis.Redis) -> None:
+        """Push the snapshot of each followed queued job whose place in its queue changed since
+        it was last pushed: one Redis call for the places, one for the changed jobs' states."""
+        self.moved, self.moved_read_at = False, time.monotonic()
+        ids = [job_id for jobs in self.watched.values() for job_id in jobs]
+        places = queueline.positions(r, ids)
+        changed = []
+        kept: dict[str, int] = {}  # only jobs still in a line: the others are forgotten
+        for job_id, place in places.items():
+            if place is not None and self.places.get(job_id) == place:
+                kept[job_id] = place
+            elif place is not None:
+                changed.append(job_id)
+        self.places = kept
+        if not changed:
+            return
+        metas = r.mget([jobstore.META_KEY.format(job_id) for job_id in changed])
+        for job_id, raw in zip(changed, metas, strict=True):
+            record, meta = self.record(r, job_id), jobstore.parse_meta(raw)
+            if record is None or state_of(meta) != jobstore.PENDING:
+                continue  # deleted, or no longer queued (a redelivered job in line again)
+            snapshot = build(record, meta, self.tracker)
+            if snapshot["state"] != jobstore.PENDING:
+                continue
+            snapshot["queue_position"] = self.places[job_id] = places[job_id]
+            self.emit(record["owner"], snapshot)
 
     def remember_times(self, r: redis.Redis, record: dict, state: str, snapshot: dict) -> None:
         """Keep in the job's record what the backend forgets: when it started, its last progress."""
@@ -259,6 +310,7 @@ class Relay:
     def forget(self, job_id: str) -> None:
         """Drop what the relay knows of a deleted job."""
         self.sent.pop(job_id, None)
+        self.places.pop(job_id, None)
         self.records.pop(job_id, None)
         self.running.pop(job_id, None)
         self.tracker.forget(job_id)
@@ -277,8 +329,10 @@ class Relay:
         ids = dict.fromkeys(self.running)
         for user in connected_users():
             ids.update(dict.fromkeys(jobstore.page(r, user, RESYNC_NEWEST) or []))
-        for record, meta in jobstore.get_with_meta(r, list(ids)):
-            snapshot = build(record, meta, self.tracker)
+        found = jobstore.get_with_meta(r, list(ids))
+        snapshots = [build(record, meta, self.tracker) for record, meta in found]
+        add_queue_positions(r, snapshots)
+        for (record, _), snapshot in zip(found, snapshots, strict=True):
             self.remember_times(r, record, snapshot["state"], snapshot)
             self.emit(record["owner"], snapshot)
 
