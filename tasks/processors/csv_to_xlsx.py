@@ -251,11 +251,14 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
                     progress.total = None
                 progress.update(rows, message=f"{rows:,} rows")
         write_batch()
+        comments = records.comments
     if sheet is None:
         add_sheet(book, header, cells)
     if malformed:
         first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
         progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
+    if comments:
+        progress.log(f"{comments:,} comment lines (starting with #) skipped")
     progress.log(f"saving the workbook ({rows:,} rows)")
     progress.update(rows, message="saving the workbook", force=True)
     book.close()
@@ -271,6 +274,8 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
         "cells_cleaned": cells.cleaned,
         "cells_truncated": cells.truncated,
     }
+    if comments:
+        result["comments_skipped"] = comments
     if sheets > 1:
         result["note"] = (
             f"A sheet holds at most {per_sheet:,} data rows, so the data continues over "
