@@ -85,7 +85,12 @@ class Cells:
                     self.write_cell(sheet, row, col, raw)
             return
         self.sheet = sheet
-        plans = [self.plan(sheet, list(column)) for column in zip(*records, strict=True)]
+        columns = [list(column) for column in zip(*records, strict=True)]
+        if self.decimal == ",":
+            # 12,50 as 12.50: what write_cell does to a cell that is text otherwise, and to
+            # nothing else (a decimal comma is never part of another kind's text).
+            columns = list(map(csvheader.points, columns))
+        plans = [self.plan(sheet, column) for column in columns]
         for i in range(len(records)):
             row = first + i
             for col, (write, values, style) in enumerate(plans):
@@ -103,7 +108,7 @@ class Cells:
         if "" in column:
             filled = [v for v in column if v]
             if not filled:
-                return self.write_one, column, None
+                return self.write_one, [None] * len(column), None
             write, values, style = self.plan(sheet, filled)
             if write == self.write_one:
                 return write, column, None
@@ -122,7 +127,7 @@ class Cells:
             if kind == csvtypes.DATE and min(values).year >= FIRST_EXCEL_YEAR:
                 serials = [self.serial(sheet, day) for day in values]
                 return sheet._write_number, serials, self.date
-            if kind == csvtypes.TEXT and self.decimal == "." and self.plain(column):
+            if kind == csvtypes.TEXT and self.plain(column):
                 return sheet._write_string, column, None
         return self.write_one, column, None
 

@@ -41,9 +41,7 @@ COLUMNS = {
 def write(tmp_path, text: str, name: str, one_by_one: bool, monkeypatch, delimiter=";") -> list:
     """Convert the text, in batches or cell by cell; return the workbook's cells."""
     if one_by_one:
-        monkeypatch.setattr(
-            csv_to_xlsx.Cells, "plan", lambda self, sheet, column: (self.write_one, column, None)
-        )
+        monkeypatch.setattr(csv_to_xlsx.Cells, "write_rows", cell_by_cell)
     src = tmp_path / f"{name}.csv"
     src.write_text(text, encoding="utf-8")
     out = tmp_path / name
@@ -52,6 +50,13 @@ def write(tmp_path, text: str, name: str, one_by_one: bool, monkeypatch, delimit
     result = csv_to_xlsx.work(src, out, options, csv_to_xlsx.Progress())
     monkeypatch.undo()
     return [result, cells(out / result["output"])]
+
+
+def cell_by_cell(cells: csv_to_xlsx.Cells, sheet, first: int, records: list[list[str]]) -> None:
+    """Write records cell by cell from their raw text: the rules the batches must follow."""
+    for row, record in enumerate(records, first):
+        for col, raw in enumerate(record):
+            cells.write_cell(sheet, row, col, raw)
 
 
 @pytest.mark.parametrize("decimal", [".", ","])
