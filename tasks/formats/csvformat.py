@@ -22,6 +22,10 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "co
 # The colon only when clevercsv finds it: a count alone would split a column of times.
 COUNTED = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
+# A sample of very long lines is read on until it holds this many, so that the header has rows
+# below it to be compared with, up to this many bytes.
+SAMPLE_LINES = 5
+MAX_SAMPLE_BYTES = 1024 * 1024
 SAMPLE_ROWS = 50
 CLEVER_CHARS = 16 * 1024  # clevercsv's time grows with its sample: 1 to 40 ms for this much
 # Excel's first line naming the delimiter ("sep=;"), which is no data.
@@ -62,6 +66,7 @@ class Format:
     decimal: str = "."  # "," where numbers are written 12,50 (semicolon files)
     also: tuple[str, ...] = ()  # other encodings that read the file as cleanly, differently
     lines: int = 0  # the file's line count, found while checking its encoding
+    comments: bool = False  # "#" lines came before the table: later ones are comments too
 
 
 def sniff(head: bytes) -> str | None:
@@ -158,12 +163,17 @@ def detect(
     on_chunk: Callable[[bytes], None] | None = None,
 ) -> Format:
     """Return a CSV file's format, from the whole file's bytes (its encoding), its first 64 KiB
-    (delimiter, header) and the options that override them; ``on_chunk(chunk)`` is called with
-    each chunk of bytes as the file is read. Raise :class:`FormatError` when its encoding
-    cannot be told."""
+    (delimiter, header; more, up to 1 MiB, until it holds 5 lines) and the options that override
+    them; ``on_chunk(chunk)`` is called with each chunk of bytes as the file is read. Raise
+    :class:`FormatError` when its encoding cannot be told."""
     encoding, also, lines = detect_encoding(path, encoding, on_chunk)
     with open(path, "rb") as f:
         head = f.read(SAMPLE_BYTES)
+        while head.count(b"\n") < SAMPLE_LINES and len(head) < MAX_SAMPLE_BYTES:
+            more = f.read(SAMPLE_BYTES)
+            if not more:
+                break
+            head += more
         whole = not f.read(1)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=whole)
     text = text.removeprefix("\ufeff")
@@ -176,22 +186,25 @@ def detect(
         skip, text = 1, text[hint.end() :]
         if delimiter == "auto":
             delimiter = hint.group(1)
-    before, delimiter, text = preamble(text, delimiter)
-    skip += before
+    before, delimiter, rest = preamble(text, delimiter)
+    comments = any(line.startswith("#") for line in LINES.findall(text)[:before])
+    skip, text = skip + before, rest
     rows = sample_rows(text, delimiter)
     decimal = csvheader.detect_decimal(rows, delimiter)
     if header == "auto":
         has_header = csvheader.detect_header(rows, decimal)
     else:
         has_header = header == "yes"
-    return Format(encoding, delimiter, has_header, skip, decimal, also, lines)
+    return Format(encoding, delimiter, has_header, skip, decimal, also, lines, comments)
 
 
 def preamble(text: str, delimiter: str) -> tuple[int, str, str]:
     """Return how many lines before the table are no data, the delimiter, and the text after.
 
     Blank lines, ``#`` comments and titles (a line of at most half the table's fields) before
-    the first row of the table's width are no data; at most :data:`MAX_PREAMBLE` of them.
+    the first row of the table's width are no data; at most :data:`MAX_PREAMBLE` of them. A file
+    that starts with ``#`` comments writes comments, so its later ``#`` lines are skipped too
+    (:class:`Format`'s ``comments``); in another file a ``#`` line is data like any other.
     """
     lines = LINES.findall(text)
     skip = 0

@@ -19,8 +19,10 @@ def detect_header(rows: list[list[str]], decimal: str = ".") -> bool:
 
     A first row is a header when some column's first cell differs in kind from the cells below
     it (text over numbers, a year over amounts) and no column's first cell is just another value
-    (a number over numbers). Repeated names, empty cells (a pandas index) are allowed. With no
-    evidence either way, a row of distinct text (some cells may be empty) is a header.
+    (a number over numbers). Repeated names, empty cells (a pandas index) are allowed. Numbers
+    over cells of another kind (``100022`` over ``TRUE``) name their columns when they are all
+    different: ids as column names. With no evidence either way, a row of distinct text (some
+    cells may be empty) is a header.
     """
     if not rows:
         return False
@@ -37,7 +39,7 @@ def detect_header(rows: list[list[str]], decimal: str = ".") -> bool:
     names = [v for v in first if v.strip()]  # a header may leave a name empty
     if not names or len(set(names)) != len(names):
         return False
-    return all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in names)
+    return "number name" in votes or all(csvtypes.parse(v)[0] == csvtypes.TEXT for v in names)
 
 
 NUMBERS = (csvtypes.INTEGER, csvtypes.FLOAT)
@@ -49,8 +51,9 @@ def points(row: list[str]) -> list[str]:
 
 
 def column_vote(cell: str, below: list[str]) -> str | None:
-    """Say whether a column's first cell looks like its name ('for'), a value ('against'), or
-    cannot tell (None)."""
+    """Say whether a column's first cell looks like its name ('for'), a value ('against'), a
+    number naming a column of another kind ('number name': a name only among distinct names),
+    or cannot tell (None)."""
     kinds = Counter(csvtypes.parse(v)[0] for v in below)
     kinds.pop(csvtypes.NULL, None)
     kind = csvtypes.parse(cell)[0]
@@ -66,6 +69,8 @@ def column_vote(cell: str, below: list[str]) -> str | None:
         return "against" if years else "for"
     if kind in NUMBERS and body in NUMBERS or kind == body:
         return "against"
+    if kind in NUMBERS:
+        return "number name"
     return None
 
 

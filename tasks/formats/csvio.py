@@ -104,6 +104,7 @@ class Rows:
     def __init__(self, path: Path, fmt: Format, max_columns: int) -> None:
         self.path, self.fmt, self.max_columns = path, fmt, max_columns
         self.line = 1  # where the next record starts
+        self.comments = 0  # "#" lines skipped as comments (when the format says it has them)
 
     def __enter__(self) -> Rows:
         """Open the file for reading through the byte counter and the text decoder."""
@@ -147,7 +148,7 @@ class Rows:
             for record in reader:
                 start, self.line = self.line, before + reader.line_num + 1
                 self._check(record, start)
-                if record:  # csv gives [] for a blank line: not a row at all.
+                if record and not self._comment(record):  # csv gives [] for a blank line
                     yield start, record
         except csv.Error as exc:
             line = before + reader.line_num
@@ -156,6 +157,13 @@ class Rows:
                     f"Line {line:,}: a field is longer than {MAX_FIELD_CHARS:,} characters."
                 ) from None
             raise FormatError(f"Line {line:,}: {exc}.") from None
+
+    def _comment(self, record: list[str]) -> bool:
+        """Tell whether a record is a comment line to skip, counting it."""
+        if self.fmt.comments and record and record[0].startswith("#"):
+            self.comments += 1
+            return True
+        return False
 
     def _check(self, record: list[str], start: int) -> None:
         """Refuse a record with more fields than the processor allows."""
@@ -190,6 +198,8 @@ class Rows:
         """Split text without quotes, NULs or lone CRs into cells in C; None when it needs csv."""
         if '"' in chunk or "\0" in chunk or len(chunk) > MAX_FIELD_CHARS:
             return None
+        if self.fmt.comments and ("\n#" in chunk or chunk.startswith("#")):
+            return None  # comment lines to skip
         if "\r" in chunk:
             if chunk.count("\r") != chunk.count("\r\n"):  # a line ending in a lone CR
                 return None
@@ -220,13 +230,16 @@ class Rows:
         while lines.tell() < len(chunk):  # the records that start in the chunk, and a few more
             records += islice(reader, 256)
         first, self.line = self.line, self.line + reader.line_num
-        if list(map(len, records)).count(width) == len(records):
+        comments = self.fmt.comments and any(r and r[0].startswith("#") for r in records)
+        if list(map(len, records)).count(width) == len(records) and not comments:
             return Block(list(chain.from_iterable(records)), width, len(records), [])
         # A record takes one line, and one more for each line break in its quoted fields.
         spans = repeat(1) if reader.line_num == len(records) else map(lines_taken, records)
         rows, malformed = [], []
         for start, record in zip(accumulate(spans, initial=first), records, strict=False):
             self._check(record, start)
+            if self._comment(record):
+                continue
             if len(record) == width:
                 rows.append(record)
             elif record:

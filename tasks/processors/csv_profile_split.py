@@ -110,6 +110,7 @@ def prepare(src: Path, options: dict) -> dict | None:
             "skip": fmt.skip,
             "decimal": fmt.decimal,
             "also": list(fmt.also),
+            "comments": fmt.comments,
         },
         "names": distinct_names(names),
         "size": src.stat().st_size,
@@ -132,6 +133,7 @@ def part_format(context: dict, index: int) -> csvformat.Format:
         f["skip"] if first else 0,
         f["decimal"],
         tuple(f["also"]),
+        comments=f.get("comments", False),
     )
 
 
