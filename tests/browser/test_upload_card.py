@@ -80,7 +80,11 @@ def test_upload_error_is_shown_next_to_its_file(page):
     failed = page.locator(".upload-item", has_text="empty.txt")
     expect(failed).to_have_attribute("data-state", "error")
     expect(failed.locator(".upload-error")).to_contain_text("empty")
+    # Two files dropped make a batch: its one accepted job is listed under the batch's row, and
+    # a search finds it; the refused file made no job.
+    page.fill("#filter-q", "full.txt")
     expect(page.locator(".job-row", has_text="full.txt")).to_have_attribute("data-state", "SUCCESS")
+    page.fill("#filter-q", "empty.txt")
     expect(page.locator(".job-row", has_text="empty.txt")).to_have_count(0)
 
 
