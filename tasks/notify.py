@@ -271,11 +271,18 @@ def compose_mail(record: dict, meta: dict | None) -> EmailMessage:
     elif snap["error"]:
         lines.append(f"Error: {snap['error']}")
     lines += ["", f"The job: {link}"]
+    subject = f"Taskboard: {snap['filename']} {SUBJECTS.get(state, state.lower())}"
+    return message(record, subject, f"{snap['id']}.{state.lower()}", lines)
+
+
+def message(record: dict, subject: str, message_id: str, lines: list[str]) -> EmailMessage:
+    """Return a plain-text mail to the record's ``notify_email`` from ``MAIL_FROM``: the lines
+    joined, ``Message-ID`` ``<message_id@taskboard>``."""
     mail = EmailMessage()
-    mail["Subject"] = f"Taskboard: {snap['filename']} {SUBJECTS.get(state, state.lower())}"
+    mail["Subject"] = subject
     mail["From"] = settings.MAIL_FROM
     mail["To"] = record.get("notify_email", "")
-    mail["Message-ID"] = f"<{snap['id']}.{state.lower()}@taskboard>"
+    mail["Message-ID"] = f"<{message_id}@taskboard>"
     mail.set_content("\n".join(lines) + "\n")
     return mail
 
@@ -304,13 +311,8 @@ def compose_batch_mail(record: dict, snap: dict) -> EmailMessage:
     ]
     if snap["counts"].get("SUCCESS"):
         lines.append(f"All results in one zip: {base}/api/batches/{snap['id']}/result")
-    mail = EmailMessage()
-    mail["Subject"] = f"Taskboard: batch of {files} file{'s' if files != 1 else ''} {said}"
-    mail["From"] = settings.MAIL_FROM
-    mail["To"] = record.get("notify_email", "")
-    mail["Message-ID"] = f"<batch.{snap['id']}.{state.lower()}@taskboard>"
-    mail.set_content("\n".join(lines) + "\n")
-    return mail
+    subject = f"Taskboard: batch of {files} file{'s' if files != 1 else ''} {said}"
+    return message(record, subject, f"batch.{snap['id']}.{state.lower()}", lines)
 
 
 def send_mail(record: dict, compose: Callable[[], EmailMessage]) -> None:
