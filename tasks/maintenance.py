@@ -8,6 +8,13 @@ holds, sends them again (up to ``STALL_REDELIVERIES`` times) and otherwise marks
 with a message for a person. Quicker, :func:`recover_lost` sends again the running jobs of a worker
 that stopped answering for ``WORKER_LOST_S`` (see ``tasks/worker/liveness.py``).
 
+Beat sends one periodic task, :func:`check_workers`, that does the lost-worker check and, once
+``STALL_SWEEP_S`` has passed since the last, the stall sweep. Two periodic tasks, each expiring
+when the next is due, starved each other on a worker with one free process: the lost-worker check
+waits a whole second for the replies of a dead worker, so the sweep sent beside it had always
+expired by the time the process was free, and a lost part was never found. ``sweep_stalled`` and
+``recover_lost`` remain tasks of their own, to send by hand.
+
 A job split in parts (``tasks/split.py``) is handled part by part: while its parts run, the job
 itself names no worker, and each part that started has its own worker and last report. All
 three (the restart, the lost-worker check, the sweeper) send a lost part again alone, under its
@@ -38,6 +45,8 @@ from tasks.worker import liveness
 from tasks.worker import status
 
 log = logging.getLogger(__name__)
+# Set when the stall sweep runs, expiring when the next is due.
+SWEEP_DUE = "taskboard:sweep-due"
 
 
 def heartbeat(meta: dict, record: dict) -> float | None:
@@ -213,6 +222,19 @@ def resend_part_or_fail(r: redis.Redis, part: split.PartRun, why: str) -> str:
     split.give_up_part(r, part, jobstore.STALLED)
     notify.job_ended(r, part.job_id)
     return "failed"
+
+
+@shared_task
+def check_workers() -> dict:
+    """Beat's periodic check: the lost-worker check, then the stall sweep when it is due (once
+    per ``STALL_SWEEP_S``, counted in Redis so that every beat and worker agree); return both
+    outcomes, the sweep's under ``"sweep"`` when it ran."""
+    outcome = recover_lost()
+    # Due a little early rather than a whole check late: checks come every CHECK_EVERY_S.
+    due_ms = int(1000 * (settings.STALL_SWEEP_S - settings.CHECK_EVERY_S / 2))
+    if jobstore.client().set(SWEEP_DUE, "1", nx=True, px=max(1, due_ms)):
+        outcome["sweep"] = sweep_stalled()
+    return outcome
 
 
 @shared_task

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         jobs are found sooner by the stall sweeper)."""
         return self.TASK_TIME_LIMIT_S + 600
 
+    @property
+    def CHECK_EVERY_S(self) -> float:  # noqa: N802 - read like the settings beside it
+        """How often beat sends the workers check: every ``WORKER_CHECK_S``, or every
+        ``STALL_SWEEP_S`` if that is shorter (the stall sweep runs within the check)."""
+        return min(self.WORKER_CHECK_S, self.STALL_SWEEP_S)
+
 
 def load(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (the process's environment by default); raise
@@ -185,15 +191,12 @@ def celery_config() -> dict:
         "task_time_limit": s.TASK_TIME_LIMIT_S,
         "beat_schedule": {
             # A sweep that waited past the next one is dropped: sweeps must not pile up.
-            "sweep-stalled": {
-                "task": "tasks.maintenance.sweep_stalled",
-                "schedule": s.STALL_SWEEP_S,
-                "options": {"expires": s.STALL_SWEEP_S},
-            },
-            "recover-lost": {
-                "task": "tasks.maintenance.recover_lost",
-                "schedule": s.WORKER_CHECK_S,
-                "options": {"expires": s.WORKER_CHECK_S},
+            # One check for both the lost workers and the stalled jobs: two periodic tasks on
+            # one busy worker can starve each other (see tasks/maintenance.check_workers).
+            "check-workers": {
+                "task": "tasks.maintenance.check_workers",
+                "schedule": s.CHECK_EVERY_S,
+                "options": {"expires": s.CHECK_EVERY_S},
             },
             "purge-expired": {
                 "task": "tasks.maintenance.purge_expired",

@@ -1,11 +1,10 @@
 """Which workers are gone: the last time each answered the status command, kept in Redis.
 
-Beat's ``recover_lost`` (``tasks/maintenance.py``) asks every worker for its status every
-``WORKER_CHECK_S``. A worker that has not answered for ``WORKER_LOST_S`` is lost (killed, out of
-memory, its host gone): its running jobs are sent again at once instead of after
+Beat's workers check (``recover_lost`` in ``tasks/maintenance.py``) asks every worker for its
+status every ``WORKER_CHECK_S``. A worker that has not answered for ``WORKER_LOST_S`` is lost
+(killed, out of memory, its host gone): its running jobs are sent again at once instead of after
 ``STALL_AFTER_S`` of progress silence. A worker that answers keeps its jobs however long they
-stay silent, so one job never runs on two live workers.
-"""
+stay silent, so one job never runs on two live workers."""
 
 from __future__ import annotations
 

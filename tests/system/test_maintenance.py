@@ -19,20 +19,22 @@ PURGE = "tasks.maintenance.purge_expired"
 EIGHT_DAYS = 8 * 24 * 3600
 
 
-def test_beat_sends_the_sweeper_and_retention_and_workers_know_them():
-    """The beat schedule names both periodic jobs, each expiring before the next is due."""
+def test_beat_sends_the_workers_check_and_retention_and_workers_know_them():
+    """The beat schedule names the workers check (lost workers, then the stall sweep when due)
+    and retention, each expiring before the next is due; the check comes as often as the
+    shorter of its two periods."""
     from tasks import app
 
     schedule = settings.celery_config()["beat_schedule"]
     tasks = {entry["task"]: entry for entry in schedule.values()}
-    assert set(tasks) == {
-        "tasks.maintenance.sweep_stalled",
-        "tasks.maintenance.recover_lost",
-        PURGE,
-    }
-    assert set(tasks) <= set(app.tasks)
+    assert set(tasks) == {"tasks.maintenance.check_workers", PURGE}
+    assert set(tasks) | {"tasks.maintenance.sweep_stalled", "tasks.maintenance.recover_lost"} <= (
+        set(app.tasks)
+    )
     for entry in tasks.values():
         assert entry["options"]["expires"] <= entry["schedule"]
+    check = tasks["tasks.maintenance.check_workers"]["schedule"]
+    assert check == min(settings.WORKER_CHECK_S, settings.STALL_SWEEP_S)
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,23 @@ def running_part(r: redis.Redis, job_id: str) -> tuple[int, str] | None:
     return None
 
 
+def what_happened(stack: Stack, r: redis.Redis, user: User, job_id: str) -> str:
+    """Say what the job, its parts, the live channel and the processes show (for a failure)."""
+    lines = [
+        f"job over HTTP: {user.job(job_id)}",
+        f"parts: {r.hgetall(split.PARTS_KEY.format(job_id))}",
+        f"live connection up: {user.sio.connected if user.sio else None}, "
+        f"pushed states: {[e.get('state') for e in user.updates(job_id)]}",
+        f"queues: default {r.llen('default')}, unacked {r.hlen('unacked')}",
+    ]
+    for name in ("worker", "worker2", "beat", "web"):
+        try:
+            lines.append(f"--- {name} log (end):\n{stack.log(name)[-3000:]}")
+        except OSError as exc:
+            lines.append(f"--- {name} log: {exc}")
+    return "\n".join(lines)
+
+
 def test_a_worker_killed_mid_part_loses_only_that_part(two_workers, tmp_path):
     """SIGKILL of the worker running a part: the part (and only it) runs again on the other
     worker, the job ends SUCCESS with the profile one task gives, and the bar never goes back."""
@@ -97,7 +114,10 @@ def test_a_worker_killed_mid_part_loses_only_that_part(two_workers, tmp_path):
         victim = stack.extra if worker.startswith("worker2-") else stack.worker
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
-        final = user.wait_pushed(job_id, {"SUCCESS", "FAILURE", "REVOKED"}, timeout=120)
+        try:
+            final = user.wait_pushed(job_id, {"SUCCESS", "FAILURE", "REVOKED"}, timeout=120)
+        except AssertionError as exc:
+            raise AssertionError(what_happened(stack, r, user, job_id)) from exc
         assert final["state"] == "SUCCESS", final.get("error")
         fields = r.hgetall(split.PARTS_KEY.format(job_id))
         # The killed part was sent again once; no other part was.
