@@ -71,9 +71,13 @@ def ask_workers(timeout: float = 2.0) -> dict[str, set[str]]:
     """Return the workers that answered, each with the ids of the jobs it holds.
 
     One broadcast (``tasks.worker.status``): with the Redis broker, a second one sent right
-    after the first can lose its replies, and a job missed here would be sent twice.
+    after the first can lose its replies, and a job missed here would be sent twice. It ends
+    as soon as every worker seen within ``WORKER_LOST_S`` answered (the check holds a worker
+    process for milliseconds, not ``timeout``); a worker not seen lately holds no running job:
+    every task's start counts as an answer (``liveness.note_start``).
     """
-    replies = current_app.control.broadcast(status.COMMAND, reply=True, timeout=timeout) or []
+    expected = liveness.live_workers(jobstore.client(), time.time())
+    replies = status.ask(timeout, expected)
     return {
         name: set(answer.get("held", []) if isinstance(answer, dict) else [])
         for reply in replies

@@ -33,6 +33,12 @@ def note_start(task: Any = None, **kwargs: Any) -> None:
         note_answers(jobstore.client(), {hostname}, time.time())
 
 
+def live_workers(r: redis.Redis, now: float) -> set[str]:
+    """Return the workers that answered (or started a task) within ``WORKER_LOST_S``."""
+    seen = r.hgetall(jobstore.WORKERS_SEEN_KEY)
+    return {name for name, ts in seen.items() if now - float(ts) <= settings.WORKER_LOST_S}
+
+
 def lost_workers(r: redis.Redis, answered: set[str], now: float) -> dict[str, float]:
     """Return the workers silent for longer than ``WORKER_LOST_S``, with their last answer."""
     seen = {name: float(ts) for name, ts in r.hgetall(jobstore.WORKERS_SEEN_KEY).items()}

@@ -7,12 +7,45 @@ leaves the first one's BRPOP waiting on the connection). One command answers eve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from celery import Celery
+from celery import current_app
 from celery.worker import state as worker_state
 from celery.worker.control import inspect_command
 
 COMMAND = "taskboard_status"
+
+
+class _AllAnswered(Exception):
+    """Raised from the reply callback to end the wait once every expected worker answered."""
+
+
+def ask(timeout: float, expected: Iterable[str] = (), app: Celery | None = None) -> list[dict]:
+    """Broadcast the status command; return the replies, each ``{worker name: answer}``.
+
+    Kombu waits for replies until none has come for ``timeout`` seconds, so a broadcast costs
+    at least ``timeout`` however quick the answers. Given the names of the workers ``expected``
+    to answer (those seen lately), the wait ends as soon as each of them has answered; it runs
+    the whole ``timeout`` when one of them is silent (dead, or slow), or with none expected.
+    ``app`` is the Celery app to send with (the current one by default).
+    """
+    waiting = set(expected)
+    replies: list[dict] = []
+
+    def collect(reply: dict) -> None:
+        replies.append(reply)
+        waiting.difference_update(reply)
+        if expected and not waiting:
+            raise _AllAnswered
+
+    try:
+        control = (app or current_app).control
+        control.broadcast(COMMAND, reply=True, timeout=timeout, callback=collect)
+    except _AllAnswered:
+        pass
+    return replies
 
 
 def pool_name(implementation: str) -> str:

@@ -10,10 +10,12 @@ import time
 
 import pytest
 import redis
+from celery import Celery
 
 from tasks import jobstore
 from tasks.maintenance import recover
 from tasks.worker import liveness
+from tasks.worker import status
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
@@ -123,3 +125,28 @@ def test_no_answer_at_all_is_a_failed_broadcast_not_lost_workers(redis_server):
         assert r.hexists(jobstore.WORKERS_SEEN_KEY, "celery@gone-quiet")
     finally:
         r.delete(jobstore.WORKERS_SEEN_KEY)
+
+
+def test_the_status_call_ends_once_every_expected_worker_answered(two_workers):
+    """Asked with the names of the workers seen lately, the status broadcast returns their
+    answers as soon as all have come (the check holds a worker process for milliseconds, not
+    the whole timeout); with one of them dead it waits the timeout and returns the others'."""
+    stack = two_workers("300")
+    r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
+    names = set(r.hgetall(jobstore.WORKERS_SEEN_KEY))
+    app = Celery(broker=stack.redis.url)
+    try:
+        started = time.monotonic()
+        replies = status.ask(60, names, app=app)
+        assert {name for reply in replies for name in reply} == names
+        assert time.monotonic() - started < 30, "it waited for the timeout"
+        os.killpg(stack.extra.pid, signal.SIGKILL)
+        stack.extra.wait()
+        started = time.monotonic()
+        replies = status.ask(2, names, app=app)
+        assert time.monotonic() - started >= 2
+        assert [name for reply in replies for name in reply] == [
+            n for n in names if n.startswith("worker-")
+        ]
+    finally:
+        app.close()

@@ -77,7 +77,7 @@ def broadcast_status(timeout: float) -> list[dict]:
         if wait > 0:
             time.sleep(wait)
         try:
-            return celery_app.control.broadcast(status.COMMAND, reply=True, timeout=timeout) or []
+            return status.ask(timeout, app=celery_app)
         finally:
             _last_broadcast = time.monotonic()
 
