@@ -94,6 +94,26 @@ def test_batch_with_a_refused_and_a_failing_file_exits_1(stack, token, tmp_path)
     assert "PARTIAL" in output and "1 done" in output and "1 failed" in output
 
 
+def test_ctrl_c_while_following_a_batch_offers_to_cancel_it(stack, user, token, tmp_path):
+    """Ctrl-C while a batch's bar runs asks; yes cancels every job of the batch, exit 130."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("x\n")
+    child = terminal(
+        stack, token, "batch", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"),
+        "-p", "simulate", "--options", json.dumps({"steps": 400, "interval_ms": 100}), "--follow",
+    )  # fmt: skip
+    child.expect("running")
+    child.sendintr()
+    child.expect(r"Cancel the batch\? \[y/N\]")
+    child.sendline("y")
+    output, status = test_client.finished(child)
+    batch = user.http.get(stack.url + "/api/batches").json()["batches"][0]
+    assert status == 130 and f"{batch['id']}  cancelled" in output, output
+    wait_for(
+        lambda: user.http.get(f"{stack.url}/api/batches/{batch['id']}").json()["state"] == "REVOKED"
+    )
+
+
 def test_batch_of_refused_files_says_each_reason(stack, token, tmp_path):
     """Every file refused: each file's reason, the server's message, exit status 1."""
     (tmp_path / "empty.txt").write_bytes(b"")

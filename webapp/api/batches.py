@@ -27,7 +27,6 @@ from tasks import files
 from tasks import jobstore
 from tasks import later
 from tasks import registry
-from tasks.formats import binary
 from tasks.formats import zipstream
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
@@ -94,19 +93,10 @@ def read_files() -> tuple[dict, list]:
 def refusal(uploaded, processor: registry.Processor) -> dict | None:
     """Return why one file of a batch is refused (the JSON error of ``POST /api/jobs``), or
     None when it can be taken."""
-    stream = uploaded.stream
-    if not isinstance(stream, uploads.LimitedFile):
+    if not isinstance(uploaded.stream, uploads.LimitedFile):
         return {"code": "no_file", "message": "Send each file in a multipart field named 'file'."}
-    if stream.size == 0:
-        return {"code": "empty_file", "message": "The file is empty."}
-    stream.seek(0)
-    reason = processor.check_content(stream.read(binary.SNIFF_BYTES))
-    if reason:
-        return {
-            "code": "unsupported_file",
-            "message": f"{processor.title} cannot take this file: {reason}",
-        }
-    return None
+    unfit = jobs.refusal(uploaded.stream, processor)
+    return None if unfit is None else {"code": unfit.code, "message": unfit.message}
 
 
 @bp.post("/api/batches")
@@ -144,24 +134,20 @@ def create_batch():
         return response
     jobs.check_active_cap(user, adding=len(accepted))
     batch_id = str(uuid.uuid4())
-    root = current_app.config["UPLOAD_DIR"]
     made = []
     for stream, filename in accepted:
-        job_id = str(uuid.uuid4())
-        uploads.claim(stream, files.input_path(job_id, root))
-        jobs.queue_job(
-            job_id,
+        snapshot = jobs.queue_upload(
+            stream,
+            filename,
             user,
             processor,
             options,
-            filename,
-            stream.size,
             send=False,
             run_at=run_at,
             batch=batch_id,
             **notify.record_fields(each),
         )
-        made.append((job_id, stream.size))
+        made.append((snapshot["id"], stream.size))
     record = batches.create(
         store(),
         batch_id,

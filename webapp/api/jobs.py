@@ -70,29 +70,48 @@ def create_job():
     run_at = imports.parse_run_at(form.get("run_at"))
     if uploaded is None or not isinstance(uploaded.stream, uploads.LimitedFile):
         raise ApiError(400, "no_file", "Send the file in a multipart field named 'file'.")
-    stream = uploaded.stream
-    if stream.size == 0:
-        raise ApiError(400, "empty_file", "The file is empty.")
-    stream.seek(0)
-    reason = processor.check_content(stream.read(binary.SNIFF_BYTES))
-    if reason:
-        raise ApiError(
-            415, "unsupported_file", f"{processor.title} cannot take this file: {reason}"
-        )
-    job_id = str(uuid.uuid4())
-    filename = uploads.clean_filename(uploaded.filename)
-    uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
-    snapshot = queue_job(
-        job_id,
+    unfit = refusal(uploaded.stream, processor)
+    if unfit is not None:
+        raise unfit
+    snapshot = queue_upload(
+        uploaded.stream,
+        uploads.clean_filename(uploaded.filename),
         user,
         processor,
         options,
-        filename,
-        stream.size,
         run_at=run_at,
         **notify.record_fields(notify_to),
     )
-    return snapshot, 202, {"Location": f"/api/jobs/{job_id}"}
+    return snapshot, 202, {"Location": f"/api/jobs/{snapshot['id']}"}
+
+
+def refusal(stream: uploads.LimitedFile, processor: registry.Processor) -> ApiError | None:
+    """Return why a received file cannot be a job of ``processor`` (400 ``empty_file``, or 415
+    ``unsupported_file`` when its content is not what the processor takes), or None."""
+    if stream.size == 0:
+        return ApiError(400, "empty_file", "The file is empty.")
+    stream.seek(0)
+    reason = processor.check_content(stream.read(binary.SNIFF_BYTES))
+    if reason:
+        return ApiError(
+            415, "unsupported_file", f"{processor.title} cannot take this file: {reason}"
+        )
+    return None
+
+
+def queue_upload(
+    stream: uploads.LimitedFile,
+    filename: str,
+    user: str,
+    processor: registry.Processor,
+    options: dict,
+    **more: Any,
+) -> dict:
+    """Make a received file the input of a new job and queue it (``more`` as for
+    :func:`queue_job`: ``send``, ``run_at``, record fields); return the job's snapshot."""
+    job_id = str(uuid.uuid4())
+    uploads.claim(stream, files.input_path(job_id, current_app.config["UPLOAD_DIR"]))
+    return queue_job(job_id, user, processor, options, filename, stream.size, **more)
 
 
 def check_active_cap(user: str, adding: int = 1) -> None:

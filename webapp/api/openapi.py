@@ -2,16 +2,26 @@
 
 Written by hand next to the routes; ``tests/system/test_openapi.py`` checks that every route under
 ``/api``, ``/healthz`` and ``/metrics`` is described and every described one exists, and runs
-schemathesis against a live server.
+schemathesis against a live server. Each route states only its own responses:
+:mod:`webapp.api.openapi_common` adds what every operation of its kind answers (a signed-in
+user's 401, a write's CSRF 400 and security, the id and 404 of one of the user's own things).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from tasks import registry
 from webapp.api.openapi_batches import batch_paths
 from webapp.api.openapi_batches import batch_schemas
+from webapp.api.openapi_common import BINARY
+from webapp.api.openapi_common import DELETED
+from webapp.api.openapi_common import LIMIT
+from webapp.api.openapi_common import file_body
+from webapp.api.openapi_common import json_request
+from webapp.api.openapi_common import located
+from webapp.api.openapi_common import operation
+from webapp.api.openapi_common import owned_item
+from webapp.api.openapi_common import processor_fields
 from webapp.api.openapi_control import LIST_PAGE
 from webapp.api.openapi_control import LIST_PARAMETERS
 from webapp.api.openapi_control import control_paths
@@ -27,34 +37,16 @@ from webapp.api.openapi_schemas import schemas
 from webapp.api.openapi_tokens import token_paths
 
 bp = Blueprint("openapi", __name__)
-CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
-NOT_FOUND = error("No such job: unknown, or another user's (answered alike).")
 FORBIDDEN = error("Only administrators may see this (accounts mode).")
-SIGN_IN = error("Not signed in (accounts mode; code login_required).")
 UNAVAILABLE = error("The broker or Redis cannot be reached now.")
-JOB_ID = {
-    "name": "job_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-    "description": "The job's id.",
-}
-# Writes carry the CSRF token of the session whose cookie they send.
-WRITE = [{"csrf": []}]
-
-
-def operation(summary: str, responses: dict, **more: object) -> dict:
-    """Return an operation from its summary, responses and any other fields."""
-    return {"summary": summary, "responses": responses} | more
 
 
 def job_paths() -> dict:
     """Return the paths of the jobs API."""
     upload = object_of(
         {
-            "file": {"type": "string", "format": "binary"},
-            "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
-            "options": {"type": "string", "description": "The options, as a JSON object."},
+            "file": BINARY,
+            **processor_fields(),
             "notify": {
                 "type": "string",
                 "description": 'Who hears of the job\'s end, as JSON: a list of "email" and '
@@ -68,7 +60,6 @@ def job_paths() -> dict:
         required=["file", "processor"],
     )
     snapshot = json_body(ref("Snapshot"), "The job's snapshot.")
-    page = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
     return {
         "/api/jobs": {
             "get": operation(
@@ -76,11 +67,10 @@ def job_paths() -> dict:
                 {
                     "200": json_body(LIST_PAGE, "A page of jobs, the count, the next cursor."),
                     "400": error("A bad limit, state, processor, q, sort, batch or cursor."),
-                    "401": SIGN_IN,
                     "404": error("No such job to page from."),
                 },
                 parameters=[
-                    {"name": "limit", "in": "query", "schema": page},
+                    LIMIT,
                     {
                         "name": "before",
                         "in": "query",
@@ -95,17 +85,13 @@ def job_paths() -> dict:
                 "Upload a file (or, as JSON, a URL to import) as a new job for a processor; "
                 "with run_at, the job waits SCHEDULED until then.",
                 {
-                    "202": snapshot
-                    | {
-                        "headers": {"Location": {"schema": STRING, "description": "The job's URL."}}
-                    },
+                    "202": located(snapshot, "The job's URL."),
                     "400": error(
                         "No valid CSRF token, not multipart, no file, an empty file, "
                         "an unknown processor, bad options, a bad run_at, a bad notify "
                         "(bad_notify, no_email), or a URL Taskboard may not fetch "
                         "(url_not_allowed)."
                     ),
-                    "401": SIGN_IN,
                     "411": error("No Content-Length."),
                     "413": error("The file is larger than MAX_UPLOAD_BYTES."),
                     "415": error("The processor cannot take this file (judged by content)."),
@@ -113,7 +99,7 @@ def job_paths() -> dict:
                     "503": error("The job queue cannot be reached."),
                     "507": error("The server has no room for the file."),
                 },
-                security=WRITE,
+                write=True,
                 requestBody={
                     "required": True,
                     "content": {
@@ -123,57 +109,42 @@ def job_paths() -> dict:
                 },
             ),
         },
-        "/api/jobs/{job_id}": {
-            "parameters": [JOB_ID],
-            "get": operation(
-                "Return one of the user's jobs.",
-                {"200": snapshot, "401": SIGN_IN, "404": NOT_FOUND},
-            ),
-            "delete": operation(
-                "Delete a finished job and its files.",
-                {
-                    "204": {"description": "Deleted."},
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("The job is queued or running."),
-                },
-                security=WRITE,
-            ),
-        },
-        "/api/jobs/{job_id}/cancel": {
-            "parameters": [JOB_ID],
-            "post": operation(
-                "Cancel a queued or running job.",
-                {
-                    "202": snapshot,
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("The job has already finished."),
-                },
-                security=WRITE,
-            ),
-        },
-        "/api/jobs/{job_id}/result": {
-            "parameters": [JOB_ID],
-            "get": operation(
-                "Download the job's output file.",
-                {
-                    "200": {
-                        "description": "The output file, as an attachment.",
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
+        "/api/jobs/{job_id}": owned_item(
+            "job",
+            {
+                "get": operation("Return one of the user's jobs.", {"200": snapshot}),
+                "delete": operation(
+                    "Delete a finished job and its files.",
+                    {"204": DELETED, "409": error("The job is queued or running.")},
+                    write=True,
+                ),
+            },
+        ),
+        "/api/jobs/{job_id}/cancel": owned_item(
+            "job",
+            {
+                "post": operation(
+                    "Cancel a queued or running job.",
+                    {"202": snapshot, "409": error("The job has already finished.")},
+                    write=True,
+                )
+            },
+        ),
+        "/api/jobs/{job_id}/result": owned_item(
+            "job",
+            {
+                "get": operation(
+                    "Download the job's output file.",
+                    {
+                        "200": file_body(
+                            "The output file, as an attachment.", "application/octet-stream"
+                        ),
+                        "404": error("No such job, or it made no file."),
+                        "409": error("The job has not finished."),
                     },
-                    "401": SIGN_IN,
-                    "404": error("No such job, or it made no file."),
-                    "409": error("The job has not finished."),
-                },
-            ),
-        },
+                )
+            },
+        ),
     }
 
 
@@ -185,6 +156,7 @@ def session_paths() -> dict:
             "get": operation(
                 "Return the caller's identity and CSRF token (creates the session).",
                 {"200": json_body(ref("Session"), "The session.")},
+                signed_in=False,
             )
         },
         "/api/login": {
@@ -197,18 +169,16 @@ def session_paths() -> dict:
                     "404": error("This server has no accounts (anonymous mode)."),
                     "429": error("Too many sign-in attempts from this address."),
                 },
-                security=WRITE,
-                requestBody={
-                    "required": True,
-                    "content": {"application/json": {"schema": credentials}},
-                },
+                write=True,
+                requestBody=json_request(credentials),
             )
         },
         "/api/logout": {
             "post": operation(
                 "Sign out: forget the session's identity.",
-                {"204": {"description": "Signed out."}, "400": CSRF_REFUSED},
-                security=WRITE,
+                {"204": {"description": "Signed out."}},
+                write=True,
+                signed_in=False,
             )
         },
     }
@@ -221,6 +191,7 @@ def read_paths() -> dict:
             "get": operation(
                 "List the processors, what they accept and their options.",
                 {"200": json_body({"type": "array", "items": ref("Processor")}, "The processors.")},
+                signed_in=False,
             )
         },
         "/healthz": {
@@ -230,6 +201,7 @@ def read_paths() -> dict:
                     "200": json_body(ref("Health"), "Redis answers and a worker replies."),
                     "503": json_body(ref("Health"), "Redis or every worker is missing."),
                 },
+                signed_in=False,
             )
         },
         "/api/workers": {
@@ -237,7 +209,6 @@ def read_paths() -> dict:
                 "List the workers: pool, active jobs, last heartbeat.",
                 {
                     "200": json_body(ref("Workers"), "The workers seen lately."),
-                    "401": SIGN_IN,
                     "403": FORBIDDEN,
                     "503": UNAVAILABLE,
                 },
@@ -248,7 +219,6 @@ def read_paths() -> dict:
                 "List the queues (length, oldest message's age) and the jobs per state.",
                 {
                     "200": json_body(ref("Queues"), "The queues and job counts."),
-                    "401": SIGN_IN,
                     "403": FORBIDDEN,
                     "503": UNAVAILABLE,
                 },
@@ -258,6 +228,7 @@ def read_paths() -> dict:
             "get": operation(
                 "Return this description of the API.",
                 {"200": json_body({"type": "object"}, "The OpenAPI document.")},
+                signed_in=False,
             )
         },
         "/metrics": {
@@ -269,6 +240,7 @@ def read_paths() -> dict:
                         "content": {"text/plain": {"schema": STRING}},
                     }
                 },
+                signed_in=False,
             )
         },
     }

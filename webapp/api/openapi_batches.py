@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from tasks import batches
-from tasks import registry
 from tasks.jobstore import STATES
+from webapp.api.openapi_common import BINARY
+from webapp.api.openapi_common import DELETED
+from webapp.api.openapi_common import LIMIT
+from webapp.api.openapi_common import file_body
+from webapp.api.openapi_common import located
+from webapp.api.openapi_common import operation
+from webapp.api.openapi_common import owned_item
+from webapp.api.openapi_common import processor_fields
 from webapp.api.openapi_schemas import COUNT
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import TIME
@@ -13,19 +20,6 @@ from webapp.api.openapi_schemas import json_body
 from webapp.api.openapi_schemas import nullable
 from webapp.api.openapi_schemas import object_of
 from webapp.api.openapi_schemas import ref
-
-SIGN_IN = error("Not signed in (accounts mode; code login_required).")
-CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
-NOT_FOUND = error("No such batch: unknown, or another user's (answered alike).")
-WRITE = [{"csrf": []}]
-BATCH_ID = {
-    "name": "batch_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-    "description": "The batch's id.",
-}
-
 
 # Every member of a batch snapshot but run_at, which only a batch run later has.
 BATCH_REQUIRED = [
@@ -40,11 +34,6 @@ BATCH_REQUIRED = [
     "finished_at",
     "notify",
 ]
-
-
-def operation(summary: str, responses: dict, **more: object) -> dict:
-    """Return an operation from its summary, responses and any other fields."""
-    return {"summary": summary, "responses": responses} | more
 
 
 def batch_schemas() -> dict:
@@ -99,9 +88,8 @@ def batch_paths() -> dict:
     """Return the paths of the batches API."""
     upload = object_of(
         {
-            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-            "processor": {"type": "string", "enum": sorted(registry.PROCESSORS)},
-            "options": {"type": "string", "description": "The options, as a JSON object."},
+            "file": {"type": "array", "items": BINARY},
+            **processor_fields(),
             "notify": {
                 "type": "string",
                 "description": 'Who hears of the batch\'s end, once, as JSON: a list of "email" '
@@ -142,27 +130,14 @@ def batch_paths() -> dict:
                         "The newest batches.",
                     ),
                     "400": error("A bad limit."),
-                    "401": SIGN_IN,
                 },
-                parameters=[
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-                    }
-                ],
+                parameters=[LIMIT],
             ),
             "post": operation(
                 "Upload several files as one batch of jobs for a processor (a Celery group).",
                 {
-                    "202": snapshot
-                    | {
-                        "headers": {
-                            "Location": {"schema": STRING, "description": "The batch's URL."}
-                        }
-                    },
+                    "202": located(snapshot, "The batch's URL."),
                     "400": all_refused,
-                    "401": SIGN_IN,
                     "411": error("No Content-Length."),
                     "413": error(
                         "More files than MAX_BATCH_FILES (code too_many_files), or a file or the "
@@ -176,61 +151,49 @@ def batch_paths() -> dict:
                     "503": error("The job queue cannot be reached."),
                     "507": error("The server has no room for the files."),
                 },
-                security=WRITE,
+                write=True,
                 requestBody={
                     "required": True,
                     "content": {"multipart/form-data": {"schema": upload}},
                 },
             ),
         },
-        "/api/batches/{batch_id}": {
-            "parameters": [BATCH_ID],
-            "get": operation(
-                "Return one of the user's batches.",
-                {"200": snapshot, "401": SIGN_IN, "404": NOT_FOUND},
-            ),
-            "delete": operation(
-                "Delete a finished batch, its jobs and their files.",
-                {
-                    "204": {"description": "Deleted."},
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("A job of the batch is queued or running."),
-                },
-                security=WRITE,
-            ),
-        },
-        "/api/batches/{batch_id}/cancel": {
-            "parameters": [BATCH_ID],
-            "post": operation(
-                "Cancel every queued or running job of the batch.",
-                {
-                    "202": snapshot,
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("The batch has already finished."),
-                },
-                security=WRITE,
-            ),
-        },
-        "/api/batches/{batch_id}/result": {
-            "parameters": [BATCH_ID],
-            "get": operation(
-                "Download one zip of every finished job's output, named after its source file.",
-                {
-                    "200": {
-                        "description": "A zip, streamed: each output file, or the JSON result "
-                        "of a processor that makes none (`<file name>.json`).",
-                        "content": {
-                            "application/zip": {"schema": {"type": "string", "format": "binary"}}
-                        },
+        "/api/batches/{batch_id}": owned_item(
+            "batch",
+            {
+                "get": operation("Return one of the user's batches.", {"200": snapshot}),
+                "delete": operation(
+                    "Delete a finished batch, its jobs and their files.",
+                    {"204": DELETED, "409": error("A job of the batch is queued or running.")},
+                    write=True,
+                ),
+            },
+        ),
+        "/api/batches/{batch_id}/cancel": owned_item(
+            "batch",
+            {
+                "post": operation(
+                    "Cancel every queued or running job of the batch.",
+                    {"202": snapshot, "409": error("The batch has already finished.")},
+                    write=True,
+                )
+            },
+        ),
+        "/api/batches/{batch_id}/result": owned_item(
+            "batch",
+            {
+                "get": operation(
+                    "Download one zip of every finished job's output, named after its source file.",
+                    {
+                        "200": file_body(
+                            "A zip, streamed: each output file, or the JSON result of a "
+                            "processor that makes none (`<file name>.json`).",
+                            "application/zip",
+                        ),
+                        "404": error("No such batch, or no job of it made a result."),
+                        "409": error("The batch has not finished."),
                     },
-                    "401": SIGN_IN,
-                    "404": error("No such batch, or no job of it made a result."),
-                    "409": error("The batch has not finished."),
-                },
-            ),
-        },
+                )
+            },
+        ),
     }

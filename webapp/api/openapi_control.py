@@ -6,6 +6,9 @@ from __future__ import annotations
 from tasks import registry
 from tasks.joblist import SORTS
 from tasks.jobstore import STATES
+from webapp.api.openapi_common import json_request
+from webapp.api.openapi_common import operation
+from webapp.api.openapi_common import owned_item
 from webapp.api.openapi_schemas import COUNT
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import error
@@ -14,16 +17,6 @@ from webapp.api.openapi_schemas import nullable
 from webapp.api.openapi_schemas import object_of
 from webapp.api.openapi_schemas import ref
 
-SIGN_IN = error("Not signed in (accounts mode; code login_required).")
-NOT_FOUND = error("No such job: unknown, or another user's (answered alike).")
-WRITE = [{"csrf": []}]
-JOB_ID = {
-    "name": "job_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-    "description": "The job's id.",
-}
 ONE_STATE = "(" + "|".join(STATES) + ")"
 STATE_LIST = {
     "type": "string",
@@ -82,16 +75,6 @@ LIST_PAGE = object_of(
 )
 
 
-def operation(summary: str, responses: dict, **more: object) -> dict:
-    """Return an operation from its summary, responses and any other fields."""
-    return {"summary": summary, "responses": responses} | more
-
-
-def json_request(schema: dict, required: bool = True) -> dict:
-    """Return a JSON request body."""
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
-
-
 def control_paths() -> dict:
     """Return the paths of retry, bulk actions and the job log."""
     skipped = object_of({"id": {}, "error": {"type": "object"}})
@@ -116,69 +99,60 @@ def control_paths() -> dict:
             for which, schema in (("ids", ids), ("filter", FILTER))
         ]
     }
+    log_line = object_of(
+        {
+            "seq": {"type": "integer", "minimum": 1},
+            "ts": {"type": "string", "format": "date-time"},
+            "level": {"type": "string", "enum": ["info", "warning", "error"]},
+            "message": STRING,
+        }
+    )
     return {
-        "/api/jobs/{job_id}/retry": {
-            "parameters": [JOB_ID],
-            "post": operation(
-                "Run a finished job again, as a new job on the same input.",
-                {
-                    "202": json_body(ref("Snapshot"), "The new job, with retry_of."),
-                    "400": error("Bad options, or no valid CSRF token."),
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("The job is still queued or running."),
-                    "410": error("The job's input file (or its processor) is gone."),
-                    "429": error("Too many jobs queued or running."),
-                    "503": error("The job queue cannot be reached now."),
-                },
-                security=WRITE,
-                requestBody=json_request(
-                    object_of({"options": {"type": "object"}}, required=[])
-                    | {"additionalProperties": False},
-                    required=False,
-                ),
-            ),
-        },
-        "/api/jobs/{job_id}/logs": {
-            "parameters": [JOB_ID],
-            "get": operation(
-                "Read the job's own log lines (the newest 1,000 are kept).",
-                {
-                    "200": json_body(
-                        object_of(
-                            {
-                                "lines": {
-                                    "type": "array",
-                                    "items": object_of(
-                                        {
-                                            "seq": {"type": "integer", "minimum": 1},
-                                            "ts": {"type": "string", "format": "date-time"},
-                                            "level": {
-                                                "type": "string",
-                                                "enum": ["info", "warning", "error"],
-                                            },
-                                            "message": STRING,
-                                        }
-                                    ),
-                                }
-                            }
-                        ),
-                        "The lines after `after`, oldest first.",
-                    ),
-                    "400": error("A bad after."),
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                },
-                parameters=[
+        "/api/jobs/{job_id}/retry": owned_item(
+            "job",
+            {
+                "post": operation(
+                    "Run a finished job again, as a new job on the same input.",
                     {
-                        "name": "after",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 0},
-                        "description": "The seq of the last line the reader has.",
-                    }
-                ],
-            ),
-        },
+                        "202": json_body(ref("Snapshot"), "The new job, with retry_of."),
+                        "400": error("Bad options, or no valid CSRF token."),
+                        "409": error("The job is still queued or running."),
+                        "410": error("The job's input file (or its processor) is gone."),
+                        "429": error("Too many jobs queued or running."),
+                        "503": error("The job queue cannot be reached now."),
+                    },
+                    write=True,
+                    requestBody=json_request(
+                        object_of({"options": {"type": "object"}}, required=[])
+                        | {"additionalProperties": False},
+                        required=False,
+                    ),
+                )
+            },
+        ),
+        "/api/jobs/{job_id}/logs": owned_item(
+            "job",
+            {
+                "get": operation(
+                    "Read the job's own log lines (the newest 1,000 are kept).",
+                    {
+                        "200": json_body(
+                            object_of({"lines": {"type": "array", "items": log_line}}),
+                            "The lines after `after`, oldest first.",
+                        ),
+                        "400": error("A bad after."),
+                    },
+                    parameters=[
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                            "description": "The seq of the last line the reader has.",
+                        }
+                    ],
+                )
+            },
+        ),
         "/api/jobs/bulk": {
             "post": operation(
                 "Cancel, delete (at once, or held for an Undo), run again or restore many jobs, "
@@ -199,10 +173,9 @@ def control_paths() -> dict:
                         "A bad action, ids or filter, more than 10,000 ids (code too_many_ids), "
                         "or no valid CSRF token."
                     ),
-                    "401": SIGN_IN,
                     "503": error("The job queue cannot be reached now."),
                 },
-                security=WRITE,
+                write=True,
                 requestBody=json_request(bulk),
             ),
         },

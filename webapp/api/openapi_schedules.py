@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from webapp.api.openapi_common import DELETED
+from webapp.api.openapi_common import json_request
+from webapp.api.openapi_common import located
+from webapp.api.openapi_common import operation
+from webapp.api.openapi_common import owned_item
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import TIME
 from webapp.api.openapi_schemas import error
@@ -10,10 +15,6 @@ from webapp.api.openapi_schemas import nullable
 from webapp.api.openapi_schemas import object_of
 from webapp.api.openapi_schemas import ref
 
-SIGN_IN = error("Not signed in (accounts mode; code login_required).")
-CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
-NOT_FOUND = error("No such schedule: unknown, or another user's (answered alike).")
-WRITE = [{"csrf": []}]
 LENGTH = error("A body without a Content-Length (it is read into memory).")
 RUN_AT = {
     "type": "string",
@@ -23,23 +24,6 @@ RUN_AT = {
 }
 URL = {"type": "string", "format": "uri", "description": "An http or https URL."}
 NOTIFY = {"type": "array", "description": "Whom to tell when a run ends."}
-SCHEDULE_ID = {
-    "name": "schedule_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-    "description": "The schedule's id.",
-}
-
-
-def operation(summary: str, responses: dict, **more: object) -> dict:
-    """Return an operation from its summary, responses and any other fields."""
-    return {"summary": summary, "responses": responses} | more
-
-
-def json_request(schema: dict) -> dict:
-    """Return a required JSON request body."""
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def schedule_schemas() -> dict:
@@ -113,61 +97,51 @@ def schedule_paths() -> dict:
                     "200": json_body(
                         object_of({"schedules": {"type": "array", "items": ref("Schedule")}}),
                         "The schedules.",
-                    ),
-                    "401": SIGN_IN,
+                    )
                 },
             ),
             "post": operation(
                 "Make a schedule: import a URL and process it every every_s seconds or on cron.",
                 {
-                    "201": one
-                    | {"headers": {"Location": {"schema": STRING, "description": "Its URL."}}},
+                    "201": located(one, "Its URL."),
                     "400": bad,
-                    "401": SIGN_IN,
                     "409": error("The user has as many schedules as allowed."),
                     "411": LENGTH,
                 },
-                security=WRITE,
+                write=True,
                 requestBody=json_request(ref("NewSchedule")),
             ),
         },
-        "/api/schedules/{schedule_id}": {
-            "parameters": [SCHEDULE_ID],
-            "get": operation(
-                "Return one of the user's schedules.",
-                {"200": one, "401": SIGN_IN, "404": NOT_FOUND},
-            ),
-            "patch": operation(
-                "Pause or resume a schedule, or change its timing.",
-                {"200": one, "400": bad, "401": SIGN_IN, "404": NOT_FOUND, "411": LENGTH},
-                security=WRITE,
-                requestBody=json_request(ref("ScheduleChange")),
-            ),
-            "delete": operation(
-                "Delete a schedule; its runs stay as ordinary jobs.",
-                {
-                    "204": {"description": "Deleted."},
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                },
-                security=WRITE,
-            ),
-        },
-        "/api/schedules/{schedule_id}/run": {
-            "parameters": [SCHEDULE_ID],
-            "post": operation(
-                "Run a schedule now, besides its timing.",
-                {
-                    "202": json_body(ref("Snapshot"), "The run's job."),
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
-                    "404": NOT_FOUND,
-                    "409": error("The schedule's processor is not installed."),
-                    "429": error("Too many active jobs."),
-                    "503": error("The job queue cannot be reached."),
-                },
-                security=WRITE,
-            ),
-        },
+        "/api/schedules/{schedule_id}": owned_item(
+            "schedule",
+            {
+                "get": operation("Return one of the user's schedules.", {"200": one}),
+                "patch": operation(
+                    "Pause or resume a schedule, or change its timing.",
+                    {"200": one, "400": bad, "411": LENGTH},
+                    write=True,
+                    requestBody=json_request(ref("ScheduleChange")),
+                ),
+                "delete": operation(
+                    "Delete a schedule; its runs stay as ordinary jobs.",
+                    {"204": DELETED},
+                    write=True,
+                ),
+            },
+        ),
+        "/api/schedules/{schedule_id}/run": owned_item(
+            "schedule",
+            {
+                "post": operation(
+                    "Run a schedule now, besides its timing.",
+                    {
+                        "202": json_body(ref("Snapshot"), "The run's job."),
+                        "409": error("The schedule's processor is not installed."),
+                        "429": error("Too many active jobs."),
+                        "503": error("The job queue cannot be reached."),
+                    },
+                    write=True,
+                )
+            },
+        ),
     }

@@ -58,6 +58,58 @@ def schemas() -> dict:
         {"id": STRING, "processor": nullable(STRING), "task": nullable(STRING)}
         | {"started_at": nullable(TIME)}
     )
+    # What every snapshot has (tasks/snapshot.py build), then what only some kinds of job have.
+    snapshot = {
+        "id": {"type": "string", "format": "uuid"},
+        "processor": STRING,
+        "filename": STRING,
+        "size": COUNT,
+        "state": {"type": "string", "enum": list(STATES)},
+        "progress": ref("Progress"),
+        "result": nullable({"type": "object"}),
+        "error": nullable(STRING),
+        "created_at": TIME,
+        "started_at": nullable(TIME),
+        "finished_at": nullable(TIME),
+        "attempt": {"type": "integer", "minimum": 1},
+        "max_attempts": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The most attempts a job gets: 1 + automatic retries.",
+        },
+        "retry_at": nullable(TIME),
+        "queue_position": {
+            **nullable(COUNT),
+            "description": "A queued job's place: jobs ahead of it in its queue "
+            "(0: next); null unless queued.",
+        },
+        "retry_of": nullable(STRING),
+        "notify": ref("Notify"),
+        "options": {"type": "object", "description": "The options the job runs with."},
+    }
+    when_it_applies = {
+        "batch": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The batch the job was sent in (left out for a job sent alone).",
+        },
+        "parts": {
+            **object_of({"total": COUNT, "done": COUNT, "running": COUNT}),
+            "description": "A job split over several workers: its parts (left out otherwise).",
+        },
+        "run_at": {**TIME, "description": "When a job run later is sent."},
+        "url": {**STRING, "description": "The URL a URL import fetches its file from."},
+        "schedule": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The schedule whose run the job is.",
+        },
+        "delete_at": {
+            **TIME,
+            "description": "When a job whose delete is held for an Undo (bulk delete "
+            "with undo_s) is deleted; left out unless held.",
+        },
+    }
     return {
         "Error": object_of(
             {
@@ -67,36 +119,7 @@ def schemas() -> dict:
             }
         ),
         "Progress": progress,
-        "Snapshot": object_of(
-            {
-                "id": {"type": "string", "format": "uuid"},
-                "processor": STRING,
-                "filename": STRING,
-                "size": COUNT,
-                "state": {"type": "string", "enum": list(STATES)},
-                "progress": ref("Progress"),
-                "result": nullable({"type": "object"}),
-                "error": nullable(STRING),
-                "created_at": TIME,
-                "started_at": nullable(TIME),
-                "finished_at": nullable(TIME),
-                "attempt": {"type": "integer", "minimum": 1},
-                "max_attempts": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "The most attempts a job gets: 1 + automatic retries.",
-                },
-                "retry_at": nullable(TIME),
-                "queue_position": {
-                    **nullable(COUNT),
-                    "description": "A queued job's place: jobs ahead of it in its queue "
-                    "(0: next); null unless queued.",
-                },
-                "retry_of": nullable(STRING),
-                "notify": ref("Notify"),
-                "options": {"type": "object", "description": "The options the job runs with."},
-            }
-        ),
+        "Snapshot": object_of(snapshot | when_it_applies, required=list(snapshot)),
         "Notify": {
             "type": "array",
             "maxItems": 5,

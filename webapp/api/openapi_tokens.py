@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
+from webapp.api.openapi_common import json_request
+from webapp.api.openapi_common import operation
 from webapp.api.openapi_schemas import STRING
 from webapp.api.openapi_schemas import TIME
 from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
 from webapp.api.openapi_schemas import nullable
 from webapp.api.openapi_schemas import object_of
-
-SIGN_IN = error("Not signed in (accounts mode; code login_required).")
-CSRF_REFUSED = error("No valid X-CSRFToken header (code csrf_failed); nothing happened.")
-WRITE = [{"csrf": []}]
-
-
-def operation(summary: str, responses: dict, **more: object) -> dict:
-    """Return an operation from its summary, responses and any other fields."""
-    return {"summary": summary, "responses": responses} | more
 
 
 def token_paths() -> dict:
@@ -33,7 +26,6 @@ def token_paths() -> dict:
                     "200": json_body(
                         object_of({"tokens": {"type": "array", "items": listed}}), "The tokens."
                     ),
-                    "401": SIGN_IN,
                     "403": session_only,
                 },
             ),
@@ -47,23 +39,18 @@ def token_paths() -> dict:
                         "The new token.",
                     ),
                     "400": error("No valid CSRF token, or a bad name."),
-                    "401": SIGN_IN,
                     "403": session_only,
                     "409": error("The user has as many tokens as allowed."),
                 },
-                security=WRITE,
-                requestBody={
-                    "required": False,
-                    "content": {
-                        "application/json": {
-                            "schema": object_of(
-                                {"name": {"type": "string", "minLength": 1, "maxLength": 64}},
-                                required=[],
-                            )
-                            | {"additionalProperties": False}
-                        }
-                    },
-                },
+                write=True,
+                requestBody=json_request(
+                    object_of(
+                        {"name": {"type": "string", "minLength": 1, "maxLength": 64}},
+                        required=[],
+                    )
+                    | {"additionalProperties": False},
+                    required=False,
+                ),
             ),
         },
         "/api/tokens/{token_id}": {
@@ -72,12 +59,10 @@ def token_paths() -> dict:
                 "Revoke one of the user's API tokens; close the live connections opened with it.",
                 {
                     "204": {"description": "Revoked: the token no longer works."},
-                    "400": CSRF_REFUSED,
-                    "401": SIGN_IN,
                     "403": session_only,
                     "404": error("No such token of this user."),
                 },
-                security=WRITE,
+                write=True,
             ),
         },
     }

@@ -11,6 +11,9 @@ from tasks import files
 from tasks.jobstore import state_of
 from webapp.api import bp
 from webapp.api.jobs import owned
+from webapp.api.openapi_common import file_body
+from webapp.api.openapi_common import operation
+from webapp.api.openapi_common import owned_item
 from webapp.api.openapi_schemas import error
 from webapp.errors import ApiError
 
@@ -37,37 +40,25 @@ def get_preview(job_id: str, number: int):
 
 def preview_paths() -> dict:
     """Return the OpenAPI paths of previews."""
+    number = {
+        "name": "number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Which preview of the result's list, from 1.",
+    }
     return {
-        "/api/jobs/{job_id}/previews/{number}": {
-            "parameters": [
-                {
-                    "name": "job_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "format": "uuid"},
-                    "description": "The job's id.",
-                },
-                {
-                    "name": "number",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 0},
-                    "description": "Which preview of the result's list, from 1.",
-                },
-            ],
-            "get": {
-                "summary": "Get one preview image of a finished job's result.",
-                "responses": {
-                    "200": {
-                        "description": "The preview.",
-                        "content": {
-                            kind: {"schema": {"type": "string", "format": "binary"}}
-                            for kind in TYPES.values()
-                        },
+        "/api/jobs/{job_id}/previews/{number}": owned_item(
+            "job",
+            {
+                "get": operation(
+                    "Get one preview image of a finished job's result.",
+                    {
+                        "200": file_body("The preview.", *TYPES.values()),
+                        "404": error("No such job, or no such preview."),
                     },
-                    "401": error("Not signed in (accounts mode; code login_required)."),
-                    "404": error("No such job, or no such preview."),
-                },
+                )
             },
-        }
+            number,
+        )
     }

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 from requests_toolbelt import MultipartEncoder
 from requests_toolbelt import MultipartEncoderMonitor
@@ -28,6 +29,7 @@ from webapp.client.live import STATE_LABELS
 from webapp.client.live import TERMINAL
 from webapp.client.live import BatchFollower
 from webapp.client.live import Follower
+from webapp.client.live import Live
 from webapp.client.live import counts_text
 
 DEFAULT_URL = "http://127.0.0.1:5000"
@@ -105,22 +107,19 @@ def submit(api: Api, args: argparse.Namespace) -> int:
     options = parse_options(args.options)
     notify = (["email"] if args.email else []) + [{"webhook": url} for url in args.webhook]
     extra = {"notify": json.dumps(notify)} if notify else {}
-    for path in args.files:
-        if not path.is_file():
-            raise ClientError(f"{path}: no such file")
+    check_files(args.files)
     follower = Follower(api, out) if args.follow else None
-    if follower:
-        follower.connect()  # before the uploads: no event of the new jobs is missed
-        follower.bars.start()
-    refused = 0
-    try:
+    refused: list[Path] = []
+
+    def send() -> int:
+        """Upload each file (on a bar of its own when following); go on past a refused one."""
         for path in args.files:
             bar = follower.bar(path.name, STATE_LABELS["UPLOADING"]) if follower else None
             sent = (lambda n, size, bar=bar: follower.uploaded(bar, n, size)) if follower else None
             try:
                 job = upload(api, path, args.processor, options, sent, extra)
             except Refused as exc:
-                refused += 1
+                refused.append(path)
                 if follower:
                     follower.refuse(bar)
                 print(f"{path}: refused: {exc.message}", file=sys.stderr)
@@ -129,12 +128,14 @@ def submit(api: Api, args: argparse.Namespace) -> int:
                 follower.add(job, path.name, bar)
             else:
                 print(f"{job['id']}  {path.name}")
-        if not follower:
-            return 1 if refused else 0
-        return finish(api, follower, refused)
-    finally:
-        if follower:
-            follower.close()
+        return 1 if refused else 0
+
+    return followed(
+        follower,
+        send,
+        lambda final: jobs_ended(final, len(refused)),
+        lambda: offer_cancel(api, follower.unfinished()),
+    )
 
 
 def send_batch(api: Api, args: argparse.Namespace) -> int:
@@ -142,20 +143,17 @@ def send_batch(api: Api, args: argparse.Namespace) -> int:
     the batch until it ends. 0 only when the batch ends SUCCESS (without --follow: when it was
     queued with no file refused)."""
     options = parse_options(args.options)
-    for path in args.files:
-        if not path.is_file():
-            raise ClientError(f"{path}: no such file")
+    check_files(args.files)
     follower = BatchFollower(api, out) if args.follow else None
-    if follower:
-        follower.connect()  # before the upload: no event of the new batch is missed
-        follower.bars.start()
-    try:
-        bar = None
-        if follower:
-            bar = follower.bars.add_task(
-                f"{len(args.files)} files", total=100, percent="", rate="", eta="", state=""
-            )
-        sent = (lambda n, size: uploaded(follower, bar, n, size)) if follower else None
+
+    def send() -> int:
+        """Upload the files in one body (on one bar when following); say each refused one."""
+        bar = (
+            follower.bar(f"{len(args.files)} files", STATE_LABELS["UPLOADING"])
+            if follower
+            else None
+        )
+        sent = (lambda n, size: follower.uploaded(bar, n, size)) if follower else None
         try:
             snapshot = upload_batch(api, args.files, args.processor, options, sent)
         except Refused as exc:
@@ -164,28 +162,55 @@ def send_batch(api: Api, args: argparse.Namespace) -> int:
             raise
         for item in snapshot.get("refused") or []:
             print(f"{item['filename']}: refused: {item['error']['message']}", file=sys.stderr)
-        if not follower:
+        if follower:
+            follower.bars.remove_task(bar)
+            follower.follow(snapshot, f"batch of {len(snapshot['jobs'])}")
+        else:
             print(f"{snapshot['id']}  {len(snapshot['jobs'])} jobs")
-            return 1 if snapshot.get("refused") else 0
-        follower.bars.remove_task(bar)
-        follower.follow(snapshot, f"batch of {len(snapshot['jobs'])}")
+        return 1 if snapshot.get("refused") else 0
+
+    def ended(final: dict) -> int:
+        """Say how the batch ended; 0 when it ended SUCCESS."""
+        print(f"{final['id']}  {final['state']}  {counts_text(final.get('counts') or {})}")
+        return 0 if final["state"] == "SUCCESS" else 1
+
+    return followed(follower, send, ended, lambda: offer_batch_cancel(api, follower.batch["id"]))
+
+
+def followed(
+    follower: Live | None,
+    send: Callable[[], int],
+    ended: Callable[[Any], int],
+    interrupted: Callable[[], int],
+) -> int:
+    """Run ``send`` (the uploads) and, with a follower, show what it made on live bars until it
+    has ended; return the exit status.
+
+    Without a follower it is ``send``'s. With one, the live connection is made before ``send``
+    runs, so no event of what it makes is missed; then ``ended(last snapshots)`` gives the
+    status, or, on Ctrl-C while waiting, ``interrupted()`` (which offers to cancel)."""
+    if follower is None:
+        return send()
+    follower.connect()
+    follower.bars.start()
+    try:
+        send()
         try:
             final = follower.wait()
         except KeyboardInterrupt:
             follower.bars.stop()
-            return offer_batch_cancel(api, snapshot["id"])
+            return interrupted()
         follower.bars.stop()
-        print(f"{final['id']}  {final['state']}  {counts_text(final.get('counts') or {})}")
-        return 0 if final["state"] == "SUCCESS" else 1
+        return ended(final)
     finally:
-        if follower:
-            follower.close()
+        follower.close()
 
 
-def uploaded(follower: BatchFollower, bar, sent: int, size: int) -> None:
-    """Move the upload's bar: ``sent`` of ``size`` bytes."""
-    percent = 100 * sent / size if size else 100
-    follower.bars.update(bar, completed=percent, percent=f"{percent:.0f}%", state="uploading")
+def check_files(paths: list[Path]) -> None:
+    """Refuse, before anything is sent, a path that is not a file."""
+    for path in paths:
+        if not path.is_file():
+            raise ClientError(f"{path}: no such file")
 
 
 def upload_batch(
@@ -275,14 +300,8 @@ def parse_options(raw: str | None) -> str | None:
     return json.dumps(value)
 
 
-def finish(api: Api, follower: Follower, refused: int = 0) -> int:
-    """Wait for the followed jobs; on Ctrl-C offer to cancel them; return the exit status."""
-    try:
-        final = follower.wait()
-    except KeyboardInterrupt:
-        follower.bars.stop()
-        return offer_cancel(api, follower.unfinished())
-    follower.bars.stop()
+def jobs_ended(final: dict[str, dict], refused: int = 0) -> int:
+    """Say why each failed job failed; 0 when every job ended SUCCESS and no file was refused."""
     for snapshot in final.values():
         if snapshot["state"] == "FAILURE":
             print(f"{snapshot['filename']}: {snapshot.get('error')}", file=sys.stderr)
@@ -314,13 +333,12 @@ def watch(api: Api, args: argparse.Namespace) -> int:
     """Follow one job with a live bar until it ends; 0 when it ends SUCCESS."""
     snapshot = api.job(args.id)
     follower = Follower(api, out)
-    follower.connect()
-    follower.bars.start()
-    try:
-        follower.add(snapshot, snapshot.get("filename") or snapshot["id"])
-        return finish(api, follower)
-    finally:
-        follower.close()
+    return followed(
+        follower,
+        lambda: follower.add(snapshot, snapshot.get("filename") or snapshot["id"]),
+        jobs_ended,
+        lambda: offer_cancel(api, follower.unfinished()),
+    )
 
 
 def list_jobs(api: Api, args: argparse.Namespace) -> int:

@@ -105,6 +105,15 @@ class Live(ABC):
     def resubscribe(self) -> None:
         """After a (re)connection, catch up with what is still running."""
 
+    def bar(self, label: str, state: str = STATE_LABELS["PENDING"]) -> TaskID:
+        """Show a new bar, not yet a job's or the batch's (an upload's, for one)."""
+        return self.bars.add_task(label, total=100, percent="", rate="", eta="", state=state)
+
+    def uploaded(self, bar: TaskID, sent: int, size: int) -> None:
+        """Move an upload's bar: ``sent`` of ``size`` bytes."""
+        percent = 100 * sent / size if size else 100
+        self.bars.update(bar, completed=percent, percent=f"{percent:.0f}%")
+
     def connect(self) -> None:
         """Open the live connection with the token; fail in one line when refused."""
         try:
@@ -131,15 +140,6 @@ class Follower(Live):
         self.jobs: dict[str, dict] = {}
         self.tasks: dict[str, TaskID] = {}
         super().__init__(api, console)
-
-    def bar(self, label: str, state: str = STATE_LABELS["PENDING"]) -> TaskID:
-        """Show a new bar, not yet a job's (an upload's, for one)."""
-        return self.bars.add_task(label, total=100, percent="", rate="", eta="", state=state)
-
-    def uploaded(self, bar: TaskID, sent: int, size: int) -> None:
-        """Move an upload's bar: ``sent`` of ``size`` bytes."""
-        percent = 100 * sent / size if size else 100
-        self.bars.update(bar, completed=percent, percent=f"{percent:.0f}%")
 
     def refuse(self, bar: TaskID) -> None:
         """Mark an upload's bar as refused by the server."""
@@ -230,7 +230,7 @@ class BatchFollower(Live):
 
     def follow(self, snapshot: dict, label: str) -> None:
         """Show the batch on a bar of its own, then ask for its snapshot now."""
-        self.task = self.bars.add_task(label, total=100, percent="", rate="", eta="", state="")
+        self.task = self.bar(label, "")
         self.show(snapshot)
         self.subscribe()
 

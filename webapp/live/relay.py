@@ -14,7 +14,11 @@ exactly once, whichever process it is on:
 - each job's state is read once Redis confirms its subscription, never before: a read made
   while the SUBSCRIBE is still on its way could miss a state published in between (the two
   travel on different connections). The same state seen by the read and by a message is sent
-  once;
+  once. An end is sent once even when it is stored twice with different payloads (a queued
+  job's cancel is stored REVOKED by the web, then again by the worker that drops its message;
+  Celery's ``date_done`` differs): the end sent is kept on the job's cached record (``final``),
+  and the read on confirmation caches the record it read, so the read and the messages after
+  it judge by one record. A state stored after the end (a redelivered job) reopens it;
 - a queued job's place in its queue (:mod:`tasks.queueline`) moves when a job ahead starts or is
   cancelled, and is set when it is sent: each such change is published on
   ``taskboard:queue-moved``; the relay then reads the places of the open jobs it follows in one
@@ -186,7 +190,7 @@ class Relay:
         elif channel.startswith(META_PREFIX):
             for record, meta in jobstore.get_with_meta(r, [channel[len(META_PREFIX) :]]):
                 if meta is not None:
-                    self.relay_state(r, pubsub, record, meta)
+                    self.relay_state(r, pubsub, self.refresh(record), meta)
 
     def handle(self, r: redis.Redis, message: dict, pubsub: redis.client.PubSub) -> None:
         """Turn one pub/sub message into pushes to the owner's connections."""
@@ -301,8 +305,21 @@ class Relay:
         if job_id in self.records:
             self.records.move_to_end(job_id)
             return self.records[job_id]
-        record = jobstore.get(r, job_id)
+        return self.keep(job_id, jobstore.get(r, job_id))
+
+    def refresh(self, record: dict) -> dict:
+        """Cache a record just read in place of the one kept, with the end already sent
+        (``final``, which only the relay knows): the read on a subscription's confirmation and
+        the messages after it then judge a repeated end by the same record."""
+        kept = self.records.get(record["id"])
+        if kept and "final" in kept:
+            record["final"] = kept["final"]
+        return self.keep(record["id"], record)
+
+    def keep(self, job_id: str, record: dict | None) -> dict | None:
+        """Cache a job's record (None for a task that is not a job), the newest 20,000 kept."""
         self.records[job_id] = record
+        self.records.move_to_end(job_id)
         if len(self.records) > 20000:
             self.records.popitem(last=False)
         return record
