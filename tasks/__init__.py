@@ -21,9 +21,19 @@ from tasks import later  # noqa: E402
 from tasks import maintenance  # noqa: E402
 from tasks import processors  # noqa: E402
 from tasks import queueline  # noqa: E402
+from tasks import retention  # noqa: E402
 from tasks import schedules  # noqa: E402
 from tasks import worker  # noqa: E402
 
 processors.load()
 
-__all__ = ["app", "imports", "later", "maintenance", "queueline", "schedules", "worker"]
+__all__ = [
+    "app",
+    "imports",
+    "later",
+    "maintenance",
+    "queueline",
+    "retention",
+    "schedules",
+    "worker",
+]

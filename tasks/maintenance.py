@@ -1,4 +1,4 @@
-"""Periodic jobs run by beat (the stall sweeper and retention), and a worker's start-up check.
+"""Beat's workers check (lost workers and the stall sweeper), and a worker's start-up check.
 
 A job whose worker died can stay STARTED or PROGRESS for ever: with the Redis broker its message
 only comes back after the visibility timeout. A worker that restarts sends again at once the jobs
@@ -24,11 +24,9 @@ own id and chord, and never the job: the parts already done are kept.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -36,11 +34,10 @@ from celery import current_app
 from celery import shared_task
 from celery.signals import worker_ready
 
-from tasks import files
 from tasks import jobstore
 from tasks import notify
+from tasks import partruns
 from tasks import settings
-from tasks import split
 from tasks.worker import liveness
 from tasks.worker import status
 
@@ -93,11 +90,11 @@ def running_jobs(r: redis.Redis) -> Iterator[tuple[dict, dict]]:
             yield record, meta
 
 
-def running_parts(r: redis.Redis) -> Iterator[split.PartRun]:
+def running_parts(r: redis.Redis) -> Iterator[partruns.PartRun]:
     """Yield the started, unfinished parts of every running job split in parts."""
     for record, meta in running_jobs(r):
-        if split.is_split(meta):
-            yield from split.open_parts(r, record["id"])
+        if partruns.is_split(meta):
+            yield from partruns.open_parts(r, record["id"])
 
 
 def stalled_jobs(r: redis.Redis, now: float) -> list[tuple[dict, dict]]:
@@ -106,12 +103,12 @@ def stalled_jobs(r: redis.Redis, now: float) -> list[tuple[dict, dict]]:
     found = []
     for record, meta in running_jobs(r):
         beat = heartbeat(meta, record)
-        if not split.is_split(meta) and beat is not None and now - beat > settings.STALL_AFTER_S:
+        if not partruns.is_split(meta) and beat is not None and now - beat > settings.STALL_AFTER_S:
             found.append((record, meta))
     return found
 
 
-def stalled_parts(r: redis.Redis, now: float) -> list[split.PartRun]:
+def stalled_parts(r: redis.Redis, now: float) -> list[partruns.PartRun]:
     """Return the running parts whose last report (or sending again) is older than the stall
     limit."""
     return [part for part in running_parts(r) if now - part.beat > settings.STALL_AFTER_S]
@@ -158,10 +155,6 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
     for part in my_parts:
         if part.id not in held:
             resend_part_or_fail(r, part, "was cut off when this worker stopped")
-
-
-# How old a half-received upload may get before it is removed.
-INCOMING_MAX_AGE_S = 24 * 3600
 
 
 @shared_task
@@ -213,17 +206,17 @@ def resend_or_fail(r: redis.Redis, record: dict, meta: dict, why: str) -> str:
     return "failed"
 
 
-def resend_part_or_fail(r: redis.Redis, part: split.PartRun, why: str) -> str:
+def resend_part_or_fail(r: redis.Redis, part: partruns.PartRun, why: str) -> str:
     """Send a part no live worker holds again, alone, or fail its job once the part is out of
     redeliveries; return "redelivered", "failed", or "skipped" (another check is on it)."""
     if not r.set(jobstore.REDELIVER_CLAIM.format(part.id), "1", nx=True, ex=30):
         return "skipped"
     where = f"job {part.job_id} part {part.index + 1} {why} on {part.worker}"
-    if split.resend_part(r, part, settings.STALL_REDELIVERIES) <= settings.STALL_REDELIVERIES:
+    if partruns.resend_part(r, part, settings.STALL_REDELIVERIES) <= settings.STALL_REDELIVERIES:
         log.warning("%s; sending the part again", where, extra={"job_id": part.job_id})
         return "redelivered"
     log.warning("%s; marking the job failed", where, extra={"job_id": part.job_id})
-    split.give_up_part(r, part, jobstore.STALLED)
+    partruns.give_up_part(r, part, jobstore.STALLED)
     notify.job_ended(r, part.job_id)
     return "failed"
 
@@ -285,54 +278,3 @@ def recover(r: redis.Redis, answers: dict[str, set[str]], now: float) -> dict:
         if not waiting:
             liveness.forget(r, name, last_seen)
     return {"redelivered": done.count("redelivered"), "failed": done.count("failed")}
-
-
-@shared_task
-def purge_expired() -> dict:
-    """Delete finished jobs, and their files, older than ``RETENTION_HOURS``."""
-    r = jobstore.client()
-    cutoff = time.time() - settings.RETENTION_HOURS * 3600
-    removed = 0
-    for batch in jobstore.expired_jobs(r, cutoff):
-        for record in batch:
-            jobstore.forget(r, record)
-        removed += len(batch)
-    orphans = purge_orphan_files(r, cutoff, time.time() - INCOMING_MAX_AGE_S)
-    if removed or orphans:
-        log.info(
-            "retention removed %d job(s) and %d orphan file(s) older than %s h",
-            removed,
-            orphans,
-            settings.RETENTION_HOURS,
-        )
-    return {"removed": removed, "orphans": orphans}
-
-
-def purge_orphan_files(r: redis.Redis, cutoff: float, incoming_cutoff: float) -> int:
-    """Remove job folders no record claims (a web process stopped between saving an upload and
-    recording its job) older than ``cutoff``, and half-received uploads older than
-    ``incoming_cutoff``."""
-    root = settings.UPLOAD_DIR
-    removed = 0
-    for entry in root.iterdir() if root.is_dir() else ():
-        if entry.name == files.INCOMING:
-            for part in entry.iterdir():
-                if modified_before(part, incoming_cutoff):
-                    part.unlink(missing_ok=True)
-                    removed += 1
-        elif (
-            entry.is_dir()
-            and modified_before(entry, cutoff)
-            and not r.exists(jobstore.JOB_KEY.format(entry.name))
-        ):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def modified_before(path: Path, cutoff: float) -> bool:
-    """Tell whether a file was last changed before ``cutoff`` (False if it is gone)."""
-    try:
-        return path.stat().st_mtime < cutoff
-    except FileNotFoundError:
-        return False

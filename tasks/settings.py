@@ -199,7 +199,7 @@ def celery_config() -> dict:
                 "options": {"expires": s.CHECK_EVERY_S},
             },
             "purge-expired": {
-                "task": "tasks.maintenance.purge_expired",
+                "task": "tasks.retention.purge_expired",
                 "schedule": 3600.0,
                 "options": {"expires": 3600.0},
             },

@@ -19,8 +19,8 @@ A part is a task of its own, not a job: the job's stored state names no worker w
 run. So each part also keeps, in the same hash, the worker running it, when it last reported,
 and how to send it again (its Celery signature as its request had it, chord and group
 included, as ``Task.retry`` rebuilds it). The lost-worker check, the stall sweeper and a
-restarting worker (``tasks/maintenance.py``) read them through :func:`open_parts` and send a
-lost part again alone with :func:`resend_part`; a pool process killed mid-part gives its
+restarting worker (``tasks/maintenance.py``) read them through ``tasks.partruns`` and send a
+lost part again alone; a pool process killed mid-part gives its
 message back by itself (``acks_late`` with ``reject_on_worker_lost``). A message of a part that
 comes back after the part or the job ended is dropped.
 """
@@ -38,9 +38,7 @@ from typing import Any
 
 import redis
 from celery import chord
-from celery import current_app
 from celery import shared_task
-from celery import signature
 from celery.exceptions import Ignore
 
 from tasks import files
@@ -283,73 +281,3 @@ def merge_parts(self: Any, states: list[dict], name: str, context: dict) -> dict
         extra={"job_id": self.request.id, "event": "job.merged"},
     )
     return result | {"parts": {"total": len(states), "done": len(states), "running": 0}}
-
-
-@dataclass
-class PartRun:
-    """A started, unfinished part of a split job, as its job's parts hash has it."""
-
-    job_id: str
-    index: int
-    worker: str
-    beat: float  # when it last reported or was sent again, Unix time
-    redelivered_at: float
-    resend: str  # its signature, JSON
-
-    @property
-    def id(self) -> str:
-        """The part's task id."""
-        return PART_ID.format(self.job_id, self.index)
-
-
-def is_split(meta: dict | None) -> bool:
-    """Tell whether a running job's stored state is its parts' (no worker of its own)."""
-    result = (meta or {}).get("result")
-    return (
-        (meta or {}).get("status") == jobstore.PROGRESS
-        and isinstance(result, dict)
-        and ("parts" in result)
-    )
-
-
-def open_parts(r: redis.Redis, job_id: str) -> list[PartRun]:
-    """Return the parts of a job that started and have not finished."""
-    fields = r.hgetall(PARTS_KEY.format(job_id))
-    found = []
-    for field in fields:
-        if not field.startswith("started:"):
-            continue
-        i = field.split(":", 1)[1]
-        if f"done:{i}" in fields or f"sig:{i}" not in fields:
-            continue
-        redelivered_at = float(fields.get(f"redelivered_at:{i}") or 0)
-        found.append(
-            PartRun(
-                job_id,
-                int(i),
-                fields.get(f"worker:{i}", ""),
-                max(float(fields.get(f"beat:{i}") or 0), redelivered_at),
-                redelivered_at,
-                fields[f"sig:{i}"],
-            )
-        )
-    return sorted(found, key=lambda part: part.index)
-
-
-def resend_part(r: redis.Redis, part: PartRun, limit: int) -> int:
-    """Send a part again alone, as its request had it (chord and group included), unless it
-    has been sent again ``limit`` times already; return its count of sendings again (above
-    ``limit`` when it was not sent)."""
-    key = PARTS_KEY.format(part.job_id)
-    tries = r.hincrby(key, f"redelivered:{part.index}", 1)
-    if tries <= limit:
-        r.hset(key, f"redelivered_at:{part.index}", time.time())
-        signature(json.loads(part.resend), app=current_app).apply_async()
-    return tries
-
-
-def give_up_part(r: redis.Redis, part: PartRun, message: str) -> None:
-    """Fail a part's job for good (the part was lost too often) and stop its other parts."""
-    jobstore.give_up(r, part.job_id)
-    current_app.backend.mark_as_failure(part.job_id, jobstore.Stalled(message))
-    jobstore.request_cancel(r, part.job_id)

@@ -15,7 +15,7 @@ from tasks.maintenance import heartbeat
 from tests.parts import User
 from tests.parts import wait_for
 
-PURGE = "tasks.maintenance.purge_expired"
+PURGE = "tasks.retention.purge_expired"
 EIGHT_DAYS = 8 * 24 * 3600
 
 
