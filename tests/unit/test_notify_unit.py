@@ -12,6 +12,7 @@ import logging
 import pytest
 import redis
 
+from tasks import delivery
 from tasks import notify
 from tasks import settings
 
@@ -54,7 +55,7 @@ def test_signature_is_hmac_sha256_of_the_body():
     """The signature header is ``sha256=`` and the hex HMAC of the exact body."""
     body = b'{"id":"x"}'
     expected = hmac.new(b"k", body, hashlib.sha256).hexdigest()
-    assert notify.signature(body, "k") == f"sha256={expected}"
+    assert delivery.signature(body, "k") == f"sha256={expected}"
 
 
 def test_mail_of_a_failed_job_gives_the_error_not_a_traceback():
@@ -71,7 +72,7 @@ def test_mail_of_a_failed_job_gives_the_error_not_a_traceback():
         "result": {"exc_type": "ProcessorError", "exc_message": ["No rows."]},
         "date_done": "2026-01-01T00:00:00",
     }
-    mail = notify.compose_mail(record, meta)
+    mail = delivery.compose_mail(record, meta)
     body = mail.get_content()
     assert mail["Subject"] == "Taskboard: data.csv failed" and mail["To"] == "a@example.org"
     assert "Error: No rows." in body and "Processor: CSV profile" in body
@@ -84,9 +85,9 @@ def test_mail_goes_to_the_log_without_an_smtp_server(monkeypatch, caplog):
     record = {"id": "ab12", "filename": "a.txt", "processor": "checksum"}
     record["notify_email"] = "a@example.org"
     meta = {"status": "SUCCESS", "result": {"sha256": "e3b0"}, "date_done": "2026-01-01T00:00:00"}
-    with caplog.at_level(logging.INFO, logger="tasks.notify"):
-        notify.send_mail(record, lambda: notify.compose_mail(record, meta))
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "tasks.notify"]
+    with caplog.at_level(logging.INFO, logger="tasks.delivery"):
+        delivery.send_mail(record, lambda: delivery.compose_mail(record, meta))
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "tasks.delivery"]
     assert "To: a@example.org" in line and 'Result: {"sha256": "e3b0"}' in line
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 from tasks import outbound
+from tasks.delivery import webhook_key
 from tasks.notify import EMAIL
 from tasks.notify import WEBHOOK
-from tasks.notify import webhook_key
 from webapp.auth import accounts_mode
 from webapp.auth import current_user
 from webapp.auth import email_of
