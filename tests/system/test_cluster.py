@@ -64,7 +64,14 @@ def test_job_submitted_on_one_web_is_watched_live_from_another_once(cluster):
             for tab in (on_a, on_b)
         )
         assert len(seen_b) == len(set(seen_b)), "an update arrived twice"
-        assert seen_b == seen_a
+        assert len(seen_a) == len(set(seen_a)), "an update arrived twice"
+        # Each web's relay reads a queued job's state when its subscription is confirmed: one
+        # may read it before the job's place is set (and push the place after), the other
+        # after, or not at all when the job starts first. So the queued updates may differ in
+        # number; from the start on, each tab gets the same updates.
+        started = [u for u in seen_a if u[0] != "PENDING"]
+        assert [u for u in seen_b if u[0] != "PENDING"] == started, (seen_a, seen_b)
+        assert seen_a[0][0] == seen_b[0][0] == "PENDING", (seen_a, seen_b)
         assert sum(1 for s, _, _ in seen_b if s == "PROGRESS") >= 5
     finally:
         on_a.close()
