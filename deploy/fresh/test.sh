@@ -104,9 +104,10 @@ for dist in $FRESH_DISTS; do
     run_port=$(port)
     echo "$dist: image ready after $(($(date +%s) - started)) s; make run on port $run_port"
     CONTAINER=taskboard-fresh-$dist-$$
-    # --init reaps what the tests orphan; /dev/shm of 1 GiB for Chromium.
+    # --init reaps what the tests orphan; /dev/shm of 1 GiB for Chromium; NET_ADMIN, which
+    # root has on a machine of its own, for the test that adds a public address to loopback.
     timeout "$FRESH_TIMEOUT_S" docker run --rm --name "$CONTAINER" --init --network host \
-        --shm-size 1g -e "RUN_PORT=$run_port" -e "PYTEST_ARGS=${PYTEST_ARGS:-}" \
+        --cap-add NET_ADMIN --shm-size 1g -e "RUN_PORT=$run_port" -e "PYTEST_ARGS=${PYTEST_ARGS:-}" \
         -v "$RUN_DIR/src:/fresh/src:ro" -v "$RUN_DIR/inside.sh:/fresh/inside.sh:ro" \
         -v "$RUN_DIR/job.py:/fresh/job.py:ro" -v "$out:/out" \
         -v "$CACHE/$dist/pip:/root/.cache/pip" -v "$CACHE/$dist/apt:/var/cache/apt/archives" \

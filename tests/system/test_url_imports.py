@@ -104,7 +104,10 @@ def public_address():
         )
         if added.returncode == 0:
             break
-        assert "exists" in added.stderr, added.stderr
+        assert "exists" in added.stderr, (
+            f"{added.stderr.strip()}: adding an address to the loopback interface needs root with "
+            "CAP_NET_ADMIN (a container: docker run --cap-add NET_ADMIN)"
+        )
     else:
         raise AssertionError("no free address to add to the loopback interface")
     try:
