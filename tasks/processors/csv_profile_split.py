@@ -22,8 +22,8 @@ max are compared; mean and deviation merge by Chan et al.'s pairwise formula (eq
 pass to floating-point rounding); exact value tables add up and fall back to the sketches at the
 same bounds. Sketches (distinct estimates, top-value counters) merge as sketches do: the
 result then says ``distinct_exact``/``top_exact`` false, as a single pass would. Parts hash
-values for the distinct sketch with a hash every process shares (XXH3,
-:func:`sketches.stable_hashes`).
+values for the distinct sketch with the hash one task uses, which every process shares
+(:func:`sketches.array_hashes`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from pathlib import Path
 from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
-from tasks.formats import sketches
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
@@ -179,12 +178,9 @@ def boundary_after(f, target: int, quotes: list[int]) -> int | None:
 
 
 def fresh_columns(names: list[str], decimal: str) -> list[Column]:
-    """Return empty columns whose distinct sketches hash alike in every process."""
+    """Return empty columns (their distinct sketches hash alike in every process)."""
     budget = EXACT_BYTES // len(names)
-    columns = [Column(name, budget, decimal) for name in names]
-    for column in columns:
-        column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
-    return columns
+    return [Column(name, budget, decimal) for name in names]
 
 
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:

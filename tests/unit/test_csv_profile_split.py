@@ -11,6 +11,7 @@ import pytest
 
 from tasks import registry
 from tasks import split
+from tasks.formats import sketches
 from tasks.processors import csv_profile
 from tasks.processors import csv_profile_split
 from tasks.progress import Progress
@@ -97,7 +98,7 @@ def test_sketched_columns_merge_as_estimates(tmp_path, monkeypatch):
     path = tmp_path / "many.csv"
     path.write_bytes(b"v\n" + b"".join(b"%d\n" % i for i in range(5000)))
     # Each column counts at most 50 values exactly (the default limit is 10,000).
-    monkeypatch.setattr(csv_profile_split.sketches.ValueCounts.__init__, "__defaults__", (50, None))
+    monkeypatch.setattr(sketches.ValueCounts.__init__, "__defaults__", (50,))
     parted, _ = split_profile(path, 4)
     column = parted["columns"][0]
     assert column["distinct_exact"] is False
