@@ -17,15 +17,17 @@ from itertools import chain
 from itertools import islice
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import BinaryIO
 from typing import NamedTuple
 
 from tasks.formats import FormatError
 from tasks.formats import binary
-from tasks.formats.arrowtext import Columns
-from tasks.formats.arrowtext import arrow_table
 from tasks.formats.csvformat import Format
+
+if TYPE_CHECKING:
+    from tasks.formats.arrowtext import Columns
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
@@ -228,6 +230,10 @@ class Rows:
         has another width (the csv module then finds where)."""
         if not chunks:
             return
+        # Imported here: the processors that read record by record do without Arrow.
+        from tasks.formats.arrowtext import Columns
+        from tasks.formats.arrowtext import arrow_table
+
         text = "".join(chunks)
         # Arrow would take a byte-order mark at the start of its text for one, not for data.
         table = None if text[0] == "\ufeff" else arrow_table(text, width, self.fmt.delimiter)

@@ -192,25 +192,30 @@ class TopValues:
             self.add(dict(zip(values.to_pylist(), counts.to_pylist(), strict=True)), short)
             return
         # As add_many: the counters' counts in the batch, and the values the batch repeats.
+        # The counters are found in the batch by hash (and then by text: a value taken by a
+        # hash that is not its own is no counter's, and counts as a value of the batch).
         times = counts.to_numpy()
-        merged = dict(self.counts)
-        if merged:
-            # The counters found in the batch by hash (each then checked by its text).
-            known = self.hashes
-            new = [key for key in merged if key not in known]
-            known.update(zip(new, stable_hashes(new), strict=True))
-            mine = np.sort(np.array([known[key] for key in merged], np.uint64))
+        known = self.hashes
+        new = [key for key in self.counts if key not in known]
+        known.update(zip(new, stable_hashes(new), strict=True))
+        at = np.flatnonzero(times > 1)
+        if known:
+            mine = np.sort(np.fromiter(known.values(), np.uint64, len(known)))
             near = np.minimum(np.searchsorted(mine, hashes), len(mine) - 1)
-            at = np.flatnonzero(mine[near] == hashes)
-            found = dict(zip(values.take(at).to_pylist(), times[at].tolist(), strict=True))
-            merged = {key: count + found.get(key, 0) for key, count in merged.items()}
-        repeated = np.flatnonzero(times > 1)
-        if len(repeated):
-            pairs = zip(values.take(repeated).to_pylist(), times[repeated].tolist(), strict=True)
-            merged |= {value: count for value, count in pairs if value not in merged}
+            at = np.union1d(at, np.flatnonzero(mine[near] == hashes))
+        taken = values.take(at).to_pylist()
+        merged = dict(self.counts)
+        for value, count, hashed in zip(
+            taken, times[at].tolist(), hashes[at].tolist(), strict=True
+        ):
+            if value in merged:
+                merged[value] += count
+            elif count > 1:
+                merged[value] = count
+                known[value] = hashed
         self.exact = False
         self.counts = trimmed(merged, self.size)
-        self.hashes = {key: self.hashes[key] for key in self.counts if key in self.hashes}
+        self.hashes = {key: known[key] for key in self.counts}
 
     def add_many(self, batch: dict[str, int]) -> None:
         """Merge a batch of more distinct (short) values than there are counters."""

@@ -11,17 +11,12 @@ value by value in Python.
 
 from __future__ import annotations
 
-from itertools import chain
 from pathlib import Path
-
-import pyarrow as pa
 
 from tasks import registry
 from tasks import split
-from tasks.formats import arrowtext
 from tasks.formats import csvformat
 from tasks.formats import csvio
-from tasks.processors.csv_profile_column import Column
 from tasks.progress import Progress
 
 MAX_COLUMNS = 512
@@ -33,28 +28,14 @@ BATCH_ROWS = 2048
 BATCH_BYTES = 8 * 1024 * 1024  # a batch of long lines ends with its block, to bound memory
 
 
-def take_all(
-    columns: list[Column], records: csvio.Rows, width: int, first: list, progress: Progress
-) -> tuple[Batch, int, list[int]]:
-    """Feed ``first`` (a header-less file's first row) and every block of ``records`` to one
-    :class:`Batch` of ``columns``; return it with the number of malformed rows and the line
-    numbers of the first :data:`MALFORMED_LINES_SHOWN` of them. The whole file and a split
-    job's parts read their rows through this one loop."""
-    malformed, malformed_lines = 0, []
-    batch = Batch(columns, records, progress)
-    for block in chain(first, records.blocks(width)):
-        malformed += len(block.malformed)
-        malformed_lines += block.malformed[: MALFORMED_LINES_SHOWN - len(malformed_lines)]
-        batch.take(block)
-    batch.flush()
-    if records.comments:  # as csv-to-xlsx says it
-        progress.log(f"{records.comments:,} comment lines (starting with #) skipped")
-    return batch, malformed, malformed_lines
-
-
 def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
     """Profile the file read in the given format."""
     progress.total = src.stat().st_size
+    # Arrow is imported by the work, not with the processors: other processors' workers do
+    # not carry its libraries (tens of MB of memory).
+    from tasks.processors.csv_profile_batch import Column
+    from tasks.processors.csv_profile_batch import take_all
+
     progress.update(0, message="reading")
     columns: list[Column] = []
     rows = malformed = 0
@@ -94,45 +75,6 @@ def distinct_names(names: list[str]) -> list[str]:
         seen.add(candidate)
         distinct.append(candidate)
     return distinct
-
-
-class Batch:
-    """Rows gathered for the columns: handed over every ``BATCH_ROWS`` rows, or sooner if long."""
-
-    def __init__(self, columns: list[Column], records: csvio.Rows, progress: Progress) -> None:
-        self.columns, self.records, self.progress = columns, records, progress
-        # Each column's cells of the batch, as Arrow arrays: a block's slice, or a block's
-        # list of cells (text the csv module read) made into one.
-        self.cells: list[list[pa.Array | pa.ChunkedArray]] = [[] for _ in columns]
-        self.size = self.rows = self.start = 0  # rows now, rows so far, bytes read at the start
-
-    def take(self, block: csvio.Block) -> None:
-        """Take a block's rows, handing over every full batch."""
-        at = 0
-        while at < block.rows:
-            end = min(block.rows, at + BATCH_ROWS - self.size)
-            arrow = isinstance(block, arrowtext.Columns)
-            for i, cells in enumerate(self.cells):
-                part = block.column(i, at, end)
-                cells.append(part if arrow else pa.array(part, pa.string()))
-            self.size += end - at
-            self.rows += end - at
-            at = end
-            if self.size == BATCH_ROWS:
-                self.flush()
-        if self.size and self.records.bytes_read - self.start > BATCH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        """Hand the rows to the columns, column by column, and report progress."""
-        if not self.size:
-            return
-        for column, cells in zip(self.columns, self.cells, strict=True):
-            column.add_array(cells[0] if len(cells) == 1 else pa.chunked_array(cells), self.size)
-        self.cells = [[] for _ in self.columns]
-        self.size = 0
-        self.start = self.records.bytes_read
-        self.progress.update(self.start, message=f"{self.rows:,} rows")
 
 
 # Imported here, after what it uses of this module is defined.

@@ -2,7 +2,7 @@
 
 A batch comes as an Arrow string array. Arrow counts its distinct values (``value_counts``) and,
 when they are all of one kind that is quick to tell, types them by casts over the whole array
-(:func:`tasks.formats.csvtypes.classify`); any other batch is typed value by value in Python,
+(:func:`tasks.formats.arrowtypes.classify`); any other batch is typed value by value in Python,
 as the cell parse does. Either way the numbers are summed by :func:`math.fsum` over the distinct
 values and how often each occurs, so results do not depend on which way a batch went.
 """
@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.formats import arrowtext
+from tasks.formats import arrowtypes
 from tasks.formats import csvheader
 from tasks.formats import csvtypes
 from tasks.formats import sketches
@@ -68,7 +69,7 @@ class Column:
             nulls = counts[at].as_py()
             values = pa.concat_arrays([values.slice(0, at), values.slice(at + 1)])
             counts = pa.concat_arrays([counts.slice(0, at), counts.slice(at + 1)])
-        typed = csvtypes.classify(values, self.last)
+        typed = arrowtypes.classify(values, self.last)
         if typed is None:
             batch = dict(zip(values.to_pylist(), counts.to_pylist(), strict=True))
             if nulls:

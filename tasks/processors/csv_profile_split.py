@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tasks.formats import binary
 from tasks.formats import csvformat
@@ -38,10 +39,11 @@ from tasks.formats import csvio
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
-from tasks.processors.csv_profile import Column
 from tasks.processors.csv_profile import distinct_names
-from tasks.processors.csv_profile import take_all
 from tasks.progress import Progress
+
+if TYPE_CHECKING:
+    from tasks.processors.csv_profile_column import Column
 
 SCAN_BYTES = 4 * 1024 * 1024
 
@@ -179,12 +181,16 @@ def boundary_after(f, target: int, quotes: list[int]) -> int | None:
 
 def fresh_columns(names: list[str], decimal: str) -> list[Column]:
     """Return empty columns (their distinct sketches hash alike in every process)."""
+    from tasks.processors.csv_profile_column import Column  # with Arrow: see profile()
+
     budget = EXACT_BYTES // len(names)
     return [Column(name, budget, decimal) for name in names]
 
 
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
     """Profile one byte range; return its columns' states, rows and malformed lines."""
+    from tasks.processors.csv_profile_batch import take_all  # with Arrow: see profile()
+
     progress.total = end - start
     fmt = part_format(context, index)
     names = context["names"]

@@ -9,6 +9,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
+from tasks.formats import arrowtypes
 from tasks.formats import csvtypes
 
 
@@ -176,7 +177,7 @@ def test_arrow_typing_agrees_with_cell_typing():
         if not cells:
             continue
         values = list(cells)
-        found = csvtypes.classify(pa.array(values, pa.string()))
+        found = arrowtypes.classify(pa.array(values, pa.string()))
         if found is None:
             continue
         typed += 1
