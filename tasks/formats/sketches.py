@@ -197,7 +197,8 @@ class TopValues:
         times = counts.to_numpy()
         known = self.hashes
         new = [key for key in self.counts if key not in known]
-        known.update(zip(new, stable_hashes(new), strict=True))
+        if new:
+            known.update(zip(new, stable_hashes(new), strict=True))
         at = np.flatnonzero(times > 1)
         if known:
             mine = np.sort(np.fromiter(known.values(), np.uint64, len(known)))
