@@ -84,8 +84,23 @@ def many_rows(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Text Arrow reads as well as the csv module would, or must leave to it.
+FOR_ARROW = {
+    "byte order mark": "\ufeffa,b\n1,x\n\ufeff2,y\n",
+    "latin-1": "nom;ville\n1;Orléans\n2;Besançon\n".encode("latin-1"),
+    "tabs and spaces": "a\tb\n 1 \t x\n\t\n  \t  \n",
+    "trailing delimiters": "a,b,c\n1,2,\n,,\n3,,4\n",
+    "one column with commas": "v\n1\n2,3\n4\n",
+    "blank and space lines": "a,b\n \n1,2\n\r\n3,4\n",
+    "no last line break, crlf": "a,b\r\n1,2\r\n3,4",
+    "null column": "a,b\n1,\n2,\n3,NA\n",
+}
+
+
 @pytest.mark.parametrize(
-    "content", [*READ_IN_BLOCKS.values(), many_rows(30_000)], ids=[*READ_IN_BLOCKS, "many rows"]
+    "content",
+    [*READ_IN_BLOCKS.values(), *FOR_ARROW.values(), many_rows(30_000)],
+    ids=[*READ_IN_BLOCKS, *FOR_ARROW, "many rows"],
 )
 def test_profile_is_the_same_read_and_typed_by_arrow_or_in_python(profile, monkeypatch, content):
     """Profile alike, to the last bit and the last sketched count, whether Arrow reads and
