@@ -106,6 +106,20 @@ def test_sketched_columns_merge_as_estimates(tmp_path, monkeypatch):
     assert column["min"] == 0 and column["max"] == 4999 and column["nulls"] == 0
 
 
+def test_split_and_one_task_estimate_the_same_distinct_count(tmp_path, monkeypatch):
+    """Hash values alike in one task and in every part: the merged estimate is the one task's."""
+    path = tmp_path / "many.csv"
+    path.write_bytes(b"v,w\n" + b"".join(b"%d,x%d\n" % (i, i % 3000) for i in range(20000)))
+    monkeypatch.setattr(sketches.ValueCounts.__init__, "__defaults__", (50,))
+    parted, _ = split_profile(path, 4)
+    whole = single_profile(path)
+    estimates = [
+        [(c["distinct"], c["distinct_exact"]) for c in r["columns"]] for r in (parted, whole)
+    ]
+    assert estimates[0] == estimates[1]
+    assert not any(exact for _, exact in estimates[0])
+
+
 @pytest.mark.parametrize(
     ("size", "parallel", "parts"),
     [
