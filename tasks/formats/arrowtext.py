@@ -31,8 +31,8 @@ def arrow_table(text: str, width: int, delimiter: str) -> pa.Table | None:
     """Parse plain text (see :meth:`Rows._plain`) into ``width`` string columns; None when a
     record has another width. Blank lines are no records, as for the csv module."""
     names = [str(i) for i in range(width)]
-    data = text.encode("utf-8", "surrogatepass")
     try:
+        data = text.encode()  # valid UTF-8 (a lone surrogate would fail here): unchecked below
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(
@@ -45,9 +45,10 @@ def arrow_table(text: str, width: int, delimiter: str) -> pa.Table | None:
                 column_types=dict.fromkeys(names, pa.string()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                check_utf8=False,
             ),
         )
-    except pa.ArrowInvalid:
+    except (pa.ArrowInvalid, UnicodeEncodeError):
         return None
     return table.combine_chunks() if table.num_rows else None
 
