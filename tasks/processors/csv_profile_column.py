@@ -27,7 +27,7 @@ from tasks.formats import csvheader
 from tasks.formats import csvtypes
 from tasks.formats import sketches
 
-PYTHON_VALUES = 32
+PYTHON_VALUES = 32  # a batch of this many distinct values or fewer is typed in Python
 KINDS = (
     csvtypes.NULL,
     csvtypes.INTEGER,
@@ -58,7 +58,7 @@ class Column:
         """Take a batch of ``size`` cells of the column, as an Arrow string array."""
         counted = pc.value_counts(cells)
         values, counts = counted.field(0), counted.field(1)
-        # A few distinct values (or decimal commas) are typed as fast in Python, value by value.
+        # So few distinct values (or decimal commas) are typed as fast in Python.
         if len(values) <= PYTHON_VALUES or self.typed is not list:
             self.add(dict(zip(values.to_pylist(), counts.to_pylist(), strict=True)), size)
             return
