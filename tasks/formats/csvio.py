@@ -17,6 +17,7 @@ from itertools import chain
 from itertools import islice
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import BinaryIO
 from typing import NamedTuple
@@ -25,9 +26,17 @@ from tasks.formats import FormatError
 from tasks.formats import binary
 from tasks.formats.csvformat import Format
 
+if TYPE_CHECKING:
+    from tasks.formats.arrowtext import Columns
+
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
 BLOCK_CHARS = 64 * 1024  # text taken at a time by Rows.blocks
+# Plain text (no quotes, comments, lone CRs) is parsed by Arrow's CSV reader, this much at once.
+ARROW_CHARS = 512 * 1024
+# ...when its lines are short: a batch of rows then never reaches csv_profile.BATCH_BYTES within
+# one such block, so the batches are the ones block by block reading makes.
+ARROW_LINE_CHARS = 1024
 
 
 class CountingReader(io.RawIOBase):
@@ -182,27 +191,63 @@ class Rows:
         csv.field_size_limit(MAX_FIELD_CHARS)
         text = self._text
         start = self.line
+        plain: list[str] = []  # plain chunks of short lines, for Arrow to parse at once
         try:
             while chunk := text.read(BLOCK_CHARS):
                 if not chunk.endswith("\n"):
                     chunk += text.readline()
+                if self._plain(chunk) and len(chunk) < ARROW_LINE_CHARS * chunk.count("\n"):
+                    plain.append(chunk)
+                    if sum(map(len, plain)) < ARROW_CHARS:
+                        continue
+                    yield from self._arrow(plain, width)
+                    plain = []
+                    start = self.line
+                    continue
+                yield from self._arrow(plain, width)
+                plain = []
+                start = self.line
                 yield self._split(chunk, width) or self._parse(chunk, width)
                 start = self.line
+            yield from self._arrow(plain, width)
         except (csv.Error, FormatError, UnicodeDecodeError):
             # Text read ahead of the records may fail before a record ahead of it would: the
             # error to report is the one a record-by-record read meets first.
             self._replay(start)
             raise
 
+    def _plain(self, chunk: str) -> bool:
+        """Tell whether text can be split without the csv module: no quotes, NULs, lone CRs,
+        comment lines to skip or overlong fields."""
+        if '"' in chunk or "\0" in chunk or len(chunk) > MAX_FIELD_CHARS:
+            return False
+        if self.fmt.comments and ("\n#" in chunk or chunk.startswith("#")):
+            return False  # comment lines to skip
+        return chunk.count("\r") == chunk.count("\r\n")  # no line ends in a lone CR
+
+    def _arrow(self, chunks: list[str], width: int) -> Iterator[Block | Columns]:
+        """Yield plain text's records as one Arrow table, or block by block if one of them
+        has another width (the csv module then finds where)."""
+        if not chunks:
+            return
+        # Imported here: the processors that read record by record do without Arrow.
+        from tasks.formats.arrowtext import Columns
+        from tasks.formats.arrowtext import arrow_table
+
+        text = "".join(chunks)
+        # Arrow would take a byte-order mark at the start of its text for one, not for data.
+        table = None if text[0] == "\ufeff" else arrow_table(text, width, self.fmt.delimiter)
+        if table is None:
+            yield self._split(text, width) or self._parse(text, width)
+            return
+        self.line += text.count("\n") + (not text.endswith("\n"))  # as _split counts
+        yield Columns(table, table.num_rows, [])
+
     def _split(self, chunk: str, width: int) -> Block | None:
         """Split text without quotes, NULs or lone CRs into cells in C; None when it needs csv."""
-        if '"' in chunk or "\0" in chunk or len(chunk) > MAX_FIELD_CHARS:
+        if not self._plain(chunk):
             return None
-        if self.fmt.comments and ("\n#" in chunk or chunk.startswith("#")):
-            return None  # comment lines to skip
         if "\r" in chunk:
-            if chunk.count("\r") != chunk.count("\r\n"):  # a line ending in a lone CR
-                return None
             chunk = chunk.replace("\r\n", "\n")
         if not chunk.endswith("\n"):  # the file's last line
             chunk += "\n"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import heapq
 import sys
-from collections.abc import Callable
-from collections.abc import Collection
 from collections.abc import Iterable
 from itertools import repeat
 from operator import add
 
-import xxhash
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.formats import arrowtext
 
 DISTINCT_K = 1024  # KMV sketch size: about 3% standard error
 EXACT_VALUES = 10_000  # distinct values a column counts exactly
@@ -29,24 +31,65 @@ TOP_VALUE_CHARS = 200
 HASH_SPACE = 2**64
 
 
-def process_hashes(values: Iterable[str]) -> list[int]:
-    """Return the values' hashes by Python's own string hash (SipHash, seeded per process)."""
-    return list(map(hash, values))
+# The hash below reads values 8 bytes a word; a value longer than this is hashed word by word
+# on its own, not in the batch's matrix (which would be as wide as it).
+WIDE_BYTES = 64
+MIX_1, MIX_2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+LENGTH_SEED = np.uint64(0x9E3779B97F4A7C15)
+LOW_BITS = np.uint64(0xFFFF)
+# WORD_MASKS[n] keeps a word's first n bytes (little-endian: its n low bytes).
+WORD_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], np.uint64)
+
+
+def mix(h: np.ndarray) -> np.ndarray:
+    """Return MurmurHash3's 64-bit finaliser of each word: every bit moves every other."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * MIX_1
+    h = h ^ (h >> np.uint64(33))
+    h = h * MIX_2
+    return h ^ (h >> np.uint64(33))
+
+
+def array_hashes(values: pa.Array) -> np.ndarray:
+    """Return 64-bit unsigned hashes (numpy) of an Arrow string or binary array's values, the
+    same in every process and on every platform: the value's UTF-8 bytes in little-endian
+    words of 8 (the last zero-padded; an empty value is one zero word), each mixed into the
+    hash of the length and the words before it. Computed over the whole array in numpy, a
+    word column at a time."""
+    offsets, data = arrowtext.offsets_and_bytes(values)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    h = mix(lengths.astype(np.uint64) + LENGTH_SEED)
+    wide = np.flatnonzero(lengths > WIDE_BYTES)
+    # Every byte offset's 8 bytes as one word (unaligned reads; zero bytes after the last),
+    # then each value's j-th word with the bytes past its end masked away.
+    padded = np.concatenate((data[: offsets[-1]], np.zeros(8, np.uint8)))
+    words = np.ndarray((len(padded) - 7,), "<u8", padded.data, strides=(1,))
+    left = np.minimum(lengths, 8)
+    h = mix(h ^ (words[starts] & WORD_MASKS[left]))
+    for j in range(8, int(lengths.max(initial=0)) if len(wide) < len(h) else 0, 8):
+        rows = np.flatnonzero((lengths > j) & (lengths <= WIDE_BYTES))
+        if not len(rows):
+            break
+        left = np.minimum(lengths[rows] - j, 8)
+        h[rows] = mix(h[rows] ^ (words[starts[rows] + j] & WORD_MASKS[left]))
+    for i in wide:  # the rare long value, word by word
+        raw = data[offsets[i] + 8 : offsets[i + 1]].tobytes()
+        hi = h[i : i + 1]
+        for word in np.frombuffer(raw + bytes(-len(raw) % 8), "<u8"):
+            hi = mix(hi ^ word)
+        h[i] = hi[0]
+    return h
 
 
 def stable_hashes(values: Iterable[str]) -> list[int]:
-    """Return 64-bit unsigned hashes of values that every process computes alike (XXH3 of
-    their UTF-8 bytes: xxhash 4 takes bytes only; lone surrogates kept as they are). Looped
-    over in C (``map``): a Python-level loop here was a third of a split part's time."""
-    values = values if isinstance(values, Collection) else list(values)
+    """Return the hashes :func:`array_hashes` gives the values (lone surrogates kept as
+    they are, in their UTF-8 form), as Python ints."""
+    values = list(values)
     try:
-        return list(map(xxhash.xxh3_64_intdigest, map(str.encode, values)))
-    except UnicodeEncodeError:
-        return [xxhash.xxh3_64_intdigest(v.encode("utf-8", "surrogatepass")) for v in values]
-
-
-# The lowest hash each hasher gives (Python's is signed), for the KMV estimate.
-HASH_LOW: dict[Callable, int] = {process_hashes: -HASH_SPACE // 2, stable_hashes: 0}
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        array = pa.array([v.encode("utf-8", "surrogatepass") for v in values], pa.binary())
+    return array_hashes(array).tolist()
 
 
 def cut(value: str) -> str:
@@ -63,22 +106,25 @@ def ranked(counts: dict[str, int], n: int = TOP_SHOWN) -> list[dict]:
 class DistinctSketch:
     """Count distinct values: exactly while none was dropped, then a KMV estimate."""
 
-    def __init__(
-        self, k: int = DISTINCT_K, hasher: Callable[[Iterable[str]], list[int]] | None = None
-    ) -> None:
+    def __init__(self, k: int = DISTINCT_K) -> None:
         self.k = k
         self.heap: list[int] = []  # negated hashes: -heap[0] is the largest kept
         self.kept: set[int] = set()
         self.dropped = False
-        self.hasher = hasher or process_hashes
-        self.low = HASH_LOW[self.hasher]
 
     def add(self, values: Iterable[str]) -> None:
         """Take distinct values into the sketch."""
-        # str hashes are SipHash: uniform over the 64-bit signed range, and stable within the
-        # one process that reads the whole file. Sketches made in several processes and merged
-        # use :func:`stable_hashes` instead (the same in every process).
-        self.add_hashes(self.hasher(values))
+        # The same hash in every process: sketches of a split file's parts merge.
+        self.add_hashes(stable_hashes(values))
+
+    def add_array(self, hashes: np.ndarray) -> None:
+        """Take the :func:`array_hashes` of distinct values into the sketch."""
+        if len(self.heap) == self.k and len(hashes):
+            bound = np.uint64(-self.heap[0])
+            # Only the few below the largest kept one can enter: the rest are looked at here.
+            self.dropped = self.dropped or bool((hashes > bound).any())
+            hashes = hashes[hashes < bound]
+        self.add_hashes(hashes.tolist())
 
     def add_hashes(self, hashes: list[int]) -> None:
         """Take the hashes of distinct values (another sketch's, when merging)."""
@@ -104,7 +150,7 @@ class DistinctSketch:
         if not self.dropped:
             return len(self.heap), True
         # The k-th smallest of n uniform hashes sits near k/n of the way up the hash range.
-        kth = -self.heap[0] - self.low
+        kth = -self.heap[0]
         return round((self.k - 1) * HASH_SPACE / (kth + 1)), False
 
 
@@ -115,6 +161,7 @@ class TopValues:
         self.size = size
         self.counts: dict[str, int] = {}
         self.exact = True
+        self.hashes: dict[str, int] = {}  # the counters' values' hashes, for add_arrays
 
     def add(self, batch: dict[str, int], short: bool = False) -> None:
         """Merge a batch's value counts into the counters; ``short`` if none is long."""
@@ -132,6 +179,49 @@ class TopValues:
             self.counts = trimmed(merged, self.size)
         else:
             self.counts = merged
+
+    def add_arrays(
+        self, values: pa.Array, counts: pa.Array, hashes: np.ndarray, short: bool = False
+    ) -> None:
+        """Merge a batch's value counts, given as Arrow arrays of distinct values and counts
+        (and the values' :func:`array_hashes`)."""
+        offsets = arrowtext.offsets_and_bytes(values)[0]
+        long = (np.diff(offsets) > TOP_VALUE_CHARS).any()  # in bytes: perhaps in characters
+        if long and not short:
+            long = pc.max(pc.utf8_length(values)).as_py() > TOP_VALUE_CHARS
+        if len(values) <= self.size or (long and not short):
+            self.add(dict(zip(values.to_pylist(), counts.to_pylist(), strict=True)), short)
+            return
+        # As add_many: the counters' counts in the batch, and the values the batch repeats.
+        # The counters are found in the batch by hash (and then by text: a value taken by a
+        # hash that is not its own is no counter's, and counts as a value of the batch).
+        times = counts.to_numpy()
+        known = self.hashes
+        new = [key for key in self.counts if key not in known]
+        if new:
+            known.update(zip(new, stable_hashes(new), strict=True))
+        wanted = times > 1
+        if known:
+            # A table of the counters' hashes' low 16 bits finds the few candidates at C speed.
+            mine = np.fromiter(known.values(), np.uint64, len(known))
+            table = np.zeros(1 << 16, bool)
+            table[(mine & LOW_BITS).astype(np.intp)] = True
+            maybe = np.flatnonzero(table[(hashes & LOW_BITS).astype(np.intp)])
+            wanted[maybe[np.isin(hashes[maybe], mine)]] = True
+        at = np.flatnonzero(wanted)
+        taken = values.take(at).to_pylist()
+        merged = dict(self.counts)
+        for value, count, hashed in zip(
+            taken, times[at].tolist(), hashes[at].tolist(), strict=True
+        ):
+            if value in merged:
+                merged[value] += count
+            elif count > 1:
+                merged[value] = count
+                known[value] = hashed
+        self.exact = False
+        self.counts = trimmed(merged, self.size)
+        self.hashes = {key: known[key] for key in self.counts}
 
     def add_many(self, batch: dict[str, int]) -> None:
         """Merge a batch of more distinct (short) values than there are counters."""
@@ -172,18 +262,24 @@ def shorten(counts: dict[str, int]) -> dict[str, int]:
 class ValueCounts:
     """A column's distinct count and most common values: exact while they fit, then sketched."""
 
-    def __init__(
-        self,
-        budget: int,
-        limit: int = EXACT_VALUES,
-        hasher: Callable[[Iterable[str]], list[int]] | None = None,
-    ) -> None:
+    def __init__(self, budget: int, limit: int = EXACT_VALUES) -> None:
         self.limit = limit
         self.budget = budget  # bytes the exact table may take, keys included
         self.exact: dict[str, int] | None = {}
         self.bytes = 0
-        self.distinct = DistinctSketch(hasher=hasher)
+        self.distinct = DistinctSketch()
         self.top_values = TopValues()
+
+    def add_arrays(self, values: pa.Array, counts: pa.Array, short: bool = False) -> None:
+        """Take a batch's value counts as Arrow arrays (distinct values, nulls left out, and
+        how often each comes); ``short`` if none is long. Once sketched, the values stay
+        in Arrow: only the few the sketches keep become Python strings."""
+        if self.exact is not None:
+            self.add(dict(zip(values.to_pylist(), counts.to_pylist(), strict=True)), short)
+            return
+        hashes = array_hashes(values)
+        self.distinct.add_array(hashes)
+        self.top_values.add_arrays(values, counts, hashes, short)
 
     def add(self, batch: dict[str, int], short: bool = False) -> None:
         """Take a batch's value counts (nulls left out); ``short`` if none is long."""

@@ -22,8 +22,8 @@ max are compared; mean and deviation merge by Chan et al.'s pairwise formula (eq
 pass to floating-point rounding); exact value tables add up and fall back to the sketches at the
 same bounds. Sketches (distinct estimates, top-value counters) merge as sketches do: the
 result then says ``distinct_exact``/``top_exact`` false, as a single pass would. Parts hash
-values for the distinct sketch with a hash every process shares (XXH3,
-:func:`sketches.stable_hashes`).
+values for the distinct sketch with the hash one task uses, which every process shares
+(:func:`sketches.array_hashes`).
 """
 
 from __future__ import annotations
@@ -31,18 +31,19 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
-from tasks.formats import sketches
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
-from tasks.processors.csv_profile import Column
 from tasks.processors.csv_profile import distinct_names
-from tasks.processors.csv_profile import take_all
 from tasks.progress import Progress
+
+if TYPE_CHECKING:
+    from tasks.processors.csv_profile_column import Column
 
 SCAN_BYTES = 4 * 1024 * 1024
 
@@ -179,16 +180,17 @@ def boundary_after(f, target: int, quotes: list[int]) -> int | None:
 
 
 def fresh_columns(names: list[str], decimal: str) -> list[Column]:
-    """Return empty columns whose distinct sketches hash alike in every process."""
+    """Return empty columns (their distinct sketches hash alike in every process)."""
+    from tasks.processors.csv_profile_column import Column  # with Arrow: see profile()
+
     budget = EXACT_BYTES // len(names)
-    columns = [Column(name, budget, decimal) for name in names]
-    for column in columns:
-        column.values = sketches.ValueCounts(budget, hasher=sketches.stable_hashes)
-    return columns
+    return [Column(name, budget, decimal) for name in names]
 
 
 def part(src: Path, start: int, end: int, index: int, context: dict, progress: Progress) -> dict:
     """Profile one byte range; return its columns' states, rows and malformed lines."""
+    from tasks.processors.csv_profile_batch import take_all  # with Arrow: see profile()
+
     progress.total = end - start
     fmt = part_format(context, index)
     names = context["names"]

@@ -11,6 +11,7 @@ import pytest
 
 from tasks import registry
 from tasks import split
+from tasks.formats import sketches
 from tasks.processors import csv_profile
 from tasks.processors import csv_profile_split
 from tasks.progress import Progress
@@ -97,12 +98,26 @@ def test_sketched_columns_merge_as_estimates(tmp_path, monkeypatch):
     path = tmp_path / "many.csv"
     path.write_bytes(b"v\n" + b"".join(b"%d\n" % i for i in range(5000)))
     # Each column counts at most 50 values exactly (the default limit is 10,000).
-    monkeypatch.setattr(csv_profile_split.sketches.ValueCounts.__init__, "__defaults__", (50, None))
+    monkeypatch.setattr(sketches.ValueCounts.__init__, "__defaults__", (50,))
     parted, _ = split_profile(path, 4)
     column = parted["columns"][0]
     assert column["distinct_exact"] is False
     assert 4000 < column["distinct"] < 6000
     assert column["min"] == 0 and column["max"] == 4999 and column["nulls"] == 0
+
+
+def test_split_and_one_task_estimate_the_same_distinct_count(tmp_path, monkeypatch):
+    """Hash values alike in one task and in every part: the merged estimate is the one task's."""
+    path = tmp_path / "many.csv"
+    path.write_bytes(b"v,w\n" + b"".join(b"%d,x%d\n" % (i, i % 3000) for i in range(20000)))
+    monkeypatch.setattr(sketches.ValueCounts.__init__, "__defaults__", (50,))
+    parted, _ = split_profile(path, 4)
+    whole = single_profile(path)
+    estimates = [
+        [(c["distinct"], c["distinct_exact"]) for c in r["columns"]] for r in (parted, whole)
+    ]
+    assert estimates[0] == estimates[1]
+    assert not any(exact for _, exact in estimates[0])
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import date
 
+import pyarrow as pa
 import pytest
 
+from tasks.formats import arrowtypes
 from tasks.formats import csvtypes
 
 
@@ -118,3 +122,72 @@ def test_patterns_use_no_construct_that_matched_wrongly_before_python_3_11_5(nam
     matched wrongly around a repeated alternation, so types would depend on the patch version."""
     found = constructs(re._parser.parse(getattr(csvtypes, name).pattern))
     assert found.isdisjoint({"POSSESSIVE_REPEAT", "ATOMIC_GROUP"}), found
+
+
+# Cells that sit on the edges of the rules: signs, leading zeros, the 18-digit bound, points,
+# exponents, overflow, ISO dates good and bad, null and boolean words, spaces, other scripts.
+EDGES = [
+    *["0", "-0", "+0", "00", "007", "-07", "+5", "5", "-5", "42", "1_000", "１２", "٣"],
+    *["999999999999999999", "-999999999999999999", "1000000000000000000", "12345678901234567890"],
+    *["1.", ".5", "+.5", "-.5", "5.e3", "1e5", "1E+05", "2e-3", "1e", "e5", ".", "-", "+"],
+    *["1.2.3", "0001.5", "1e999", "-1e999", "nan", "inf", "-Infinity", "1d5", "0x10", "1,5"],
+    *["2024-02-29", "2023-02-29", "2024-13-01", "0000-01-01", "0001-01-01", "9999-12-31"],
+    *["2024-1-01", "2024-01-01 10:00", "2024-01-01T10:00:00", "2024-01-01T10:00:00+02:00"],
+    *["null", "NULL", "None", "n/a", "NA", "true", "False", "TRUE", "t", "f", "n", "no"],
+    *["Paris", "paris", "Zürich", "école", "日本", "#N/A", "=SUM(A1)", "@x", "[1]", "~"],
+    *[" 5", "5 ", " pad ", "\t7", "\x1c1", "\xa08", "a\x00b", "1.5\u2003", "_x", "`y"],
+]
+
+
+def digits(rng: random.Random) -> str:
+    """Return an integer of 1 to 20 digits, perhaps signed."""
+    return rng.choice(["", "-", "+", ""]) + str(rng.randrange(10 ** rng.randrange(1, 21)))
+
+
+def decimal(rng: random.Random) -> str:
+    """Return a number with a point or an exponent, written in one of the usual ways."""
+    value = rng.uniform(-1, 1) * 10 ** rng.randrange(-8, 14)
+    return rng.choice([f"{value:.{rng.randrange(0, 7)}f}", f"{value:e}", f"{value:E}", repr(value)])
+
+
+def day(rng: random.Random) -> str:
+    """Return an ISO date, now and then one with a day its month does not have."""
+    text = date.fromordinal(rng.randrange(1, date.max.toordinal())).isoformat()
+    return text if rng.random() < 0.95 else text[:8] + rng.choice(["30", "31", "00", "29"])
+
+
+def junk(rng: random.Random) -> str:
+    """Return a short string of the characters the rules look at."""
+    return "".join(rng.choice("ab.-+eE0129 nNtTfFü#_") for _ in range(rng.randrange(1, 6)))
+
+
+# Ways to write a cell; a batch takes its cells from one to three of them.
+CELLS = [lambda rng: rng.choice(EDGES), digits, decimal, day, junk, lambda rng: "w" + junk(rng)]
+
+
+def test_arrow_typing_agrees_with_cell_typing():
+    """Type 20,000 random batches of distinct cells by Arrow exactly as parse types each cell,
+    or leave the batch to parse: same kind, same integers and floats, same first and last date."""
+    rng = random.Random(2026)
+    typed = 0
+    for _ in range(20_000):
+        makers = rng.sample(CELLS, rng.choice([1, 1, 1, 2, 3]))
+        cells = {rng.choice(makers)(rng) for _ in range(rng.randrange(1, 12))}
+        cells.discard("")
+        if not cells:
+            continue
+        values = list(cells)
+        found = arrowtypes.classify(pa.array(values, pa.string()))
+        if found is None:
+            continue
+        typed += 1
+        kind, result = found
+        parsed = [csvtypes.parse(v) for v in values]
+        assert {k for k, _ in parsed} == {kind}, values
+        if kind in (csvtypes.INTEGER, csvtypes.FLOAT):
+            assert result.tolist() == [v for _, v in parsed], values
+            assert {type(v) for v in result.tolist()} == {type(v) for _, v in parsed}
+        elif kind == csvtypes.DATE:
+            days = [v for _, v in parsed]
+            assert result == (min(days).isoformat(), max(days).isoformat())
+    assert typed > 5_000  # most batches are typed by Arrow, so the check means something
