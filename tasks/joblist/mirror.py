@@ -9,9 +9,25 @@ ids; a new generation is read whole. Redis is never held longer than those reads
 is a scan of short Python strings (``needle in name``, in C per name) over the asked states'
 columns.
 
-Measured at 100,000 jobs of one user: a Lua scan of the same string (one ``string.find`` per
-match) took 0.5 s for a search matching 85 % of the jobs and held Redis meanwhile, and only
-copying the 10 MB string into Lua took 30 ms: see docs/benchmarks.md (h).
+Why each process keeps a copy, rather than a search served from Redis alone (measured at
+100,000 jobs of one user, 9.7 MB of lines; docs/benchmarks.md (h)):
+
+- a scan in Redis (Lua, one ``string.find`` per match) took 0.5 s for a search matching 85 % of
+  the jobs, holding Redis, which is single-threaded, for every other user meanwhile; copying the
+  string into Lua alone took 30 ms;
+- reading the lines for each search instead of keeping them sends 9.7 MB per search and costs
+  the web process 13 ms of CPU to receive and decode them, then 66 ms to scan the raw lines in
+  Python (77 ms with a regular expression, in C), against 6 ms over the copy's columns for the
+  same search (``q=.csv&state=SUCCESS``, 84,946 matches): the target of p99 under 100 ms would
+  go to the scan alone, and each search would cost Redis and the network 10 MB;
+- an index of substrings in Redis (a set per 3-letter sequence, not built here) answers a rare
+  needle from few entries, but a common one (``.csv``: every job) needs intersections of sets as
+  large as the list inside Redis, and costs about 13 entries per job (a 15-letter name) of
+  Redis memory, shared by all processes but larger than a few processes' copies.
+
+So the copy stays, bounded: it holds 246 B a job in Python objects (tracemalloc; 23.5 MB for
+100,000, 48 MB at the peak of the first read, which splits the whole text), and the web process
+grew 53 MB RSS with one copy of 100,000; each process keeps ``USERS_KEPT`` users' copies.
 """
 
 from __future__ import annotations
@@ -28,7 +44,8 @@ from tasks.joblist.indexes import STATE_CODE
 from tasks.joblist.indexes import key
 
 # Users whose copy a process keeps (the least recently searched is dropped first); a copy
-# costs about 0.5 KB a job (the web process grew 53 MB with a copy of 100,000).
+# costs 246 B a job in objects, about 0.5 KB of RSS (the web process grew 53 MB with one of
+# 100,000), so 16 copies of 100,000 jobs would be 0.8 GB.
 USERS_KEPT = 16
 # How many of the newest matches of a scan set the bar the rest must pass to make the page.
 SAMPLE = 4
