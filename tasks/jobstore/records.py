@@ -8,6 +8,7 @@ creation time (their history, newest first) and a set of those queued or running
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from functools import cache
@@ -35,20 +36,18 @@ from tasks.jobstore.keys import USER_KEY
 from tasks.jobstore.values import now_iso
 from tasks.jobstore.values import parse_meta
 
-# Reads the records and backend entries of many jobs as one JSON text, so that a page of 50
-# jobs costs one command and one reply to parse (json.loads, in C), not 100 of each in
-# redis-py. KEYS: the records' keys, then the backend entries' keys in the same order.
-# Returns [record fields as a flat list, or false when gone, ..., entry or false, ...].
+# Reads the records of many jobs as one JSON text, so that a page of 50 jobs costs one reply
+# to parse (json.loads, in C) rather than 50 parsed by redis-py. KEYS: the records' keys.
+# Returns [the record's fields as a flat list, or false when it is gone, ...].
 _READ = """
-local n = #KEYS / 2
 local out = {}
-for i = 1, n do
+for i = 1, #KEYS do
   local fields = redis.call('HGETALL', KEYS[i])
   if #fields == 0 then out[i] = false else out[i] = fields end
-  out[n + i] = redis.call('GET', KEYS[n + i])
 end
 return cjson.encode(out)
 """
+_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()
 
 
 class Stalled(Exception):
@@ -129,17 +128,27 @@ def get(r: redis.Redis, job_id: str) -> dict | None:
 
 def read_many(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, str | None]]:
     """Return each job's record ({} when gone) and raw backend entry (None when it has none),
-    in the order of ``job_ids``; one Redis call however many they are."""
+    in the order of ``job_ids``: two commands (the records from a script, the entries in one
+    ``MGET``) in one round trip, however many jobs."""
     if not job_ids:
         return []
-    keys = [JOB_KEY.format(job_id) for job_id in job_ids]
-    keys += [META_KEY.format(job_id) for job_id in job_ids]
-    replies = json.loads(r.register_script(_READ)(keys=keys))
-    n = len(job_ids)
+    try:
+        records, metas = _read(r, job_ids)
+    except redis.exceptions.NoScriptError:  # a new or restarted Redis
+        r.script_load(_READ)
+        records, metas = _read(r, job_ids)
     return [
-        (dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {}, raw or None)
-        for fields, raw in zip(replies[:n], replies[n:], strict=True)
+        (dict(zip(fields[::2], fields[1::2], strict=True)) if fields else {}, raw)
+        for fields, raw in zip(json.loads(records), metas, strict=True)
     ]
+
+
+def _read(r: redis.Redis, job_ids: list[str]) -> list:
+    """Send the two reads of :func:`read_many` in one pipeline and return their replies."""
+    with r.pipeline(transaction=False) as pipe:
+        pipe.evalsha(_READ_SHA, len(job_ids), *(JOB_KEY.format(job_id) for job_id in job_ids))
+        pipe.mget([META_KEY.format(job_id) for job_id in job_ids])
+        return pipe.execute()
 
 
 def get_with_meta(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, dict | None]]:
