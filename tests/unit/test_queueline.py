@@ -19,7 +19,7 @@ from webapp.processes import free_port
 @pytest.fixture
 def r(redis_server):
     """Return a client of the tests' Redis on a database of its own, emptied first."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/4", decode_responses=True)
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/5", decode_responses=True)
     client.flushdb()
     client.set(jobstore.SEEDED_KEY, "1")
     return client
