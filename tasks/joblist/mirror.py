@@ -135,25 +135,28 @@ def read(r: redis.Redis, copy: Copy, owner: str) -> Copy:
 
 def _append(copy: Copy, text: str) -> None:
     """Split appended lines into the copy's columns, a chunk of lines at a time."""
+    columns, codes = copy.columns, _codes
     start = 0
     while start < len(text):
         end = text.find("\n", start + CHUNK)
         end = len(text) if end < 0 else end + 1
-        ids: dict[str, list[str]] = {}
+        ids: dict[str, list[str]] = {letter: [] for letter in columns}
         for line in text[start:end].splitlines():
             name, _, rest = line.partition("\t")
-            column = copy.columns.get(rest[37])
+            letter = rest[37]
+            column = columns.get(letter)
             if column is None:
-                column = copy.columns[rest[37]] = Column()
+                column, ids[letter] = columns.setdefault(letter, Column()), []
             duration, _, processor = rest[57:].partition(" ")
+            code = codes.get(processor)
             column.names.append(name)
-            ids.setdefault(rest[37], []).append(rest[:ID_LEN])
+            ids[letter].append(rest[:ID_LEN])
             column.batch.append(rest[38] == "B")
             column.created.append(float(rest[39:56]))
             column.duration.append(float(duration))
-            column.processor.append(_code(processor))
+            column.processor.append(_code(processor) if code is None else code)
         for letter, added in ids.items():
-            copy.columns[letter].ids += "".join(added)
+            columns[letter].ids += "".join(added)
         start = end
 
 
