@@ -13,15 +13,6 @@ import redis
 from tasks import jobstore
 
 
-@pytest.fixture
-def r(redis_server):
-    """Return a client of the tests' Redis on a database of its own, emptied first."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/3", decode_responses=True)
-    client.flushdb()
-    client.set(jobstore.SEEDED_KEY, "1")
-    return client
-
-
 def make_job(r: redis.Redis, state: str | None, created: float | None = None) -> str:
     """Record a job of user "u" in ``state`` (None: queued), created at ``created``."""
     job_id = str(uuid.uuid4())

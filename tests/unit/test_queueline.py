@@ -16,15 +16,6 @@ from tests.unit.test_jobstore import make_job
 from webapp.processes import free_port
 
 
-@pytest.fixture
-def r(redis_server):
-    """Return a client of the tests' Redis on a database of its own, emptied first."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/5", decode_responses=True)
-    client.flushdb()
-    client.set(jobstore.SEEDED_KEY, "1")
-    return client
-
-
 def line(r: redis.Redis, queue: str = "default") -> list[str]:
     """Return the ids in a queue's line, first first."""
     return r.zrange(queueline.line_key(queue), 0, -1)
