@@ -56,6 +56,8 @@ HEAL_EVERY_S = 5
 # How many of a line's first jobs a heal looks at: a job whose leave was missed was at the
 # front when it started, and only moves nearer the front after.
 HEAL_HEAD = 100
+# Jobs this worker process started (or dropped) whose leave did not reach Redis.
+_missed: set[str] = set()
 
 # KEYS: seq, place, new line; ARGV: job id, queue, old line prefix.
 _ENTER = """
@@ -116,8 +118,6 @@ for i = 8, #ARGV do
 end
 return out
 """.replace("ENDED", ", ".join(f'["{state}"] = true' for state in sorted(jobstore.TERMINAL)))
-# Jobs this worker process started (or dropped) whose leave did not reach Redis.
-_missed: set[str] = set()
 
 
 def line_key(queue: str) -> str:

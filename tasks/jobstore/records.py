@@ -1,5 +1,5 @@
-"""A job's record and the user's indexes of it: created, read (a page of jobs in one Redis
-call), marked, deleted; the cancel flag.
+"""A job's record and the user's indexes of it: created, read (a page of jobs in one round
+trip of two commands), marked, deleted; the cancel flag.
 
 A job is a hash ``taskboard:job:<id>`` (owner, file, processor, options, times) beside Celery's
 result entry ``celery-task-meta-<id>``; each user has a sorted set of their job ids scored by
@@ -152,7 +152,7 @@ def _read(r: redis.Redis, job_ids: list[str]) -> list:
 
 
 def get_with_meta(r: redis.Redis, job_ids: list[str]) -> list[tuple[dict, dict | None]]:
-    """Return records and backend metas of several jobs in one Redis call, skipping gone ones."""
+    """Return records and backend metas of several jobs in one round trip, skipping gone ones."""
     return [(record, parse_meta(raw)) for record, raw in read_many(r, job_ids) if record]
 
 
