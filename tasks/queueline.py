@@ -20,6 +20,15 @@ element is without reading it all:
   processes can push new places without polling.
 
 Each of these is one Redis call (a script); a job's place is one ZRANK.
+
+The line heals itself when a leave was missed (Redis down as a worker started a job, or
+dropped a revoked one): the worker keeps the ids it could not take out and takes them out at
+the job's end or its next call that reaches Redis; and the read of places, at most once every
+``HEAL_EVERY_S`` per queue, takes out of the first ``HEAL_HEAD`` of a line the jobs that ended
+(SUCCESS, FAILURE or REVOKED in their backend entry) or were deleted, which no broker message
+can start again. A job that started while Redis was down and still runs, in a worker that then
+died, is counted until it ends: a running state in a backend entry does not tell it from a
+job sent again after its worker was lost, which does wait in the line.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from typing import Any
 
 import redis
 from celery.signals import before_task_publish
+from celery.signals import task_postrun
 from celery.signals import task_prerun
 from celery.signals import task_revoked
 
@@ -40,6 +50,14 @@ LINE_KEY = "taskboard:queue-line:{}"
 PLACE_KEY = "taskboard:queue-line-of"
 SEQ_KEY = "taskboard:queue-line-seq"
 MOVED_CHANNEL = "taskboard:queue-moved"
+# Set for HEAL_EVERY_S when a queue's line was last healed (once per queue across processes).
+HEALED_KEY = "taskboard:queue-line-healed:{}"
+HEAL_EVERY_S = 5
+# How many of a line's first jobs a heal looks at: a job whose leave was missed was at the
+# front when it started, and only moves nearer the front after.
+HEAL_HEAD = 100
+# Jobs this worker process started (or dropped) whose leave did not reach Redis.
+_missed: set[str] = set()
 
 # KEYS: seq, place, new line; ARGV: job id, queue, old line prefix.
 _ENTER = """
@@ -65,16 +83,41 @@ end
 return left
 """
 
-# KEYS: place; ARGV: line prefix, job ids...
+# KEYS: place; ARGV: line prefix, record prefix, backend entry prefix, healed prefix, heal
+# interval (s), head length, channel, job ids... Heals each asked queue (at most once an
+# interval), then reads the places.
 _POSITIONS = """
-local out = {}
-for i = 2, #ARGV do
+local ended = {ENDED}
+local function stale(id)
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then return true end
+  local raw = redis.call('GET', ARGV[3] .. id)
+  if not raw then return false end
+  local ok, meta = pcall(cjson.decode, raw)
+  return ok and type(meta) == 'table' and ended[meta['status']] == true
+end
+local function heal(queue)
+  if not redis.call('SET', ARGV[4] .. queue, '1', 'NX', 'EX', ARGV[5]) then return end
+  local line = ARGV[1] .. queue
+  local removed = 0
+  for _, id in ipairs(redis.call('ZRANGE', line, 0, tonumber(ARGV[6]) - 1)) do
+    if stale(id) then
+      redis.call('HDEL', KEYS[1], id)
+      removed = removed + redis.call('ZREM', line, id)
+    end
+  end
+  if removed > 0 then redis.call('PUBLISH', ARGV[7], queue) end
+end
+local out, healed = {}, {}
+for i = 8, #ARGV do
   local queue = redis.call('HGET', KEYS[1], ARGV[i])
-  out[i - 1] = false
-  if queue then out[i - 1] = redis.call('ZRANK', ARGV[1] .. queue, ARGV[i]) end
+  out[i - 7] = false
+  if queue then
+    if not healed[queue] then heal(queue); healed[queue] = true end
+    out[i - 7] = redis.call('ZRANK', ARGV[1] .. queue, ARGV[i])
+  end
 end
 return out
-"""
+""".replace("ENDED", ", ".join(f'["{state}"] = true' for state in sorted(jobstore.TERMINAL)))
 
 
 def line_key(queue: str) -> str:
@@ -98,12 +141,29 @@ def leave(r: redis.Redis | Any, *job_ids: str) -> int:
 
 
 def positions(r: redis.Redis, job_ids: list[str]) -> dict[str, int | None]:
-    """Return each job's place in its line (jobs ahead of it), None for a job in no line; one
-    Redis call."""
+    """Return each job's place in its line (jobs ahead of it), None for a job in no line,
+    after taking out of those lines' fronts the jobs that ended or are gone; one Redis call."""
     if not job_ids:
         return {}
-    ranks = r.eval(_POSITIONS, 1, PLACE_KEY, LINE_KEY.format(""), *job_ids)
+    ranks = r.eval(
+        _POSITIONS, 1, PLACE_KEY, LINE_KEY.format(""), jobstore.JOB_KEY.format(""),
+        jobstore.META_KEY.format(""), HEALED_KEY.format(""), HEAL_EVERY_S, HEAL_HEAD,
+        MOVED_CHANNEL, *job_ids,
+    )  # fmt: skip
     return dict(zip(job_ids, ranks, strict=True))
+
+
+def leave_or_remember(*job_ids: str) -> None:
+    """Take jobs out of their lines, with those whose leave this process missed before; when
+    Redis cannot be reached, remember them all for the next call."""
+    pending = {*job_ids, *_missed}
+    try:
+        leave(jobstore.client(), *pending)
+    except redis.RedisError as exc:  # the job runs all the same
+        _missed.update(job_ids)
+        log.warning("jobs %s: could not leave the queue's line (%s)", ", ".join(job_ids), exc)
+    else:
+        _missed.difference_update(pending)
 
 
 def job_task_names() -> frozenset[str]:
@@ -139,10 +199,14 @@ def entered(
 def started(task_id: str | None = None, **kwargs: Any) -> None:
     """A worker starts a job: it leaves the line before STARTED is stored."""
     if task_id:
-        try:
-            leave(jobstore.client(), task_id)
-        except redis.RedisError as exc:  # the job runs all the same
-            log.warning("job %s: could not leave the queue's line (%s)", task_id, exc)
+        leave_or_remember(task_id)
+
+
+@task_postrun.connect
+def ended(task_id: str | None = None, **kwargs: Any) -> None:
+    """A job ended in this worker: take it out of its line now if its start could not."""
+    if task_id in _missed:
+        leave_or_remember(task_id)
 
 
 @task_revoked.connect
@@ -150,7 +214,4 @@ def dropped(request: Any = None, **kwargs: Any) -> None:
     """A worker dropped a revoked job: it is in no line any more."""
     job_id = getattr(request, "id", None)
     if job_id:
-        try:
-            leave(jobstore.client(), job_id)
-        except redis.RedisError as exc:
-            log.warning("job %s: could not leave the queue's line (%s)", job_id, exc)
+        leave_or_remember(job_id)

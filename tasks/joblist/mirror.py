@@ -9,15 +9,36 @@ ids; a new generation is read whole. Redis is never held longer than those reads
 is a scan of short Python strings (``needle in name``, in C per name) over the asked states'
 columns.
 
-Measured at 100,000 jobs of one user: a Lua scan of the same string (one ``string.find`` per
-match) took 0.5 s for a search matching 85 % of the jobs and held Redis meanwhile, and only
-copying the 10 MB string into Lua took 30 ms: see docs/benchmarks.md (h).
+Why each process keeps a copy, rather than a search served from Redis alone (measured at
+100,000 jobs of one user, 9.7 MB of lines; docs/benchmarks.md (h)):
+
+- a scan in Redis (Lua, one ``string.find`` per match) took 0.5 s for a search matching 85 % of
+  the jobs, holding Redis, which is single-threaded, for every other user meanwhile; copying the
+  string into Lua alone took 30 ms;
+- reading the lines for each search instead of keeping them sends 9.7 MB per search and costs
+  the web process 13 ms of CPU to receive and decode them, then 66 ms to scan the raw lines in
+  Python (77 ms with a regular expression, in C), against 6 ms over the copy's columns for the
+  same search (``q=.csv&state=SUCCESS``, 84,946 matches): the target of p99 under 100 ms would
+  go to the scan alone, and each search would cost Redis and the network 10 MB;
+- an index of substrings in Redis (a set per 3-letter sequence, not built here) answers a rare
+  needle from few entries, but a common one (``.csv``: every job) needs intersections of sets as
+  large as the list inside Redis, and costs about 13 entries per job (a 15-letter name) of
+  Redis memory, shared by all processes but larger than a few processes' copies.
+
+So the copy stays, made small: the names stay strings (the scan is ``needle in name`` over
+them), the rest is packed (:class:`Column`), 126 B a job in all where lists of objects took 244
+(tracemalloc, 100,000 jobs; at the peak of the first read 16 MB beside the text, 38 MB before,
+as the text is now split a megabyte at a time). The web process of the benchmark ends at 155
+MB RSS (166 MB with the lists). The deleted jobs not yet compacted out are found by row
+once each time they change (a pass over the packed ids), not per match. Each process keeps
+``USERS_KEPT`` users' copies.
 """
 
 from __future__ import annotations
 
 import heapq
 import threading
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
@@ -28,24 +49,37 @@ from tasks.joblist.indexes import STATE_CODE
 from tasks.joblist.indexes import key
 
 # Users whose copy a process keeps (the least recently searched is dropped first); a copy
-# costs about 0.5 KB a job (the web process grew 53 MB with a copy of 100,000).
+# holds 126 B a job, so 16 copies of 100,000 jobs would be about 200 MB.
 USERS_KEPT = 16
 # How many of the newest matches of a scan set the bar the rest must pass to make the page.
 SAMPLE = 4
 # With a duration order, also every n-th hit, so that about this many times ``count`` are sampled.
 SPREAD = 40
+ID_LEN = 36
+# A line's text is split this many characters at a time, so the first read of a large string
+# does not hold every line as an object at once.
+CHUNK = 1 << 20
 
 
 @dataclass
 class Column:
-    """The ended jobs of one state, in the order their lines were appended."""
+    """The ended jobs of one state, in the order their lines were appended: the names as
+    strings (the scan reads them), the rest packed: the ids in one string (36 characters
+    each), the times as C doubles, one byte for batch or not, two for the processor."""
 
     names: list[str] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    batch: list[bool] = field(default_factory=list)
-    created: list[float] = field(default_factory=list)
-    duration: list[float] = field(default_factory=list)
-    processor: list[str] = field(default_factory=list)
+    ids: str = ""
+    batch: bytearray = field(default_factory=bytearray)
+    created: array = field(default_factory=lambda: array("d"))
+    duration: array = field(default_factory=lambda: array("d"))
+    processor: array = field(default_factory=lambda: array("H"))
+    # The rows of deleted jobs (the copy's ``gone``), found once for the first ``checked`` rows.
+    gone: set[int] = field(default_factory=set)
+    checked: int = 0
+
+    def id(self, i: int) -> str:
+        """Return the id of the column's ``i``-th job."""
+        return self.ids[ID_LEN * i : ID_LEN * (i + 1)]
 
 
 @dataclass
@@ -63,7 +97,8 @@ class Copy:
 
 _copies: OrderedDict[str, Copy] = OrderedDict()
 _lock = threading.Lock()
-_interned: dict[str, str] = {}
+# Each processor named in a line has a number, the same in every copy of this process.
+_codes: dict[str, int] = {}
 
 
 def copy_of(owner: str) -> Copy:
@@ -97,24 +132,59 @@ def read(r: redis.Redis, copy: Copy, owner: str) -> Copy:
     if tail:
         _append(copy, tail)
         copy.offset += len(tail.encode())
-    copy.gone = frozenset(deleted)
+    if frozenset(deleted) != copy.gone:
+        copy.gone = frozenset(deleted)
+        for column in copy.columns.values():
+            column.gone, column.checked = set(), 0
+    if copy.gone:
+        for column in copy.columns.values():
+            _find_gone(column, copy.gone)
     return copy
 
 
+def _find_gone(column: Column, gone: frozenset[str]) -> None:
+    """Find which of the column's rows not checked yet are deleted jobs'; a search then
+    passes over them by number. Costs a pass over those rows' ids when the deleted jobs
+    change (about 10 ms for 100,000), nothing while they stay the same."""
+    ids, n, rows = column.ids, ID_LEN, len(column.names)
+    column.gone.update(i for i in range(column.checked, rows) if ids[n * i : n * (i + 1)] in gone)
+    column.checked = rows
+
+
 def _append(copy: Copy, text: str) -> None:
-    """Split appended lines into the copy's columns."""
-    for line in text.splitlines():
-        name, _, rest = line.partition("\t")
-        column = copy.columns.get(rest[37])
-        if column is None:
-            column = copy.columns[rest[37]] = Column()
-        duration, _, processor = rest[57:].partition(" ")
-        column.names.append(name)
-        column.ids.append(rest[:36])
-        column.batch.append(rest[38] == "B")
-        column.created.append(float(rest[39:56]))
-        column.duration.append(float(duration))
-        column.processor.append(_interned.setdefault(processor, processor))
+    """Split appended lines into the copy's columns, a chunk of lines at a time."""
+    columns, codes = copy.columns, _codes
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + CHUNK)
+        end = len(text) if end < 0 else end + 1
+        ids: dict[str, list[str]] = {letter: [] for letter in columns}
+        for line in text[start:end].splitlines():
+            name, _, rest = line.partition("\t")
+            letter = rest[37]
+            column = columns.get(letter)
+            if column is None:
+                column, ids[letter] = columns.setdefault(letter, Column()), []
+            duration, _, processor = rest[57:].partition(" ")
+            code = codes.get(processor)
+            column.names.append(name)
+            ids[letter].append(rest[:ID_LEN])
+            column.batch.append(rest[38] == "B")
+            column.created.append(float(rest[39:56]))
+            column.duration.append(float(duration))
+            column.processor.append(_code(processor) if code is None else code)
+        for letter, added in ids.items():
+            columns[letter].ids += "".join(added)
+        start = end
+
+
+def _code(processor: str) -> int:
+    """Return the number of a processor's name in this process, giving it one the first time."""
+    code = _codes.get(processor)
+    if code is None:
+        with _lock:
+            code = _codes.setdefault(processor, len(_codes))
+    return code
 
 
 def search(
@@ -140,14 +210,14 @@ def search(
         names = column.names
         hits = [i for i, name in enumerate(names) if needle in name]
         if processor is not None:
-            wanted = column.processor
-            hits = [i for i in hits if wanted[i] == processor]
+            wanted, code = column.processor, _codes.get(processor)
+            hits = [i for i in hits if wanted[i] == code]
         if no_batch:
             batch = column.batch
             hits = [i for i in hits if not batch[i]]
-        if copy.gone:
-            ids, gone = column.ids, copy.gone
-            hits = [i for i in hits if ids[i] not in gone]
+        if column.gone:
+            gone = column.gone
+            hits = [i for i in hits if i not in gone]
         total += len(hits)
         found += _first(column, hits, by_duration, desc, cursor, count)
     found.sort(reverse=desc)
@@ -167,7 +237,7 @@ def _first(
     Lines come about in creation order, so the newest hits (the last) set a bar that most
     others fail on a single comparison; only those that pass are sorted. Durations have no
     order: a sample spread over the hits sets their bar."""
-    scores, ids = (column.duration if by_duration else column.created), column.ids
+    scores, ident = (column.duration if by_duration else column.created), column.id
     if cursor is not None:
         edge = cursor[0]
         if desc:
@@ -180,7 +250,7 @@ def _first(
         # Durations come in no order: a sample spread over every hit sets a tighter bar.
         sample += hits[:: max(1, len(hits) // (SPREAD * count))]
     if len(hits) > len(sample):
-        sampled = _after([(scores[i], ids[i]) for i in sample], cursor, desc)
+        sampled = _after([(scores[i], ident(i)) for i in sample], cursor, desc)
         if len(sampled) >= count:
             # The sample's count-th best: no hit below it can be among the first count.
             bar = pick(count, sampled)[-1][0]
@@ -188,7 +258,7 @@ def _first(
                 hits = [i for i in hits if scores[i] >= bar]
             else:
                 hits = [i for i in hits if scores[i] <= bar]
-    return pick(count, _after([(scores[i], ids[i]) for i in hits], cursor, desc))
+    return pick(count, _after([(scores[i], ident(i)) for i in hits], cursor, desc))
 
 
 def _after(

@@ -7,8 +7,10 @@ import io
 import zipfile
 
 import pytest
+import redis
 from PIL import Image
 
+from tasks import jobstore
 from tasks import registry
 from tasks.processors import csv_profile
 from tasks.processors import image_thumbnails
@@ -33,6 +35,16 @@ def app(redis_server, tmp_path_factory):
             "MAX_CONTENT_LENGTH": MAX_UPLOAD_BYTES + 64 * 1024,
         }
     )
+
+
+@pytest.fixture
+def r(redis_server) -> redis.Redis:
+    """Return a client of the tests' Redis on a database of the job records' tests, emptied
+    first, with the periodic indexes marked as seeded."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/3", decode_responses=True)
+    client.flushdb()
+    client.set(jobstore.SEEDED_KEY, "1")
+    return client
 
 
 class Client:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import tracemalloc
 import uuid
 
 import pytest
@@ -13,6 +14,8 @@ import redis
 from tasks import joblist
 from tasks import jobstore
 from tasks.joblist import Query
+from tasks.joblist import indexes
+from tasks.joblist import mirror
 
 
 @pytest.fixture
@@ -253,3 +256,38 @@ def test_a_search_sees_jobs_that_ended_since_the_last_search(r):
     r.set(jobstore.META_KEY.format(running), json.dumps(meta))
     assert everything(r, q="ünïcode", states=frozenset({"FAILURE"})) == [running]
     assert everything(r, q="ünïcode") == [running, first]
+
+
+def test_a_search_passes_over_jobs_deleted_before_or_after_lines_were_read(r):
+    """Deleted jobs are left out whether their lines were read before the delete or after it,
+    and lines that come after a delete are found, until the compaction."""
+    made = [make_job(r, "SUCCESS", filename=f"gone-{n}.csv") for n in range(12)]
+    assert everything(r, q="gone") == made[::-1]
+    jobstore.remove(r, jobstore.get(r, made[5]))
+    assert everything(r, q="gone") == [j for j in made[::-1] if j != made[5]]
+    late = make_job(r, "REVOKED", filename="gone-late.csv")
+    jobstore.remove(r, jobstore.get(r, made[0]))
+    expected = [late, *(j for j in made[::-1] if j not in (made[0], made[5]))]
+    assert everything(r, q="gone") == expected
+    assert joblist.search(r, "u", Query(q="gone")).total == 11
+    assert r.scard(joblist.key("u", "gone")) == 2  # not compacted yet
+
+
+def test_a_search_copy_keeps_a_job_in_about_130_bytes():
+    """A process's copy of 2,000 ended jobs' search lines holds each job's id, times, batch
+    and processor packed: about 130 bytes a job with its name, where lists of objects took
+    244 (traced allocations, so the count does not depend on the machine)."""
+    lines = "".join(
+        indexes.search_line(
+            str(uuid.uuid4()), f"data-{n}.csv", "SUCCESS", n % 3 == 0, 1e9 + n, n / 7, "simulate"
+        )
+        for n in range(2000)
+    )
+    tracemalloc.start()
+    copy = mirror.Copy()
+    mirror._append(copy, lines)
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    column = copy.columns["S"]
+    assert column.id(1999) == lines.splitlines()[-1].split("\t")[1][:36]
+    assert kept / 2000 < 140

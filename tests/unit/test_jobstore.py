@@ -1,4 +1,5 @@
-"""The job indexes: periodic work reads what is unfinished or expired, a batch at a time."""
+"""The job records and indexes: a page of jobs is one command; periodic work reads what is
+unfinished or expired, a batch at a time."""
 
 from __future__ import annotations
 
@@ -10,15 +11,6 @@ import pytest
 import redis
 
 from tasks import jobstore
-
-
-@pytest.fixture
-def r(redis_server):
-    """Return a client of the tests' Redis on a database of its own, emptied first."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/3", decode_responses=True)
-    client.flushdb()
-    client.set(jobstore.SEEDED_KEY, "1")
-    return client
 
 
 def make_job(r: redis.Redis, state: str | None, created: float | None = None) -> str:
@@ -70,3 +62,52 @@ def test_indexes_are_seeded_once_from_older_records(r):
     r.hset(jobstore.JOB_KEY.format(job_id), mapping={"id": job_id, "owner": "u"})
     assert [record["id"] for record, _ in jobstore.open_jobs(r)] == [job_id]
     assert r.zscore(jobstore.JOBS_KEY, job_id) is not None
+
+
+class CountingConnection(redis.Connection):
+    """A Redis connection that counts what it sends and the replies it parses."""
+
+    sent = 0
+    replies = 0
+
+    def send_packed_command(self, command, check_health=True):
+        """Count one round trip's sending."""
+        CountingConnection.sent += 1
+        return super().send_packed_command(command, check_health)
+
+    def read_response(self, *args, **kwargs):
+        """Count one reply parsed."""
+        CountingConnection.replies += 1
+        return super().read_response(*args, **kwargs)
+
+
+@pytest.mark.parametrize("count", [2, 50, 500])
+def test_a_page_of_jobs_is_read_in_two_commands_whatever_its_size(r, count):
+    """Read the records and backend entries of 2, 50 or 500 jobs in one round trip of two
+    commands (a script, loaded by the first read only, and one ``MGET``)."""
+    ids = [make_job(r, "SUCCESS" if n % 2 else None) for n in range(count)]
+    kwargs = r.connection_pool.connection_kwargs
+    pool = redis.ConnectionPool(connection_class=CountingConnection, **kwargs)
+    counted = redis.Redis(connection_pool=pool)
+    counted.script_flush()
+    jobstore.get_with_meta(counted, ids[:1])
+    CountingConnection.sent = CountingConnection.replies = 0
+    found = jobstore.get_with_meta(counted, ids)
+    assert (CountingConnection.sent, CountingConnection.replies) == (1, 2)
+    assert [record["id"] for record, _ in found] == ids
+    pool.disconnect()
+
+
+def test_a_page_keeps_every_field_skips_gone_jobs_and_tells_queued_ones(r):
+    """Return each job's record as stored (any text), its backend entry decoded, None for a
+    queued job with none yet, and nothing for a deleted job, in the order asked."""
+    odd = 'résumé "q" \\ / \t tab 漢字 .csv'
+    queued, done, gone = make_job(r, None), make_job(r, "SUCCESS"), make_job(r, None)
+    r.hset(jobstore.JOB_KEY.format(queued), mapping={"filename": odd, "empty": ""})
+    r.delete(jobstore.JOB_KEY.format(gone))
+    found = jobstore.get_with_meta(r, [done, gone, queued])
+    assert [record["id"] for record, _ in found] == [done, queued]
+    assert found[0][1]["status"] == "SUCCESS" and found[1][1] is None
+    assert found[1][0] == r.hgetall(jobstore.JOB_KEY.format(queued))
+    assert found[1][0]["filename"] == odd and found[1][0]["empty"] == ""
+    assert jobstore.get_with_meta(r, []) == []
