@@ -123,7 +123,15 @@ def test_cookie_with_a_wrong_token_is_refused_not_passed_on(stack, user):
 
 def test_bad_token_body_is_refused(stack, user):
     """A name that is not a short string, or other fields: 400, no token made."""
-    for body in ({"name": ""}, {"name": "x" * 65}, {"name": 3}, {"other": 1}, [1]):
+    for body in (
+        {"name": ""},
+        {"name": "\r"},
+        {"name": " \x1c "},
+        {"name": "x" * 65},
+        {"name": 3},
+        {"other": 1},
+        [1],
+    ):
         response = user.http.post(stack.url + "/api/tokens", json=body)
         assert response.status_code == 400, body
     assert user.http.get(stack.url + "/api/tokens").json() == {"tokens": []}

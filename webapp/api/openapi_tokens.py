@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from webapp import tokens
 from webapp.api.openapi_common import json_request
 from webapp.api.openapi_common import operation
 from webapp.api.openapi_schemas import STRING
@@ -10,6 +11,9 @@ from webapp.api.openapi_schemas import error
 from webapp.api.openapi_schemas import json_body
 from webapp.api.openapi_schemas import nullable
 from webapp.api.openapi_schemas import object_of
+
+# A token's name: at least one character that is not white space (the name is kept stripped).
+NAME = {"type": "string", "minLength": 1, "maxLength": tokens.NAME_MAX, "pattern": r"\S"}
 
 
 def token_paths() -> dict:
@@ -45,7 +49,7 @@ def token_paths() -> dict:
                 write=True,
                 requestBody=json_request(
                     object_of(
-                        {"name": {"type": "string", "minLength": 1, "maxLength": 64}},
+                        {"name": NAME},
                         required=[],
                     )
                     | {"additionalProperties": False},
