@@ -29,6 +29,13 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.accounts import MAX_ACTIVE_JOBS  # noqa: E402
+from tests.accounts import NOTIFY_RETRIES  # noqa: E402
+from tests.accounts import PUBLIC_URL  # noqa: E402
+from tests.accounts import WEBHOOK_SECRET  # noqa: E402
+from tests.accounts import Receiver  # noqa: E402
+from tests.accounts import SMTPServer  # noqa: E402
+from tests.accounts import start_accounts_stack  # noqa: E402
 from tests.fetching import FilesServer  # noqa: E402
 from tests.parts import HOSTILE_LIMIT  # noqa: E402
 from tests.parts import RedisServer  # noqa: E402
@@ -128,3 +135,56 @@ def fetching(tmp_path_factory) -> Stack:
 def fetcher(fetching) -> User:
     """Return a new live user of the fetching stack."""
     yield from live_user(fetching.url)
+
+
+@pytest.fixture(scope="session")
+def smtp() -> SMTPServer:
+    """Start a real SMTP server for the whole run."""
+    server = SMTPServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Receiver:
+    """Start a webhook receiver for the whole run."""
+    server = Receiver()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def notifying(smtp, tmp_path_factory) -> Stack:
+    """Start a stack in accounts mode on a Redis of its own (no other stack's worker, with other
+    settings, may take its notification tasks) that mails through the test SMTP server, may
+    fetch from and post to this machine, retries deliveries after 0.1 s, allows schedules every
+    2 s, no limit on sign-ins or uploads a minute, and at most MAX_ACTIVE_JOBS active jobs a
+    user. Users alice and carol have an e-mail address, bob has none."""
+    folder = tmp_path_factory.mktemp("notifying")
+    redis_server = RedisServer(folder / "redis")
+    users = {
+        "alice": {"email": "alice@example.org"},
+        "bob": {},
+        "carol": {"email": "carol@example.org"},
+    }
+    running = start_accounts_stack(
+        redis_server,
+        folder,
+        users,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp.port),
+        MAIL_FROM="taskboard@example.org",
+        PUBLIC_URL=PUBLIC_URL,
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        FETCH_ALLOW_PRIVATE="1",
+        NOTIFY_RETRY_BASE_S="0.1",
+        NOTIFY_RETRIES=str(NOTIFY_RETRIES),
+        MAX_ACTIVE_JOBS=str(MAX_ACTIVE_JOBS),
+        SCHEDULE_MIN_INTERVAL_S="2",
+        UPLOAD_RATE_LIMIT="100000/minute",
+        LOGIN_RATE_LIMIT="100000/minute",  # every test signs in, all from this machine
+        MAX_UPLOAD_BYTES=str(16 * 1024 * 1024),
+    )
+    yield running
+    running.stop()
+    redis_server.stop()
