@@ -59,9 +59,10 @@ def stack(redis_server, tmp_path_factory) -> Stack:
     running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def second_web(redis_server, stack, tmp_path_factory) -> Stack:
-    """Start a second web process on the stack's Redis, without a worker of its own."""
+    """Start a second web process on the stack's Redis, without a worker of its own, once for
+    the run (its tests use new users, and read its counters as differences)."""
     web = Stack(
         redis_server, tmp_path_factory.mktemp("web-b"), upload_dir=stack.upload_dir, worker=False
     )
@@ -75,15 +76,17 @@ def user(stack) -> User:
     yield from live_user(stack.url)
 
 
-@pytest.fixture(scope="module")
-def hostile_stack(redis_server, tmp_path_factory) -> Stack:
-    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs (one
-    per module: its worker takes jobs from the shared queues, so it must not outlive them)."""
+@pytest.fixture(scope="session")
+def hostile_stack(tmp_path_factory) -> Stack:
+    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs, on a
+    Redis of its own (its worker must take no other test's jobs, and no other worker its)."""
+    redis_server = RedisServer(tmp_path_factory.mktemp("hostile-redis"))
     running = Stack(
         redis_server, tmp_path_factory.mktemp("hostile"), MAX_UPLOAD_BYTES=str(HOSTILE_LIMIT)
     )
     yield running
     running.stop()
+    redis_server.stop()
 
 
 @pytest.fixture
