@@ -29,6 +29,13 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.accounts import MAX_ACTIVE_JOBS  # noqa: E402
+from tests.accounts import NOTIFY_RETRIES  # noqa: E402
+from tests.accounts import PUBLIC_URL  # noqa: E402
+from tests.accounts import WEBHOOK_SECRET  # noqa: E402
+from tests.accounts import Receiver  # noqa: E402
+from tests.accounts import SMTPServer  # noqa: E402
+from tests.accounts import start_accounts_stack  # noqa: E402
 from tests.fetching import FilesServer  # noqa: E402
 from tests.parts import HOSTILE_LIMIT  # noqa: E402
 from tests.parts import RedisServer  # noqa: E402
@@ -52,9 +59,10 @@ def stack(redis_server, tmp_path_factory) -> Stack:
     running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def second_web(redis_server, stack, tmp_path_factory) -> Stack:
-    """Start a second web process on the stack's Redis, without a worker of its own."""
+    """Start a second web process on the stack's Redis, without a worker of its own, once for
+    the run (its tests use new users, and read its counters as differences)."""
     web = Stack(
         redis_server, tmp_path_factory.mktemp("web-b"), upload_dir=stack.upload_dir, worker=False
     )
@@ -68,15 +76,17 @@ def user(stack) -> User:
     yield from live_user(stack.url)
 
 
-@pytest.fixture(scope="module")
-def hostile_stack(redis_server, tmp_path_factory) -> Stack:
-    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs (one
-    per module: its worker takes jobs from the shared queues, so it must not outlive them)."""
+@pytest.fixture(scope="session")
+def hostile_stack(tmp_path_factory) -> Stack:
+    """Start a web server and worker with an 8 MiB upload limit, for the hostile inputs, on a
+    Redis of its own (its worker must take no other test's jobs, and no other worker its)."""
+    redis_server = RedisServer(tmp_path_factory.mktemp("hostile-redis"))
     running = Stack(
         redis_server, tmp_path_factory.mktemp("hostile"), MAX_UPLOAD_BYTES=str(HOSTILE_LIMIT)
     )
     yield running
     running.stop()
+    redis_server.stop()
 
 
 @pytest.fixture
@@ -128,3 +138,56 @@ def fetching(tmp_path_factory) -> Stack:
 def fetcher(fetching) -> User:
     """Return a new live user of the fetching stack."""
     yield from live_user(fetching.url)
+
+
+@pytest.fixture(scope="session")
+def smtp() -> SMTPServer:
+    """Start a real SMTP server for the whole run."""
+    server = SMTPServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Receiver:
+    """Start a webhook receiver for the whole run."""
+    server = Receiver()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def notifying(smtp, tmp_path_factory) -> Stack:
+    """Start a stack in accounts mode on a Redis of its own (no other stack's worker, with other
+    settings, may take its notification tasks) that mails through the test SMTP server, may
+    fetch from and post to this machine, retries deliveries after 0.1 s, allows schedules every
+    2 s, no limit on sign-ins or uploads a minute, and at most MAX_ACTIVE_JOBS active jobs a
+    user. Users alice and carol have an e-mail address, bob has none."""
+    folder = tmp_path_factory.mktemp("notifying")
+    redis_server = RedisServer(folder / "redis")
+    users = {
+        "alice": {"email": "alice@example.org"},
+        "bob": {},
+        "carol": {"email": "carol@example.org"},
+    }
+    running = start_accounts_stack(
+        redis_server,
+        folder,
+        users,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp.port),
+        MAIL_FROM="taskboard@example.org",
+        PUBLIC_URL=PUBLIC_URL,
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        FETCH_ALLOW_PRIVATE="1",
+        NOTIFY_RETRY_BASE_S="0.1",
+        NOTIFY_RETRIES=str(NOTIFY_RETRIES),
+        MAX_ACTIVE_JOBS=str(MAX_ACTIVE_JOBS),
+        SCHEDULE_MIN_INTERVAL_S="2",
+        UPLOAD_RATE_LIMIT="100000/minute",
+        LOGIN_RATE_LIMIT="100000/minute",  # every test signs in, all from this machine
+        MAX_UPLOAD_BYTES=str(16 * 1024 * 1024),
+    )
+    yield running
+    running.stop()
+    redis_server.stop()

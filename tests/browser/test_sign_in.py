@@ -5,19 +5,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.parts import Stack
-from webapp import auth
-
-PASSWORD = "correct horse battery"
+from tests.accounts import PASSWORD
+from tests.accounts import start_accounts_stack
 
 
 @pytest.fixture(scope="module")
 def accounts_site(redis_server, tmp_path_factory):
     """Start a web server in accounts mode with one user, ada."""
     folder = tmp_path_factory.mktemp("browser-accounts")
-    users = folder / "users.json"
-    auth.add_user(users, "ada", PASSWORD, admin=False)
-    running = Stack(redis_server, folder, AUTH_MODE="accounts", USERS_FILE=str(users))
+    running = start_accounts_stack(redis_server, folder, {"ada": {}})
     yield running
     running.stop()
 

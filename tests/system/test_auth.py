@@ -9,12 +9,13 @@ import pytest
 import requests
 import socketio
 
-from tests.parts import Stack
+from tests.accounts import PASSWORD
+from tests.accounts import signed_in
+from tests.accounts import start_accounts_stack
 from tests.parts import User
 from tests.parts import wait_for
 from webapp import auth
 
-PASSWORD = "correct horse battery"
 LONG = {"steps": 400, "interval_ms": 50}
 # Each test that signs in wrongly comes from an address of its own, for the sign-in limit.
 ADDRESSES = (f"10.1.0.{n}" for n in itertools.count(1))
@@ -23,15 +24,11 @@ ADDRESSES = (f"10.1.0.{n}" for n in itertools.count(1))
 @pytest.fixture(scope="module")
 def accounts_stack(redis_server, tmp_path_factory):
     """Start a stack in accounts mode behind one (pretend) proxy, with tight limits."""
-    folder = tmp_path_factory.mktemp("accounts")
-    users = folder / "users.json"
-    for name in ("alice", "bob", "carol", "dave"):
-        auth.add_user(users, name, PASSWORD, admin=name == "alice")
-    running = Stack(
+    users = {"alice": {"admin": True}, "bob": {}, "carol": {}, "dave": {}}
+    running = start_accounts_stack(
         redis_server,
-        folder,
-        AUTH_MODE="accounts",
-        USERS_FILE=str(users),
+        tmp_path_factory.mktemp("accounts"),
+        users,
         PROXY_COUNT="1",
         LOGIN_RATE_LIMIT="5/minute",
         UPLOAD_RATE_LIMIT="4/minute",
@@ -39,19 +36,6 @@ def accounts_stack(redis_server, tmp_path_factory):
     )
     yield running
     running.stop()
-
-
-def signed_in(stack: Stack, name: str) -> User:
-    """Return a user of the stack signed in as ``name``."""
-    user = User(stack.url)
-    response = user.http.post(
-        stack.url + "/api/login", json={"username": name, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    # A new session after signing in: a new CSRF token too.
-    user.csrf = user.http.get(stack.url + "/api/session").json()["csrf_token"]
-    user.http.headers["X-CSRFToken"] = user.csrf
-    return user
 
 
 def test_users_file_keeps_only_password_hashes(tmp_path):

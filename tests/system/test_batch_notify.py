@@ -1,90 +1,28 @@
 """Batches that tell their owner once when they end, batches run later, and the active-jobs cap
 on batches and schedule runs, on real parts: a real SMTP server (aiosmtpd), a real HTTP
-receiver, and a stack in accounts mode on a Redis of its own with a small ``MAX_ACTIVE_JOBS``."""
+receiver, and the notifying stack (accounts mode, on a Redis of its own, with a small
+``MAX_ACTIVE_JOBS``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
-import pytest
-
-from tests.fetching import FilesServer
+from tests.accounts import MAX_ACTIVE_JOBS
+from tests.accounts import PUBLIC_URL
+from tests.accounts import SMTPServer
+from tests.accounts import signed
+from tests.accounts import signed_in
 from tests.hostile import png
-from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
-from tests.system.test_notify import PASSWORD
-from tests.system.test_notify import PUBLIC_URL
-from tests.system.test_notify import SECRET
-from tests.system.test_notify import Receiver
-from tests.system.test_notify import SMTPServer
-from tests.system.test_notify import signed_in
-from webapp import auth
 
-CAP = 6
+CAP = MAX_ACTIVE_JOBS
 LONG = {"steps": 400, "interval_ms": 50}
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    """Start a real SMTP server for the module."""
-    server = SMTPServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    """Start a webhook receiver for the module."""
-    server = Receiver()
-    yield server
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def files():
-    """Serve the files a schedule fetches."""
-    server = FilesServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def batch_stack(smtp, tmp_path_factory):
-    """Start a stack in accounts mode that mails through the test SMTP server, may fetch from
-    and post to this machine, allows schedules every 2 s and at most CAP active jobs a user."""
-    folder = tmp_path_factory.mktemp("batch-notify")
-    users = folder / "users.json"
-    auth.add_user(users, "alice", PASSWORD, admin=False, email="alice@example.org")
-    auth.add_user(users, "carol", PASSWORD, admin=False, email="carol@example.org")
-    redis = RedisServer(folder / "redis")
-    running = Stack(
-        redis,
-        folder,
-        AUTH_MODE="accounts",
-        USERS_FILE=str(users),
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp.port),
-        MAIL_FROM="taskboard@example.org",
-        PUBLIC_URL=PUBLIC_URL,
-        WEBHOOK_SECRET=SECRET,
-        FETCH_ALLOW_PRIVATE="1",
-        NOTIFY_RETRY_BASE_S="0.1",
-        MAX_ACTIVE_JOBS=str(CAP),
-        SCHEDULE_MIN_INTERVAL_S="2",
-        UPLOAD_RATE_LIMIT="100000/minute",
-        MAX_UPLOAD_BYTES=str(16 * 1024 * 1024),
-    )
-    yield running
-    running.stop()
-    redis.stop()
 
 
 def send_batch(user: User, files: list[tuple[str, bytes]], processor: str = "checksum", **data):
@@ -113,10 +51,10 @@ def settled(stack: Stack, batch_id: str, deliveries: int) -> None:
     time.sleep(1.0)
 
 
-def test_batch_of_three_sends_one_mail_and_one_webhook(batch_stack, smtp, receiver):
+def test_batch_of_three_sends_one_mail_and_one_webhook(notifying, smtp, receiver):
     """A batch of three files tells its owner once: one mail (counts, bytes, the batch's page,
     the zip) and one signed webhook with the batch snapshot; its jobs send nothing alone."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     hook = receiver.url + "/batch"
     files = [(f"part-{i}.txt", b"x" * (100 * (i + 1))) for i in range(3)]
     response = send_batch(alice, files, notify=["email", {"webhook": hook}])
@@ -124,7 +62,7 @@ def test_batch_of_three_sends_one_mail_and_one_webhook(batch_stack, smtp, receiv
     made = response.json()
     assert made["notify"] == ["email", {"webhook": hook}]
     wait_for(lambda: batch(alice, made["id"])["state"] == "SUCCESS", 30)
-    settled(batch_stack, made["id"], 2)
+    settled(notifying, made["id"], 2)
 
     (mail,) = mails_about(smtp, made["id"])
     body = mail.get_content()
@@ -138,18 +76,17 @@ def test_batch_of_three_sends_one_mail_and_one_webhook(batch_stack, smtp, receiv
         assert alice.job(job_id)["notify"] == []
 
     (posted,) = [r for r in receiver.at("/batch") if made["id"].encode() in r["body"]]
-    expected = "sha256=" + hmac.new(SECRET.encode(), posted["body"], hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(posted["headers"]["X-Taskboard-Signature"], expected)
+    assert signed(posted)
     assert posted["headers"]["X-Taskboard-Event"] == "batch.success"
     snapshot = json.loads(posted["body"])
     assert snapshot["id"] == made["id"] and snapshot["counts"] == {"SUCCESS": 3}
     assert snapshot["jobs"] == made["jobs"] and snapshot["progress"]["percent"] == 100.0
 
 
-def test_batch_with_a_failing_and_a_refused_file_is_mailed_partly_done(batch_stack, smtp):
+def test_batch_with_a_failing_and_a_refused_file_is_mailed_partly_done(notifying, smtp):
     """A failing file and a refused one: one mail saying PARTIAL with the count of each; the
     zip link is there for the file that succeeded."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     files = [
         ("fine.png", png((40, 40))),
         ("broken.png", png((300, 300))[:400]),
@@ -160,7 +97,7 @@ def test_batch_with_a_failing_and_a_refused_file_is_mailed_partly_done(batch_sta
     made = response.json()
     assert [r["filename"] for r in made["refused"]] == ["notes.txt"]
     wait_for(lambda: batch(alice, made["id"])["state"] == "PARTIAL", 30)
-    settled(batch_stack, made["id"], 1)
+    settled(notifying, made["id"], 1)
     (mail,) = mails_about(smtp, made["id"])
     body = mail.get_content()
     assert mail["Subject"] == "Taskboard: batch of 3 files partly done"
@@ -168,15 +105,15 @@ def test_batch_with_a_failing_and_a_refused_file_is_mailed_partly_done(batch_sta
     assert f"/api/batches/{made['id']}/result" in body
 
 
-def test_jobs_of_a_batch_mail_alone_only_when_asked(batch_stack, smtp):
+def test_jobs_of_a_batch_mail_alone_only_when_asked(notifying, smtp):
     """``notify_jobs`` asks each job of the batch for its own mail, beside the batch's."""
-    carol = signed_in(batch_stack, "carol")
+    carol = signed_in(notifying, "carol")
     files = [("one.txt", b"1"), ("two.txt", b"2")]
     response = send_batch(carol, files, notify=["email"], notify_jobs=["email"])
     assert response.status_code == 202, response.text
     made = response.json()
     wait_for(lambda: batch(carol, made["id"])["state"] == "SUCCESS", 30)
-    settled(batch_stack, made["id"], 1)
+    settled(notifying, made["id"], 1)
     wait_for(lambda: all(smtp.box.about(job_id) for job_id in made["jobs"]))
     assert len(mails_about(smtp, made["id"])) == 1
     for job_id in made["jobs"]:
@@ -189,10 +126,10 @@ def in_seconds(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-def test_batch_run_later_waits_then_sends_its_jobs_together(batch_stack):
+def test_batch_run_later_waits_then_sends_its_jobs_together(notifying):
     """A batch with run_at is SCHEDULED, and so is each of its jobs, until its time; then every
     job runs (none before the time)."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     run_at = in_seconds(3)
     response = send_batch(alice, [("a.txt", b"a"), ("b.txt", b"b")], run_at=run_at)
     assert response.status_code == 202, response.text
@@ -207,10 +144,10 @@ def test_batch_run_later_waits_then_sends_its_jobs_together(batch_stack):
     assert done["counts"] == {"SUCCESS": 2}
 
 
-def test_batch_cancelled_before_its_time_never_runs_and_says_so_once(batch_stack, smtp):
+def test_batch_cancelled_before_its_time_never_runs_and_says_so_once(notifying, smtp):
     """Cancelling a batch run later cancels every job of it; nothing runs at its time, and
     the owner is told once that it was cancelled."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     files = [("x.txt", b"x"), ("y.txt", b"y")]
     response = send_batch(alice, files, run_at=in_seconds(3), notify=["email"])
     assert response.status_code == 202, response.text
@@ -222,8 +159,8 @@ def test_batch_cancelled_before_its_time_never_runs_and_says_so_once(batch_stack
     for job_id in made["jobs"]:
         job = alice.job(job_id)
         assert job["state"] == "REVOKED" and job["started_at"] is None
-    assert f"batch {made['id']} sent at its time" not in batch_stack.log("worker")
-    settled(batch_stack, made["id"], 1)
+    assert f"batch {made['id']} sent at its time" not in notifying.log("worker")
+    settled(notifying, made["id"], 1)
     (mail,) = mails_about(smtp, made["id"])
     assert mail["Subject"] == "Taskboard: batch of 2 files cancelled"
 
@@ -250,10 +187,10 @@ def long_jobs(user: User, count: int) -> list[str]:
     return ids
 
 
-def test_a_batch_is_refused_only_past_the_cap_and_says_the_numbers(batch_stack):
+def test_a_batch_is_refused_only_past_the_cap_and_says_the_numbers(notifying):
     """A batch of CAP files fits; one more file than the user's room is 429 naming the active
     jobs, the batch's files and the cap; nothing of it is stored."""
-    carol = signed_in(batch_stack, "carol")
+    carol = signed_in(notifying, "carol")
     wait_for(lambda: carol.http.get(carol.url + "/api/jobs?state=PENDING,STARTED,PROGRESS")
              .json()["total"] == 0, 30)  # fmt: skip
     full = send_batch(carol, [(f"f{i}.txt", b"x") for i in range(CAP)])
@@ -281,16 +218,16 @@ def test_a_batch_is_refused_only_past_the_cap_and_says_the_numbers(batch_stack):
         cancel_all(carol, running)
 
 
-def test_schedule_run_past_the_cap_is_recorded_not_started(batch_stack, files):
+def test_schedule_run_past_the_cap_is_recorded_not_started(notifying, files_server):
     """A schedule whose owner is at the cap when it is due records the run as not started, with
     the reason, among its last runs; nothing is fetched; it runs again once there is room."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     running = long_jobs(alice, CAP)
     path = "/capped/report.csv"
     try:
         made = alice.http.post(
             alice.url + "/api/schedules",
-            json={"url": files.url + path, "processor": "csv-profile", "every_s": 2},
+            json={"url": files_server.url + path, "processor": "csv-profile", "every_s": 2},
         )
         assert made.status_code == 201, made.text
         schedule_id = made.json()["id"]
@@ -302,24 +239,24 @@ def test_schedule_run_past_the_cap_is_recorded_not_started(batch_stack, files):
         assert refused["state"] == "FAILURE" and refused["schedule"] == schedule_id
         assert refused["error"].startswith(f"Not started: its owner had {CAP} jobs queued")
         assert "MAX_ACTIVE_JOBS" in refused["error"]
-        assert files.hits(path) == []
+        assert files_server.hits(path) == []
     finally:
         cancel_all(alice, running)
     ran = wait_for(lambda: next((r for r in runs() if r["state"] == "SUCCESS"), None), 20)
-    assert ran["schedule"] == schedule_id and files.hits(path)
+    assert ran["schedule"] == schedule_id and files_server.hits(path)
     alice.http.delete(f"{alice.url}/api/schedules/{schedule_id}")
 
 
-def test_batch_of_split_jobs_is_told_when_the_merges_end(batch_stack, smtp):
+def test_batch_of_split_jobs_is_told_when_the_merges_end(notifying, smtp):
     """Jobs split in parts end in their merge task, not their processor's: the batch is still
     told once when the last merge has ended."""
-    alice = signed_in(batch_stack, "alice")
+    alice = signed_in(notifying, "alice")
     files = [(f"big-{i}.bin", bytes([i]) * 3 * 1024 * 1024) for i in range(2)]
     response = send_batch(alice, files, options={"parallel": 2}, notify=["email"])
     assert response.status_code == 202, response.text
     made = response.json()
     wait_for(lambda: batch(alice, made["id"])["state"] == "SUCCESS", 30)
     assert all(alice.job(job_id)["parts"]["total"] == 2 for job_id in made["jobs"])
-    settled(batch_stack, made["id"], 1)
+    settled(notifying, made["id"], 1)
     (mail,) = mails_about(smtp, made["id"])
     assert mail["Subject"] == "Taskboard: batch of 2 files done"

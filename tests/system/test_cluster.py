@@ -22,7 +22,8 @@ from tests.parts import wait_for
 def cluster(tmp_path_factory):
     """Start web A with one worker, web B with two more, on one Redis; stalls show after 2 s."""
     redis_server = RedisServer(tmp_path_factory.mktemp("cluster-redis"))
-    settings = {"STALL_AFTER_S": "2"}
+    # Every part boots at once; then each web server must answer healthy.
+    settings = {"STALL_AFTER_S": "2", "healthy": False}
     a = Stack(redis_server, tmp_path_factory.mktemp("web-a"), concurrency=1, **settings)
     b = Stack(
         redis_server,
@@ -32,6 +33,8 @@ def cluster(tmp_path_factory):
         **settings,
     )
     b.extra = b.start_worker("worker2")
+    a.wait_healthy()
+    b.wait_healthy()
     wait_for(lambda: User(a.url).http.get(a.url + "/healthz").json()["workers"] == 3, 30)
     yield a, b
     parts_alive = [p for p in (b.extra,) if p.poll() is None]

@@ -36,6 +36,7 @@ def two_workers(tmp_path):
             redis_server,
             tmp_path,
             concurrency=1,
+            healthy=False,  # the second worker and beat boot meanwhile
             STALL_AFTER_S=stall_after_s,
             STALL_SWEEP_S="1",
             WORKER_CHECK_S="1",
@@ -44,6 +45,7 @@ def two_workers(tmp_path):
         started.append((redis_server, stack))
         stack.extra = stack.start_worker("worker2")
         stack.beat = stack.start_beat()
+        stack.wait_healthy()
         # Both workers answering beat's checks before a test starts: on a slow machine the
         # second one may take several seconds to boot.
         r = redis.Redis.from_url(redis_server.url)

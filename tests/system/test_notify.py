@@ -1,151 +1,18 @@
 """Telling owners that their jobs ended, on real parts: a real SMTP server (aiosmtpd), a real
-HTTP receiver, and a stack in accounts mode on a Redis of its own (so that no other stack's
-worker, with other settings, takes its notification tasks)."""
+HTTP receiver, and the notifying stack (accounts mode, on a Redis of its own)."""
 
 from __future__ import annotations
 
-import email
-import hashlib
-import hmac
 import json
-import threading
-from email import policy
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 
-import pytest
-from aiosmtpd.controller import Controller
-
-from tests.parts import RedisServer
-from tests.parts import Stack
+from tests.accounts import NOTIFY_RETRIES
+from tests.accounts import PUBLIC_URL
+from tests.accounts import signed
+from tests.accounts import signed_in
 from tests.parts import User
 from tests.parts import wait_for
-from webapp import auth
-from webapp.processes import free_port
 
-PASSWORD = "correct horse battery"
-SECRET = "webhook-test-secret"
-PUBLIC_URL = "https://taskboard.example.org"
 LONG = {"steps": 400, "interval_ms": 50}
-RETRIES = 6
-
-
-class Mailbox:
-    """An SMTP server's handler that keeps every mail it accepts."""
-
-    def __init__(self) -> None:
-        self.mails: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        """Keep the mail."""
-        self.mails.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def about(self, job_id: str) -> list:
-        """Return the mails that link to a job."""
-        return [m for m in self.mails if job_id in m.get_content()]
-
-
-class SMTPServer:
-    """A real SMTP server on a fixed port that can be stopped and started again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.box = Mailbox()
-        self.controller: Controller | None = None
-        self.start()
-
-    def start(self) -> None:
-        """Listen on the port."""
-        self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        """Stop listening: connections are refused."""
-        self.controller.stop()
-
-
-class Receiver(ThreadingHTTPServer):
-    """A webhook receiver that keeps each request; paths starting with /fail answer 500."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                self.server.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                self.send_response(500 if self.path.startswith("/fail") else 204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def at(self, path: str) -> list[dict]:
-        """Return the requests made to a path."""
-        return [r for r in self.requests if r["path"] == path]
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    """Start a real SMTP server for the module."""
-    server = SMTPServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    """Start a webhook receiver for the module."""
-    server = Receiver()
-    yield server
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def notify_stack(smtp, tmp_path_factory):
-    """Start a stack in accounts mode that mails through the test SMTP server and may post to
-    local receivers, with short retry waits."""
-    folder = tmp_path_factory.mktemp("notify")
-    users = folder / "users.json"
-    auth.add_user(users, "alice", PASSWORD, admin=False, email="alice@example.org")
-    auth.add_user(users, "bob", PASSWORD, admin=False)
-    redis = RedisServer(folder / "redis")
-    running = Stack(
-        redis,
-        folder,
-        AUTH_MODE="accounts",
-        USERS_FILE=str(users),
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp.port),
-        MAIL_FROM="taskboard@example.org",
-        PUBLIC_URL=PUBLIC_URL,
-        WEBHOOK_SECRET=SECRET,
-        FETCH_ALLOW_PRIVATE="1",
-        NOTIFY_RETRY_BASE_S="0.1",
-        NOTIFY_RETRIES=str(RETRIES),
-    )
-    yield running
-    running.stop()
-    redis.stop()
-
-
-def signed_in(stack: Stack, name: str) -> User:
-    """Return a user of the stack signed in as ``name``."""
-    user = User(stack.url)
-    response = user.http.post(
-        stack.url + "/api/login", json={"username": name, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    user.csrf = user.http.get(stack.url + "/api/session").json()["csrf_token"]
-    user.http.headers["X-CSRFToken"] = user.csrf
-    return user
 
 
 def submit(
@@ -162,9 +29,9 @@ def submit(
     return response.json()["id"]
 
 
-def test_mail_tells_the_owner_what_ended_and_where(notify_stack, smtp):
+def test_mail_tells_the_owner_what_ended_and_where(notifying, smtp):
     """A finished job's owner gets one short mail: file, processor, result, link."""
-    alice = signed_in(notify_stack, "alice")
+    alice = signed_in(notifying, "alice")
     job_id = submit(alice, ["email"])
     (mail,) = wait_for(lambda: smtp.box.about(job_id))
     body = mail.get_content()
@@ -175,39 +42,38 @@ def test_mail_tells_the_owner_what_ended_and_where(notify_stack, smtp):
     assert alice.job(job_id)["notify"] == ["email"]
 
 
-def test_mail_sent_once_after_the_smtp_server_comes_back(notify_stack, smtp):
+def test_mail_sent_once_after_the_smtp_server_comes_back(notifying, smtp):
     """A job that ends while the SMTP server is down is mailed, once, when it is back."""
-    alice = signed_in(notify_stack, "alice")
+    alice = signed_in(notifying, "alice")
     smtp.stop()
     try:
         job_id = submit(alice, ["email"])
         wait_for(lambda: alice.job(job_id)["state"] == "SUCCESS")
-        wait_for(lambda: f"email for job {job_id} failed" in notify_stack.log("worker"))
+        wait_for(lambda: f"email for job {job_id} failed" in notifying.log("worker"))
         assert smtp.box.about(job_id) == []
     finally:
         smtp.start()
     wait_for(lambda: smtp.box.about(job_id), timeout=15)
-    wait_for(lambda: f"email for job {job_id} sent" in notify_stack.log("worker"))
+    wait_for(lambda: f"email for job {job_id} sent" in notifying.log("worker"))
     assert len(smtp.box.about(job_id)) == 1
 
 
-def test_webhook_gets_the_final_snapshot_signed(notify_stack, receiver):
+def test_webhook_gets_the_final_snapshot_signed(notifying, receiver):
     """A webhook receives the final snapshot as JSON with an HMAC-SHA256 signature, once."""
-    bob = signed_in(notify_stack, "bob")
+    bob = signed_in(notifying, "bob")
     job_id = submit(bob, [{"webhook": receiver.url + "/hook"}])
     wait_for(lambda: [r for r in receiver.at("/hook") if job_id.encode() in r["body"]])
-    wait_for(lambda: f"webhook for job {job_id} sent" in notify_stack.log("worker"))
+    wait_for(lambda: f"webhook for job {job_id} sent" in notifying.log("worker"))
     (posted,) = [r for r in receiver.at("/hook") if job_id.encode() in r["body"]]
-    expected = "sha256=" + hmac.new(SECRET.encode(), posted["body"], hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(posted["headers"]["X-Taskboard-Signature"], expected)
+    assert signed(posted)
     snapshot = json.loads(posted["body"])
     assert snapshot["id"] == job_id and snapshot["state"] == "SUCCESS"
     assert snapshot["result"] == bob.job(job_id)["result"]
 
 
-def test_failed_job_webhook_says_why(notify_stack, receiver):
+def test_failed_job_webhook_says_why(notifying, receiver):
     """A job that fails posts its FAILURE snapshot with the error for a person."""
-    bob = signed_in(notify_stack, "bob")
+    bob = signed_in(notifying, "bob")
     wide = ",".join(f"c{i}" for i in range(600)).encode()
     job_id = submit(bob, [{"webhook": receiver.url + "/failed"}], "csv-profile", content=wide)
     wait_for(lambda: receiver.at("/failed"))
@@ -217,9 +83,9 @@ def test_failed_job_webhook_says_why(notify_stack, receiver):
     assert receiver.at("/failed")[0]["headers"]["X-Taskboard-Event"] == "job.failure"
 
 
-def test_cancelled_job_is_notified_once(notify_stack, receiver, smtp):
+def test_cancelled_job_is_notified_once(notifying, receiver, smtp):
     """Cancelling a running job sends its REVOKED end to each of its notifications once."""
-    alice = signed_in(notify_stack, "alice")
+    alice = signed_in(notifying, "alice")
     hook = receiver.url + "/cancelled"
     job_id = submit(
         alice, ["email", {"webhook": hook}], processor="simulate", options=json.dumps(LONG)
@@ -231,15 +97,15 @@ def test_cancelled_job_is_notified_once(notify_stack, receiver, smtp):
     wait_for(lambda: receiver.at("/cancelled"))
     posted = json.loads(receiver.at("/cancelled")[0]["body"])
     assert posted["state"] == "REVOKED" and posted["notify"] == ["email", {"webhook": hook}]
-    wait_for(lambda: notify_stack.log("worker").count(f"for job {job_id} sent") == 2)
+    wait_for(lambda: notifying.log("worker").count(f"for job {job_id} sent") == 2)
     assert len(receiver.at("/cancelled")) == 1 and len(smtp.box.about(job_id)) == 1
 
 
-def test_queued_job_cancelled_is_mailed_once(notify_stack, smtp):
+def test_queued_job_cancelled_is_mailed_once(notifying, smtp):
     """A queued job cancelled is told by the web (which stores REVOKED) and again by the
     worker that drops its message: the mail goes out once (when a worker process is free:
     deliveries queue behind jobs on the default queue)."""
-    alice = signed_in(notify_stack, "alice")
+    alice = signed_in(notifying, "alice")
     busy = [submit(alice, [], processor="simulate", options=json.dumps(LONG)) for _ in range(2)]
     for job_id in busy:
         wait_for(lambda job_id=job_id: alice.job(job_id)["state"] == "PROGRESS")
@@ -250,25 +116,25 @@ def test_queued_job_cancelled_is_mailed_once(notify_stack, smtp):
         alice.http.post(f"{alice.url}/api/jobs/{job_id}/cancel")
     (mail,) = wait_for(lambda: smtp.box.about(queued))
     assert mail["Subject"] == "Taskboard: report.txt cancelled"
-    wait_for(lambda: f"job {queued} cancelled: dropped before it ran" in notify_stack.log("worker"))
-    wait_for(lambda: f"of job {queued} (REVOKED) already" in notify_stack.log("worker"))
+    wait_for(lambda: f"job {queued} cancelled: dropped before it ran" in notifying.log("worker"))
+    wait_for(lambda: f"of job {queued} (REVOKED) already" in notifying.log("worker"))
     assert len(smtp.box.about(queued)) == 1
 
 
-def test_webhook_answering_500_is_retried_then_given_up(notify_stack, receiver):
+def test_webhook_answering_500_is_retried_then_given_up(notifying, receiver):
     """A receiver that keeps answering 500 is tried 1 + NOTIFY_RETRIES times, then given up
     with a log line."""
-    bob = signed_in(notify_stack, "bob")
+    bob = signed_in(notifying, "bob")
     job_id = submit(bob, [{"webhook": receiver.url + "/fail"}])
-    line = f"webhook for job {job_id} given up after {RETRIES + 1} tries"
-    wait_for(lambda: line in notify_stack.log("worker"), timeout=30)
+    line = f"webhook for job {job_id} given up after {NOTIFY_RETRIES + 1} tries"
+    wait_for(lambda: line in notifying.log("worker"), timeout=30)
     posts = [r for r in receiver.at("/fail") if job_id.encode() in r["body"]]
-    assert len(posts) == RETRIES + 1
+    assert len(posts) == NOTIFY_RETRIES + 1
 
 
-def test_email_without_an_address_is_refused(notify_stack):
+def test_email_without_an_address_is_refused(notifying):
     """An account without an e-mail address cannot ask for mail: 400, no job made."""
-    bob = signed_in(notify_stack, "bob")
+    bob = signed_in(notifying, "bob")
     before = len(bob.http.get(bob.url + "/api/jobs").json()["jobs"])
     response = bob.http.post(
         bob.url + "/api/jobs",

@@ -9,16 +9,16 @@ import requests
 import socketio
 
 from tasks import jobstore
+from tests.accounts import signed_in
+from tests.accounts import start_accounts_stack
 from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
-from webapp import auth
 from webapp.live import presence
 from webapp.ops import overview
 
 LONG = {"steps": 400, "interval_ms": 50}
 REFRESH_S = 2.0
-PASSWORD = "correct horse battery"
 
 
 def get(stack: Stack, path: str, http: requests.Session | None = None) -> requests.Response:
@@ -119,33 +119,15 @@ def test_one_web_process_refreshes_for_watchers_on_every_process(stack, second_w
 @pytest.fixture(scope="module")
 def accounts_web(redis_server, stack, tmp_path_factory):
     """Start a web process in accounts mode (admin olga, user pat) on the stack's Redis."""
-    folder = tmp_path_factory.mktemp("ops-accounts")
-    users = folder / "users.json"
-    auth.add_user(users, "olga", PASSWORD, admin=True)
-    auth.add_user(users, "pat", PASSWORD, admin=False)
-    web = Stack(
+    web = start_accounts_stack(
         redis_server,
-        folder,
+        tmp_path_factory.mktemp("ops-accounts"),
+        {"olga": {"admin": True}, "pat": {}},
         upload_dir=stack.upload_dir,
         worker=False,
-        AUTH_MODE="accounts",
-        USERS_FILE=str(users),
     )
     yield web
     web.stop()
-
-
-def signed_in(web: Stack, name: str) -> requests.Session:
-    """Return a session of ``web`` signed in as ``name``."""
-    http = requests.Session()
-    token = http.get(web.url + "/api/session").json()["csrf_token"]
-    response = http.post(
-        web.url + "/api/login",
-        json={"username": name, "password": PASSWORD},
-        headers={"X-CSRFToken": token},
-    )
-    assert response.status_code == 200, response.text
-    return http
 
 
 def watch_answer(web: Stack, http: requests.Session) -> dict:
@@ -166,7 +148,7 @@ def watch_answer(web: Stack, http: requests.Session) -> dict:
 def test_only_administrators_see_operations_in_accounts_mode(accounts_web, name, api, page, linked):
     """Without a sign-in the API says 401 and the page leads to the sign-in form; a user who
     is not an administrator gets 403 and no header link; an administrator sees it all."""
-    http = signed_in(accounts_web, name) if name else requests.Session()
+    http = signed_in(accounts_web, name).http if name else requests.Session()
     for path in ("/api/workers", "/api/queues"):
         assert get(accounts_web, path, http).status_code == api
     response = get(accounts_web, "/ops", http)

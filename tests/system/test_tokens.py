@@ -11,12 +11,10 @@ import redis
 import requests
 import socketio
 
-from tests.parts import Stack
+from tests.accounts import signed_in
+from tests.accounts import start_accounts_stack
 from tests.parts import User
 from tests.parts import wait_for
-from webapp import auth
-
-PASSWORD = "correct horse battery"
 
 
 def make_token(user: User, **body) -> dict:
@@ -169,28 +167,14 @@ def test_wrong_token_cannot_open_the_live_channel(stack):
 @pytest.fixture(scope="module")
 def accounts_stack(redis_server, tmp_path_factory):
     """Start a stack in accounts mode with two users and a tight upload limit."""
-    folder = tmp_path_factory.mktemp("token-accounts")
-    users = folder / "users.json"
-    for name in ("ann", "ben"):
-        auth.add_user(users, name, PASSWORD, admin=False)
-    running = Stack(
-        redis_server, folder, AUTH_MODE="accounts", USERS_FILE=str(users),
+    running = start_accounts_stack(
+        redis_server,
+        tmp_path_factory.mktemp("token-accounts"),
+        {"ann": {}, "ben": {}},
         UPLOAD_RATE_LIMIT="3/minute",
-    )  # fmt: skip
-    running.users_file = users
+    )
     yield running
     running.stop()
-
-
-def signed_in(stack: Stack, name: str) -> User:
-    """Return a user of the stack signed in as ``name``, with the new session's CSRF token."""
-    user = User(stack.url)
-    answer = user.http.post(stack.url + "/api/login", json={"username": name, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    user.http.headers["X-CSRFToken"] = user.http.get(stack.url + "/api/session").json()[
-        "csrf_token"
-    ]
-    return user
 
 
 def test_accounts_mode_token_acts_as_its_account_and_shares_its_limits(accounts_stack):
