@@ -149,9 +149,11 @@ def plan(task: Any, name: str, splitter: Splitter, options: dict) -> Any | None:
 
 
 # One part's report: its bytes only grow (the best of its runs), its worker and the time; then
-# the parts' sums. KEYS[1] the parts hash; ARGV index, bytes, worker, now, ttl.
+# the parts' sums; nothing is written once the job's cancel flag is set (nil is returned).
+# KEYS[1] the parts hash, KEYS[2] the job's cancel flag; ARGV index, bytes, worker, now, ttl.
 REPORT_LUA = """
 local key, i = KEYS[1], ARGV[1]
+if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
 local before = tonumber(redis.call('HGET', key, 'bytes:' .. i) or '0')
 if tonumber(ARGV[2]) > before then redis.call('HSET', key, 'bytes:' .. i, ARGV[2]) end
 redis.call('HSET', key, 'worker:' .. i, ARGV[3], 'beat:' .. i, ARGV[4])
@@ -174,8 +176,11 @@ def report(client: Any, task: Any, job_id: str, index: int, count: int, size: in
     an earlier run of the part had), then the sum and the parts' counts as the job's PROGRESS
     state. Sum and store are done under a short lock, so a later store never carries a smaller
     sum; a report that cannot take the lock within 0.5 s is skipped (its bytes are in the hash
-    for the next one)."""
+    for the next one). A report made after the job's cancel flag was set writes nothing and
+    raises :class:`~tasks.progress.Cancelled` (the flag is read in the script: a part that read
+    it unset a moment before cannot write over the job's end)."""
     key = PARTS_KEY.format(job_id)
+    flag = jobstore.CANCEL_KEY.format(job_id)
     script = client.register_script(REPORT_LUA)
     worker = task.request.hostname or ""
 
@@ -185,7 +190,10 @@ def report(client: Any, task: Any, job_id: str, index: int, count: int, size: in
             return
         try:
             args = [index, int(meta["current"]), worker, time.time(), PARTS_TTL_S]
-            current, done, started = script(keys=[key], args=args)
+            sums = script(keys=[key, flag], args=args)
+            if sums is None:
+                raise Cancelled()
+            current, done, started = sums
             task.backend.store_result(
                 job_id,
                 meta
@@ -236,6 +244,8 @@ def run_part(
     try:
         progress.update(0, message=f"part {index + 1} of {count}", force=True)
         state = splitter.part(files.input_path(job_id), start, end, index, context, progress)
+        # Cancelled after the part's last report: it ends as the others do, and is not counted.
+        progress.check_cancelled()
     except Cancelled:
         if state_of(self, job_id) not in jobstore.TERMINAL:
             self.backend.mark_as_revoked(job_id, "cancelled")
