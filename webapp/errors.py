@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Flask
 from flask import jsonify
 from flask import request
@@ -71,6 +72,22 @@ def register(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def store_unavailable(exc: redis.RedisError):
+        """Answer 503 while Redis (the job store) cannot be reached: nothing was changed, and
+        the same request works once it is back."""
+        app.logger.warning(
+            "Redis unreachable on %s %s: %s", request.method, request.path, exc or type(exc)
+        )
+        response = error_response(
+            503,
+            "store_unavailable",
+            "The job store (Redis) cannot be reached now; try again in a few seconds.",
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)
