@@ -32,6 +32,7 @@ from tasks.formats import FormatError
 from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
+from tasks.progress import keep_last
 from tasks.worker.refusal import CancelAwareRequest
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ def run(
             if parts is not None:
                 raise task.replace(parts)
         result = work(files.input_path(job_id), out, options, progress)
+        keep_last(jobstore.client(), job_id, progress.meta())
         if output_name is not None and isinstance(result, dict) and result.get("output"):
             result["download_name"] = output_name(files.stem(progress.source_name or "result"))
         return result
