@@ -13,6 +13,7 @@ declare processors is said by name in :mod:`tasks.processors`, never found by a 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class Processor:
             jsonschema.validate(options, schema)
         except jsonschema.ValidationError as exc:
             where = ".".join(str(p) for p in exc.absolute_path)
-            raise OptionsError(f"{where + ': ' if where else ''}{exc.message}") from None
+            raise OptionsError(f"{where + ': ' if where else ''}{json_message(exc)}") from None
         defaults = {k: spec["default"] for k, spec in self.options.items() if "default" in spec}
         return defaults | options
 
@@ -154,6 +155,15 @@ def processor(
         return work
 
     return declare
+
+
+def json_message(exc: jsonschema.ValidationError) -> str:
+    """Return a validation error's message with the value written as JSON (``null``, ``true``,
+    ``"yes"``), as it was sent, where jsonschema writes Python's ``None``, ``True``, ``'yes'``."""
+    shown = repr(exc.instance)
+    if not exc.message.startswith(shown):
+        return exc.message
+    return json.dumps(exc.instance, default=str) + exc.message[len(shown) :]
 
 
 def get(name: str) -> Processor | None:
