@@ -49,8 +49,16 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc: HTTPException):
-        """Answer an upload over the size limit, whether declared or found while streaming."""
+        """Answer an upload over the size limit, whether declared or found while streaming; or
+        a smaller request whose form has too many fields, or a field too large, besides files
+        (Werkzeug's ``max_form_parts`` and ``MAX_FORM_MEMORY_SIZE``)."""
         limit = app.config["MAX_UPLOAD_BYTES"]
+        if request.content_length is not None and request.content_length <= limit:
+            return error_response(
+                413,
+                "form_too_large",
+                "The form has too many fields, or a field other than a file is too large.",
+            )
         return error_response(
             413, "file_too_large", f"The upload is larger than this server takes ({limit:,} bytes)."
         )
