@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from email import policy
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -66,7 +67,8 @@ class SMTPServer:
 
 
 class Receiver(ThreadingHTTPServer):
-    """A webhook receiver that keeps each request; paths starting with /fail answer 500."""
+    """A webhook receiver that keeps each request; paths starting with /fail answer 500,
+    those starting with /endless 200 with a body that never ends."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -77,8 +79,24 @@ class Receiver(ThreadingHTTPServer):
                 self.server.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body}
                 )
+                if self.path.startswith("/endless"):
+                    self.answer_endlessly()
+                    return
                 self.send_response(500 if self.path.startswith("/fail") else 204)
                 self.end_headers()
+
+            def answer_endlessly(self) -> None:
+                """Answer 200 with a body that never ends, a little at a time."""
+                self.send_response(200)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for _ in range(600):
+                        self.wfile.write(b"x" * 1024)
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass
 
             def log_message(self, *args) -> None:
                 pass
@@ -264,6 +282,15 @@ def test_webhook_answering_500_is_retried_then_given_up(notify_stack, receiver):
     wait_for(lambda: line in notify_stack.log("worker"), timeout=30)
     posts = [r for r in receiver.at("/fail") if job_id.encode() in r["body"]]
     assert len(posts) == RETRIES + 1
+
+
+def test_webhook_answering_an_endless_body_is_sent_once_without_reading_it(notify_stack, receiver):
+    """A receiver that answers 200 and then streams a body forever (never quiet long enough
+    for a read timeout) counts as delivered at its status line: the body is not read."""
+    bob = signed_in(notify_stack, "bob")
+    job_id = submit(bob, [{"webhook": receiver.url + "/endless"}])
+    wait_for(lambda: f"webhook for job {job_id} sent" in notify_stack.log("worker"), timeout=20)
+    assert len([r for r in receiver.at("/endless") if job_id.encode() in r["body"]]) == 1
 
 
 def test_email_without_an_address_is_refused(notify_stack):
