@@ -147,18 +147,25 @@ def post_webhook(url: str, payload: dict, subject_kind: str = "job") -> None:
         "X-Taskboard-Event": f"{subject_kind}.{payload['state'].lower()}",
     }
     try:
+        # Streamed and closed unread: only the status counts, and a body that never ends (or
+        # a huge one) would hold the worker, or fill its memory.
         with outbound.session() as http:
-            response = http.post(
-                url, data=body, headers=headers, timeout=outbound.TIMEOUT_S, allow_redirects=False
-            )
+            with http.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=outbound.TIMEOUT_S,
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status = response.status_code
     except (requests.RequestException, outbound.URLNotAllowed) as exc:
         refused = outbound.refusal(exc)
         if refused is not None:
             raise GiveUp(str(refused)) from None
         raise
-    status = response.status_code
     if 200 <= status < 300:
         return
     if status >= 500 or status in (408, 429):
-        raise requests.HTTPError(f"{url} answered {status}", response=response)
+        raise requests.HTTPError(f"{url} answered {status}")
     raise GiveUp(f"{url} answered {status}")

@@ -4,7 +4,8 @@ The download is a Celery task of its own (:func:`fetch`, on the default queue) w
 it streams the answer into the job's folder (progress in bytes, message "downloading"), checks it
 as an upload is checked (the size limit ``MAX_UPLOAD_BYTES``, on the declared length and while
 streaming; the processor's content check on the first bytes), then queues the processor's own
-task under the same id, on the processor's queue. Addresses follow :mod:`tasks.outbound`.
+task under the same id, on the processor's queue. A download taking longer than
+``FETCH_MAX_S`` in all fails. Addresses follow :mod:`tasks.outbound`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 from celery import shared_task
 from celery.exceptions import Ignore
+from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks import files
 from tasks import jobstore
@@ -83,6 +85,9 @@ def download(
         return size
     except (requests.RequestException, outbound.URLNotAllowed) as exc:
         raise ProcessorError(failure(exc, host)) from None
+    except SoftTimeLimitExceeded:
+        limit = f"{settings.FETCH_MAX_S:g}"
+        raise ProcessorError(f"The download from {host} took longer than {limit} s.") from None
     finally:
         part.unlink(missing_ok=True)
 
@@ -130,7 +135,9 @@ def failure(exc: BaseException, host: str) -> str:
     return f"The download from {host} failed ({type(exc).__name__})."
 
 
-@shared_task(bind=True)
+# Celery stops the download past FETCH_MAX_S by raising SoftTimeLimitExceeded in it, which
+# also interrupts a read that a slow server keeps from ever timing out.
+@shared_task(bind=True, soft_time_limit=settings.FETCH_MAX_S)
 def fetch(self: Any, options: dict) -> None:
     """Download a URL import's file into its job's folder, then queue its processor."""
     job_id = self.request.id

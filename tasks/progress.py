@@ -13,6 +13,7 @@ store first looks at the job's cancel flag and raises :class:`Cancelled` when it
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,13 @@ from tasks import jobstore
 from tasks import settings
 
 log = logging.getLogger(__name__)
+
+# Sets one field of a job's record only while the record exists: a job deleted meanwhile
+# stays gone rather than coming back as a record of one field.
+KEEP_LUA = (
+    "if redis.call('exists', KEYS[1]) == 1 then "
+    "return redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) end return 0"
+)
 
 
 class Cancelled(Exception):
@@ -136,3 +144,20 @@ class Progress:
             "message": self.message,
             "ts": time.time(),
         }
+
+
+def keep_last(client: redis.Redis, job_id: str, meta: dict) -> None:
+    """Keep a job's last progress (a PROGRESS meta) in its record, where the snapshot of its
+    end reads it: the backend's final state replaces its PROGRESS one, so a web process that
+    did not see that last report live would not know it (never raises)."""
+    seen = {key: meta.get(key) for key in ("current", "total", "unit", "message", "ts")}
+    try:
+        client.eval(
+            KEEP_LUA,
+            1,
+            jobstore.JOB_KEY.format(job_id),
+            "progress",
+            json.dumps(seen | {"rate": None}),
+        )
+    except (redis.RedisError, OSError) as exc:
+        log.warning("job %s: its last progress was not kept: %s", job_id, exc)

@@ -13,6 +13,7 @@ declare processors is said by name in :mod:`tasks.processors`, never found by a 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from tasks.formats import FormatError
 from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
+from tasks.progress import keep_last
 from tasks.worker.refusal import CancelAwareRequest
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ class Processor:
             jsonschema.validate(options, schema)
         except jsonschema.ValidationError as exc:
             where = ".".join(str(p) for p in exc.absolute_path)
-            raise OptionsError(f"{where + ': ' if where else ''}{exc.message}") from None
+            raise OptionsError(f"{where + ': ' if where else ''}{json_message(exc)}") from None
         defaults = {k: spec["default"] for k, spec in self.options.items() if "default" in spec}
         return defaults | options
 
@@ -155,6 +157,15 @@ def processor(
     return declare
 
 
+def json_message(exc: jsonschema.ValidationError) -> str:
+    """Return a validation error's message with the value written as JSON (``null``, ``true``,
+    ``"yes"``), as it was sent, where jsonschema writes Python's ``None``, ``True``, ``'yes'``."""
+    shown = repr(exc.instance)
+    if not exc.message.startswith(shown):
+        return exc.message
+    return json.dumps(exc.instance, default=str) + exc.message[len(shown) :]
+
+
 def get(name: str) -> Processor | None:
     """Return the processor of that name, or None."""
     return PROCESSORS.get(name)
@@ -195,6 +206,7 @@ def run(
             if parts is not None:
                 raise task.replace(parts)
         result = work(files.input_path(job_id), out, options, progress)
+        keep_last(jobstore.client(), job_id, progress.meta())
         if output_name is not None and isinstance(result, dict) and result.get("output"):
             result["download_name"] = output_name(files.stem(progress.source_name or "result"))
         return result

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = "text"
     # Requests to other servers (URL imports, webhooks).
     FETCH_ALLOW_PRIVATE: bool = False
+    # The longest a URL import's download may take in all: a server sending a few bytes now
+    # and then never trips the timeout between reads.
+    FETCH_MAX_S: float = Field(3600.0, gt=0)
     # Telling owners that their jobs ended (tasks/notify.py): mail, webhooks, retries.
     SMTP_HOST: str = ""
     SMTP_PORT: int = Field(25, ge=1, le=65535)

@@ -110,7 +110,7 @@ def build(record: dict, meta: dict | None, tracker: Tracker | None = None) -> di
     if state == "PROGRESS" and isinstance(result, dict):
         seen = tracker.observe(job_id, result)
     else:
-        seen = tracker.get(job_id) or _recorded(record)
+        seen = _latest(tracker.get(job_id), _recorded(record))
     return {
         "id": job_id,
         "processor": record.get("processor", ""),
@@ -210,6 +210,14 @@ def _recorded(record: dict) -> Seen | None:
         return Seen(**json.loads(record["progress"])) if record.get("progress") else None
     except (TypeError, ValueError):
         return None
+
+
+def _latest(seen: Seen | None, recorded: Seen | None) -> Seen | None:
+    """Return the later of what this process saw of a job and what its record keeps (the
+    worker's last report, which a process that polled the job may have missed)."""
+    if seen is None or (recorded is not None and recorded.ts > seen.ts):
+        return recorded
+    return seen
 
 
 def _started(state: str, seen: Seen | None) -> str | None:

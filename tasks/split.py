@@ -48,6 +48,7 @@ from tasks.formats import FormatError
 from tasks.formats.binary import is_transient
 from tasks.progress import Cancelled
 from tasks.progress import Progress
+from tasks.progress import keep_last
 
 log = logging.getLogger(__name__)
 PARTS_KEY = "taskboard:parts:{}"
@@ -282,7 +283,12 @@ def merge_parts(self: Any, states: list[dict], name: str, context: dict) -> dict
     started = time.process_time()
     result = registry.get(name).split.merge(states, context)
     cpu = time.process_time() - started
-    jobstore.client().hset(PARTS_KEY.format(self.request.id), "cpu_s:merge", round(cpu, 4))
+    client = jobstore.client()
+    client.hset(PARTS_KEY.format(self.request.id), "cpu_s:merge", round(cpu, 4))
+    # The parts counted the file's bytes: all of them are done.
+    size = int((jobstore.get(client, self.request.id) or {}).get("size") or 0)
+    done = {"current": size, "total": size, "unit": "bytes", "message": "done", "ts": time.time()}
+    keep_last(client, self.request.id, done)
     log.info(
         "job %s merged %d parts in %.3f CPU s",
         self.request.id,

@@ -8,6 +8,7 @@ import email
 import hashlib
 import hmac
 import threading
+import time
 from email import policy
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -100,7 +101,8 @@ class SMTPServer:
 
 
 class Receiver(ThreadingHTTPServer):
-    """A webhook receiver that keeps each request; paths starting with /fail answer 500."""
+    """A webhook receiver that keeps each request; paths starting with /fail answer 500,
+    those starting with /endless 200 with a body that never ends."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -111,8 +113,24 @@ class Receiver(ThreadingHTTPServer):
                 self.server.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body}
                 )
+                if self.path.startswith("/endless"):
+                    self.answer_endlessly()
+                    return
                 self.send_response(500 if self.path.startswith("/fail") else 204)
                 self.end_headers()
+
+            def answer_endlessly(self) -> None:
+                """Answer 200 with a body that never ends, a little at a time."""
+                self.send_response(200)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for _ in range(600):
+                        self.wfile.write(b"x" * 1024)
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass
 
             def log_message(self, *args) -> None:
                 pass

@@ -120,13 +120,15 @@ def files_server() -> FilesServer:
 @pytest.fixture(scope="session")
 def fetching(tmp_path_factory) -> Stack:
     """Start a stack on a Redis of its own (its workers may fetch from this machine and must
-    take no other test's jobs) with FETCH_ALLOW_PRIVATE=1 and schedules allowed every 2 s."""
+    take no other test's jobs) with FETCH_ALLOW_PRIVATE=1, schedules allowed every 2 s and
+    downloads stopped after 5 s."""
     redis_server = RedisServer(tmp_path_factory.mktemp("fetching-redis"))
     running = Stack(
         redis_server,
         tmp_path_factory.mktemp("fetching"),
         FETCH_ALLOW_PRIVATE="1",
         SCHEDULE_MIN_INTERVAL_S="2",
+        FETCH_MAX_S="5",
         UPLOAD_RATE_LIMIT="100000/minute",
     )
     yield running

@@ -15,7 +15,8 @@ CSV = b"name,count\n" + b"".join(b"row%d,%d\n" % (i, i) for i in range(20000))
 
 class Files(BaseHTTPRequestHandler):
     """Answers: a CSV, a redirect to it, a redirect to a private address, one too large
-    (declared, or only found while streaming), and the times each path was asked."""
+    (declared, or only found while streaming), one dripped a few bytes at a time, and the
+    times each path was asked."""
 
     hits: dict[str, list[float]] = {}
 
@@ -39,6 +40,18 @@ class Files(BaseHTTPRequestHandler):
             try:
                 for _ in range(MAX_UPLOAD_BYTES // 65536 + 8):
                     self.wfile.write(b"a,b\n" * 16384)
+            except OSError:
+                pass
+        elif path == "/drip":
+            # A server that never stalls long enough for a read timeout, yet never finishes.
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(240):
+                    self.wfile.write(b"a,b\n")
+                    self.wfile.flush()
+                    time.sleep(0.25)
             except OSError:
                 pass
         else:

@@ -23,6 +23,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import request
 from flask import session
+from flask_wtf.csrf import generate_csrf
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
@@ -92,7 +93,18 @@ def current_user() -> str:
         raise ApiError(401, "login_required", "Sign in first.")
     session["user"] = uuid.uuid4().hex
     session.permanent = True
+    keep_csrf_secret()
     return session["user"]
+
+
+def keep_csrf_secret() -> None:
+    """Put the CSRF secret in a new session now, so the first cookie set carries it.
+
+    Every answer sets the (permanent) session cookie again, as the session was when its request
+    came: without this, a request sent alongside the page's first /api/session and ending after
+    it would set a cookie without the secret, and the token the page got would be refused.
+    """
+    generate_csrf()
 
 
 def signed_in_user() -> str | None:
@@ -139,6 +151,7 @@ def login():
     session.clear()
     session["user"] = account.name
     session.permanent = True
+    keep_csrf_secret()
     current_app.logger.info("%s signed in", account.name)
     return describe_session()
 

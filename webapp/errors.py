@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Flask
 from flask import jsonify
 from flask import request
@@ -48,8 +49,16 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc: HTTPException):
-        """Answer an upload over the size limit, whether declared or found while streaming."""
+        """Answer an upload over the size limit, whether declared or found while streaming; or
+        a smaller request whose form has too many fields, or a field too large, besides files
+        (Werkzeug's ``max_form_parts`` and ``MAX_FORM_MEMORY_SIZE``)."""
         limit = app.config["MAX_UPLOAD_BYTES"]
+        if request.content_length is not None and request.content_length <= limit:
+            return error_response(
+                413,
+                "form_too_large",
+                "The form has too many fields, or a field other than a file is too large.",
+            )
         return error_response(
             413, "file_too_large", f"The upload is larger than this server takes ({limit:,} bytes)."
         )
@@ -71,6 +80,22 @@ def register(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def store_unavailable(exc: redis.RedisError):
+        """Answer 503 while Redis (the job store) cannot be reached: nothing was changed, and
+        the same request works once it is back."""
+        app.logger.warning(
+            "Redis unreachable on %s %s: %s", request.method, request.path, exc or type(exc)
+        )
+        response = error_response(
+            503,
+            "store_unavailable",
+            "The job store (Redis) cannot be reached now; try again in a few seconds.",
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -5,7 +5,9 @@ that restarts, or one that was not running when the cancel was broadcast, would 
 job's message and store STARTED over its REVOKED. Before a job's message goes to the pool, the
 worker's main process also reads the job's cancel flag and its stored state in Redis: a job that
 was cancelled is dropped the way Celery drops a revoked one (REVOKED kept, message acknowledged,
-``task_revoked`` sent), and never reports STARTED.
+``task_revoked`` sent), and never reports STARTED. A second message of a job the worker is
+already running (one given back by the broker and one sent again after a restart) is dropped
+without touching the job's state.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import logging
 import redis
 from celery import states
 from celery.worker.request import Request
+from celery.worker.state import active_requests
+from celery.worker.state import task_ready
 
 from tasks import jobstore
 
@@ -34,8 +38,19 @@ class CancelAwareRequest(Request):
     """Celery's request of a job, which also counts a cancel recorded in Redis as a revoke."""
 
     def revoked(self) -> bool:
-        """Tell whether the job must not run, dropping it (REVOKED, acknowledged) if so."""
+        """Tell whether the job must not run, dropping it (REVOKED, acknowledged) if so; a
+        second message of a job this worker is running is dropped without a state."""
         if super().revoked():
+            return True
+        if self.running_here():
+            log.warning(
+                "job %s is already running in this worker: its second message dropped",
+                self.id,
+                extra={"job_id": self.id, "event": "job.duplicate"},
+            )
+            task_ready(self)
+            self.acknowledge()
+            self._already_revoked = True
             return True
         try:
             refused = cancelled(jobstore.client(), self.id)
@@ -52,3 +67,9 @@ class CancelAwareRequest(Request):
         )
         self._announce_revoked("revoked", False, None, False)
         return True
+
+    def running_here(self) -> bool:
+        """Tell whether another message of the same job is running in this worker: after a
+        stop under a job, its message comes back from the broker and the restarted worker
+        also sends it again (tasks.maintenance.take_back_interrupted)."""
+        return any(other.id == self.id and other is not self for other in active_requests)

@@ -4,6 +4,7 @@ sees it: live bars, exit statuses, one-line errors."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -178,3 +179,51 @@ def test_submit_sends_the_notify_choice(stack, token, tmp_path, capsys):
     assert "loopback, private or link-local" in capsys.readouterr().err
     assert cli.main([*common, "--email"]) == 1
     assert "no sign-in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("processor", "content", "where"),
+    [
+        ("checksum", b"hello\n", "missing/folder/out.json"),
+        ("checksum", b"hello\n", "."),
+        ("csv-to-xlsx", b"a,b\n1,2\n", "missing/folder/out.xlsx"),
+        ("csv-to-xlsx", b"a,b\n1,2\n", "."),
+    ],
+    ids=[
+        "result-to-missing-folder",
+        "result-to-folder",
+        "file-to-missing-folder",
+        "file-to-folder",
+    ],
+)
+def test_result_to_a_path_it_cannot_write_exits_2_with_one_line(
+    stack, user, token, tmp_path, capsys, processor, content, where
+):
+    """`result -o` a path in a missing folder, or a folder: exit 2 and one line saying so,
+    never a traceback. (In this process: the installed command may run another checkout's.)"""
+    job_id = user.submit(processor, content=content, filename="in.csv")
+    wait_for(lambda: user.job(job_id)["state"] == "SUCCESS", 30)
+    target = tmp_path / where
+    status = cli.main(["--url", stack.url, "--token", token, "result", job_id, "-o", str(target)])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.startswith(f"taskboard: cannot write {target}:") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda path: path.mkdir(), "a folder, not a file (give the files in it)"),
+        (lambda path: os.mkfifo(path), "not a file"),
+        (lambda path: None, "no such file"),
+    ],
+    ids=["folder", "fifo", "missing"],
+)
+def test_submit_of_what_is_not_a_file_says_what_it_is(stack, token, tmp_path, capsys, make, said):
+    """A folder, a FIFO or a missing path given to submit: exit 2, one line naming it for what
+    it is, nothing sent. (In this process, as above.)"""
+    path = tmp_path / "given"
+    make(path)
+    status = cli.main(["--url", stack.url, "--token", token, "submit", str(path), "-p", "checksum"])
+    assert status == 2
+    assert capsys.readouterr().err == f"taskboard: {path}: {said}\n"

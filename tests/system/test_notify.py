@@ -132,6 +132,15 @@ def test_webhook_answering_500_is_retried_then_given_up(notifying, receiver):
     assert len(posts) == NOTIFY_RETRIES + 1
 
 
+def test_webhook_answering_an_endless_body_is_sent_once_without_reading_it(notifying, receiver):
+    """A receiver that answers 200 and then streams a body forever (never quiet long enough
+    for a read timeout) counts as delivered at its status line: the body is not read."""
+    bob = signed_in(notifying, "bob")
+    job_id = submit(bob, [{"webhook": receiver.url + "/endless"}])
+    wait_for(lambda: f"webhook for job {job_id} sent" in notifying.log("worker"), timeout=20)
+    assert len([r for r in receiver.at("/endless") if job_id.encode() in r["body"]]) == 1
+
+
 def test_email_without_an_address_is_refused(notifying):
     """An account without an e-mail address cannot ask for mail: 400, no job made."""
     bob = signed_in(notifying, "bob")

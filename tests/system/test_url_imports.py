@@ -69,6 +69,18 @@ def test_download_over_the_limit_fails_and_leaves_nothing(fetching, fetcher, fil
     assert not (fetching.upload_dir / job["id"]).exists()
 
 
+def test_download_that_never_ends_fails_after_the_limit_and_leaves_nothing(
+    fetching, fetcher, files_server
+):
+    """A server that sends a few bytes now and then (no read ever times out) holds the job no
+    longer than FETCH_MAX_S (5 s here): FAILURE with a sentence, nothing on disk."""
+    job = import_url(fetcher, files_server.url + "/drip")
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "FAILURE"
+    assert done["error"] == "The download from 127.0.0.1 took longer than 5 s."
+    assert not (fetching.upload_dir / job["id"]).exists()
+
+
 def test_missing_file_fails_with_the_servers_answer(fetching, fetcher, files_server):
     """A URL the server does not have: FAILURE saying what it answered."""
     job = import_url(fetcher, files_server.url + "/nothing.txt")

@@ -8,10 +8,12 @@ import unicodedata
 import uuid
 from pathlib import Path
 from typing import IO
+from typing import Any
 
 from flask import Request
 from flask import current_app
 from flask import g
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
@@ -52,6 +54,16 @@ class UploadRequest(Request):
         stream = LimitedFile(folder / uuid.uuid4().hex, config["MAX_UPLOAD_BYTES"])
         g.setdefault("incoming", []).append(stream)
         return stream  # type: ignore[return-value]
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Read the JSON body as Flask does, a body nested deeper than the parser goes (which
+        raises RecursionError, not ValueError) counting as malformed: None when ``silent``."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("The JSON body is nested too deeply.") from None
 
     def make_form_data_parser(self) -> FormDataParser:
         """Parse strictly: a malformed multipart body raises ValueError instead of being read

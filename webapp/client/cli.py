@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from email.message import Message
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 from requests_toolbelt import MultipartEncoder
@@ -209,8 +210,12 @@ def followed(
 def check_files(paths: list[Path]) -> None:
     """Refuse, before anything is sent, a path that is not a file."""
     for path in paths:
+        if path.is_dir():
+            raise ClientError(f"{path}: a folder, not a file (give the files in it)")
         if not path.is_file():
-            raise ClientError(f"{path}: no such file")
+            raise ClientError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
+            )
 
 
 def upload_batch(
@@ -383,18 +388,28 @@ def result(api: Api, args: argparse.Namespace) -> int:
             raise
         text = json.dumps(snapshot["result"], indent=2)
         if args.output:
-            args.output.write_text(text + "\n")
+            with open_to_write(args.output, "w") as f:
+                f.write(text + "\n")
         else:
             print(text)
         return 0
     target = args.output or Path(attachment_name(response.headers) or f"{args.id}.out")
     if not args.output and target.exists():
         raise ClientError(f"{target} exists; choose where with -o PATH")
-    with target.open("wb") as f:
+    with open_to_write(target, "wb") as f:
         for chunk in response.iter_content(64 * 1024):
             f.write(chunk)
     print(f"saved {target}", file=sys.stderr)
     return 0
+
+
+def open_to_write(path: Path, mode: str) -> IO:
+    """Open ``path`` to write the result to, or raise :class:`ClientError` saying why it
+    cannot be (a missing folder, a folder, no permission)."""
+    try:
+        return path.open(mode)
+    except OSError as exc:
+        raise ClientError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def attachment_name(headers) -> str | None:

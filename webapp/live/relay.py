@@ -298,7 +298,8 @@ class Relay:
             seen = self.tracker.get(job_id)
             if seen is not None:
                 record["progress"] = json.dumps(seen.__dict__)
-                r.hset(jobstore.JOB_KEY.format(job_id), "progress", record["progress"])
+                # Not over the worker's own last report (tasks.progress.keep_last), the later.
+                r.hsetnx(jobstore.JOB_KEY.format(job_id), "progress", record["progress"])
 
     def record(self, r: redis.Redis, job_id: str) -> dict | None:
         """Return a job's record from a bounded cache, or None for tasks that are not jobs."""

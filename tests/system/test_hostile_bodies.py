@@ -1,0 +1,54 @@
+"""Hand-made bodies that are small but hostile: JSON nested thousands deep, forms of many or
+large fields. Each gets a 4xx JSON error that says what is wrong, and nothing is made."""
+
+from __future__ import annotations
+
+import pytest
+
+DEEP = "[" * 30000 + "]" * 30000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/jobs", '{"url": ' + DEEP[:20000] + "}"),
+        ("post", "/api/schedules", '{"url": ' + DEEP + "}"),
+        ("post", "/api/jobs/bulk", '{"ids": ' + DEEP + "}"),
+        ("post", "/api/tokens", '{"name": ' + DEEP + "}"),
+        ("post", "/api/jobs/00000000-0000-0000-0000-000000000000/retry", DEEP),
+    ],
+    ids=["import", "schedule", "bulk", "token", "retry"],
+)
+def test_json_nested_too_deep_is_refused_as_bad_json(user, method, path, body):
+    """A JSON body nested deeper than the parser goes is the route's answer to malformed JSON
+    (400, or its own 404), never a 500."""
+    response = getattr(user.http, method)(
+        user.url + path, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 404), response.text
+    assert response.json()["error"]["code"] in ("bad_json", "bad_request", "not_found")
+    assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []
+    assert user.http.get(user.url + "/api/schedules").json()["schedules"] == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [(f"f{i}", (None, "x")) for i in range(3000)],
+        [("options", (None, '{"algorithms": [' + ",".join(['"sha256"'] * 40000) + "]}"))],
+    ],
+    ids=["many-fields", "large-field"],
+)
+def test_form_too_big_besides_its_file_says_so(user, fields):
+    """A small upload whose form has thousands of fields, or a field far larger than options
+    need, is refused with 413 naming the form, not the file's size limit."""
+    response = user.http.post(
+        user.url + "/api/jobs",
+        files=[("file", ("a.csv", b"a,b\n1,2\n"))] + fields,
+        data={"processor": "checksum"},
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "form_too_large"
+    assert "larger than this server takes" not in error["message"]
+    assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []
