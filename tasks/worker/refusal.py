@@ -69,7 +69,16 @@ class CancelAwareRequest(Request):
         return True
 
     def running_here(self) -> bool:
-        """Tell whether another message of the same job is running in this worker: after a
-        stop under a job, its message comes back from the broker and the restarted worker
-        also sends it again (tasks.maintenance.take_back_interrupted)."""
-        return any(other.id == self.id and other is not self for other in active_requests)
+        """Tell whether another message of the same job's same run is running in this worker:
+        after a stop under a job, its message comes back from the broker and the restarted
+        worker also sends it again (tasks.maintenance.take_back_interrupted). The same id alone
+        is not enough: a URL import's download queues its processor under the job's id before
+        it ends, and a retry is sent while its failed run is still active (its ``retries`` is
+        one more)."""
+        return any(
+            other is not self
+            and other.id == self.id
+            and other.name == self.name
+            and other.request_dict.get("retries") == self.request_dict.get("retries")
+            for other in active_requests
+        )
