@@ -40,6 +40,7 @@ from tasks import partruns
 from tasks import settings
 from tasks.worker import liveness
 from tasks.worker import status
+from tasks.worker import unacked
 
 log = logging.getLogger(__name__)
 # Set when the stall sweep runs, expiring when the next is due.
@@ -147,14 +148,33 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
     # Another live worker of the same name (a misconfiguration) may be running them.
     held = held_by_workers() or set()
     for record, meta in mine:
-        if record["id"] not in held and meta.get("name"):
-            log.warning(
-                "job %s was cut off when this worker stopped; sending it again", record["id"]
-            )
+        if record["id"] in held or not meta.get("name"):
+            continue
+        taken = unacked.take_back(record["id"])
+        if taken is False:
+            # Given back by the broker when this worker stopped: it waits in its queue.
+            log.info("job %s was cut off when this worker stopped; it is queued", record["id"])
+            continue
+        log.warning("job %s was cut off when this worker stopped; sending it again", record["id"])
+        if taken:
+            r.hset(jobstore.JOB_KEY.format(record["id"]), "redelivered_at", time.time())
+        else:
             redeliver(r, record["id"], meta)
     for part in my_parts:
-        if part.id not in held:
+        if part.id in held:
+            continue
+        taken = unacked.take_back(part.id)
+        if taken is None:
             resend_part_or_fail(r, part, "was cut off when this worker stopped")
+        elif taken:
+            log.warning(
+                "job %s part %d was cut off; its message is queued again",
+                part.job_id,
+                part.index + 1,
+            )
+            r.hset(
+                partruns.PARTS_KEY.format(part.job_id), f"redelivered_at:{part.index}", time.time()
+            )
 
 
 @shared_task
