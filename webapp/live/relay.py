@@ -179,6 +179,8 @@ class Relay:
             return
         jobs.update(new)
         pubsub.subscribe(*(jobstore.META_KEY.format(job_id) for job_id in new))
+        # Their places are read too: a move published before they were followed was not theirs.
+        self.moved = True
 
     def subscribed(self, r: redis.Redis, channel: str, pubsub: redis.client.PubSub) -> None:
         """Read what a channel Redis has just confirmed missed: a user's open jobs, or the
