@@ -56,15 +56,15 @@ def test_places_are_read_and_pushed_and_move_as_jobs_ahead_leave(idle, waiting):
         wait_for(lambda j=job_id, p=place: last_place(user, j) == p)
 
     assert user.http.post(f"{user.url}/api/jobs/{ids[1]}/cancel").status_code == 202
-    wait_for(lambda: last_place(user, ids[3]) == 2)
-    assert last_place(user, ids[2]) == 1 and last_place(user, ids[0]) == 0
+    # One read of the places pushes each moved job's place, one event after the other.
+    wait_for(lambda: last_place(user, ids[3]) == 2 and last_place(user, ids[2]) == 1)
+    assert last_place(user, ids[0]) == 0
     assert user.job(ids[3])["queue_position"] == 2
     assert user.job(ids[1])["queue_position"] is None  # cancelled: in no queue
 
     idle.worker = idle.start_worker()
     user.wait_pushed(ids[0], {"STARTED", "PROGRESS"}, timeout=60)
-    wait_for(lambda: last_place(user, ids[3]) == 1, timeout=30)
-    assert last_place(user, ids[2]) == 0
+    wait_for(lambda: last_place(user, ids[3]) == 1 and last_place(user, ids[2]) == 0, timeout=30)
     user.wait_pushed(ids[2], {"STARTED", "PROGRESS"}, timeout=30)
     wait_for(lambda: last_place(user, ids[3]) == 0, timeout=30)
     final = user.wait_pushed(ids[3], {"SUCCESS"}, timeout=30)
