@@ -309,6 +309,10 @@ export class JobList {
     const { empty, count, more, end } = this.elements;
     const size = this.jobs.size - this.held.size;
     empty.hidden = !(this.ready && size === 0);
+    // Unfiltered, the list shows the jobs sent alone (a batch's jobs are in its row above).
+    if (!empty.dataset.alone) empty.dataset.alone = empty.textContent;
+    const emptyText = this.isFiltered() ? "No job matches these filters." : empty.dataset.alone;
+    if (empty.textContent !== emptyText) empty.textContent = emptyText;
     more.hidden = !this.ready || this.reachedEnd;
     end.hidden = !(this.reachedEnd && size > PAGE_SIZE);
     const known = this.total != null ? Math.max(0, this.total - this.held.size) : null;

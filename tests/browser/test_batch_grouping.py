@@ -59,3 +59,7 @@ def test_a_batch_is_one_row_and_its_jobs_are_found_by_a_search(page):
     page.fill("#filter-q", ".txt")
     expect(rows).to_have_count(4)
     expect(page.locator("#jobs-body .job-batch")).to_have_count(3)
+
+    page.fill("#filter-q", "nothing-is-called-this")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#jobs-empty")).to_have_text("No job matches these filters.")

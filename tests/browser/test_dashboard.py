@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -150,6 +151,7 @@ def test_delete_removes_finished_job(page):
 
     expect(row).to_be_hidden()
     expect(page.locator("#jobs-empty")).to_be_visible()
+    expect(page.locator("#jobs-empty")).to_have_text(re.compile("^No jobs sent alone yet"))
     expect(page.locator("#jobs-body .job-row")).to_have_count(0, timeout=UNDO_TIMEOUT_MS)
     assert page.request.get(f"/api/jobs/{job_id}").status == 404
 
