@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import redis
 from flask import Flask
+from flask import current_app
 from flask import jsonify
+from flask import render_template
 from flask import request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -72,9 +74,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        """Answer HTTP errors as JSON under the API, as the usual page elsewhere."""
+        """Answer HTTP errors as JSON under the API, as a page of the site elsewhere."""
         if not _wants_json():
-            return exc
+            return page_error(exc)
         response = error_response(exc.code or 500, _code(exc), exc.description or exc.name)
         # Keep what the error says besides its body (405's Allow, for one).
         for name, value in exc.get_headers():
@@ -103,6 +105,31 @@ def register(app: Flask) -> None:
         """Log an unexpected error and answer without a traceback."""
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on the server.")
+
+
+PAGE_ERRORS = {
+    404: "There is no such page here: the job or batch may have been deleted, or the address "
+    "is not whole.",
+}
+
+
+def page_error(exc: HTTPException):
+    """Return the site's page for an HTTP error of a page (its header and a way back), with the
+    error's status and headers; a redirect or an answer without a body is passed on as is."""
+    code = exc.code or 500
+    if code < 400 or exc.response is not None:
+        return exc
+    try:
+        html = render_template(
+            "error.html",
+            code=code,
+            name=exc.name,
+            description=PAGE_ERRORS.get(code, exc.description or exc.name),
+        )
+    except Exception:  # the page itself failing must not hide the error
+        current_app.logger.exception("the error page could not be drawn")
+        return exc
+    return html, code, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
 
 
 def _wants_json() -> bool:
