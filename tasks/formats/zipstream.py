@@ -6,6 +6,7 @@ sizes after its data); :func:`stream` hands out what it has written after every 
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -55,9 +56,30 @@ def stream(entries: Iterable[tuple[str, Path | bytes]]) -> Iterator[bytes]:
     yield sink.take()
 
 
+# What Windows refuses in a file name (and so its unzip tools): the reserved characters and
+# the control characters; names of devices; a trailing dot or space. Microsoft's "Naming Files,
+# Paths, and Namespaces".
+UNPORTABLE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{kind}{n}" for kind in ("COM", "LPT") for n in range(1, 10)]
+)
+
+
+def portable_name(name: str) -> str:
+    """Return ``name`` as a file name every common system can extract: each character Windows
+    refuses becomes ``_``, a trailing dot or space goes, a device name (``CON``, ``NUL.txt``)
+    gets a ``_`` before it; an empty result is ``_``."""
+    cleaned = UNPORTABLE.sub("_", name).rstrip(". ") or "_"
+    if cleaned.split(".", 1)[0].upper() in DEVICES:
+        cleaned = "_" + cleaned
+    return cleaned
+
+
 def unique_name(name: str, taken: set[str]) -> str:
-    """Return ``name``, or ``name (2)``, ``(3)``... before its extension, so that no two
-    entries share a name (compared without case, as most file systems do); remember it."""
+    """Return ``name`` made portable (:func:`portable_name`), or with `` (2)``, `` (3)``...
+    before its extension, so that no two entries share a name (compared without case, as most
+    file systems do); remember it."""
+    name = portable_name(name)
     path = PurePosixPath(name)
     stem, suffix = (path.stem, path.suffix) if path.stem else (name, "")
     candidate, n = name, 1

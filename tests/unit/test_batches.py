@@ -235,3 +235,22 @@ def test_a_maximal_batch_fits_the_default_cap(app, client):
     assert r.zscore(later.DUE_KEY, batches.DUE_MEMBER.format(made["id"])) is None
     assert all(jobstore.cancel_requested(r, job_id) for job_id in made["jobs"])
     assert later.send_batch(r, made["id"]) is False  # its time come, nothing is sent
+
+
+@pytest.mark.parametrize(
+    ("name", "portable"),
+    [
+        ("<three>.csv.json", "_three_.csv.json"),
+        ('a:b|c?"d".xlsx', "a_b_c__d_.xlsx"),
+        ("back\\slash.json", "back_slash.json"),
+        ("bell\x07.json", "bell_.json"),
+        ("CON.txt", "_CON.txt"),
+        ("report. ", "report"),
+        ("..", "_"),
+        ("Straße – 5 € off.csv.json", "Straße – 5 € off.csv.json"),
+    ],
+)
+def test_zip_entry_names_extract_everywhere(name, portable):
+    """A result's entry name holds nothing Windows refuses (its reserved characters, control
+    characters, device names, a trailing dot or space); other text is kept as it is."""
+    assert zipstream.unique_name(name, set()) == portable
