@@ -116,9 +116,13 @@ def stalled_parts(r: redis.Redis, now: float) -> list[partruns.PartRun]:
 
 
 def redeliver(r: redis.Redis, job_id: str, meta: dict) -> None:
-    """Send a job's task again, as it was first sent, under the same id."""
+    """Send a job's task again, as it was first sent, under the same id: its own message, when
+    the Redis broker still holds it for the worker that is gone (else the broker would give it
+    back too, after the visibility timeout, and the ended job would run again), or a new one."""
     # Its wait in the queue is not a stall: count from now.
     r.hset(jobstore.JOB_KEY.format(job_id), "redelivered_at", time.time())
+    if unacked.take_back(job_id):
+        return
     current_app.send_task(
         meta["name"],
         args=meta.get("args") or [],

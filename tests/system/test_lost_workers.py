@@ -90,6 +90,9 @@ def test_job_of_a_killed_worker_finishes_on_another_within_seconds(two_workers):
         # container on a busy 2-core host), far below the 300 s stall limit.
         assert took < 25
         assert "lost its worker" in stack.log("worker") + stack.log("worker2")
+        # Its own message was taken back from the dead worker's hold: the broker will not give
+        # it back once more after the visibility timeout.
+        assert not [m for m in r.hvals("unacked") if job_id in m]
     finally:
         user.close()
 
