@@ -3,6 +3,7 @@ API answering as described (schemathesis)."""
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -136,8 +137,16 @@ def credentials(fuzzed) -> dict:
 schema = schemathesis.openapi.from_dict(document())
 
 
+# The same examples in every run (a landing is judged on its code, not on the draw), unless
+# TASKBOARD_FUZZ=random asks for new ones: run so by hand to explore.
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=20,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=os.environ.get("TASKBOARD_FUZZ") != "random",
+)
 def test_api_answers_as_described(case, fuzzed, credentials):
     """Every operation, with generated parameters and bodies, answers as described."""
     excluded = EXCLUDED_CHECKS + EXCLUDED_PER_OPERATION.get((case.method, case.path), [])
