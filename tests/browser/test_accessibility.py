@@ -52,35 +52,39 @@ def violations(page, scheme: str) -> list[dict]:
 def busy_dashboard(axe_page):
     """Return the dashboard showing one job in each colourful state and an upload's error."""
     page = axe_page("/")
-    upload(page, "simulate", [("done.txt", b"x")], steps=1, interval_ms=0)
-    expect(newest_row(page)).to_have_attribute("data-state", "SUCCESS")
-    upload(page, "image-thumbnails", [("broken.png", truncated_png())])
-    expect(newest_row(page)).to_have_attribute("data-state", "FAILURE")
-    upload(page, "simulate", [("stopped.txt", b"x")], steps=300, interval_ms=100)
-    stopped = newest_row(page)
-    expect(stopped).to_have_attribute("data-state", "PROGRESS")
-    stopped.get_by_role("button", name="Cancel").click()
-    expect(stopped).to_have_attribute("data-state", "REVOKED")
-    # The worker's two processes busy: the next job waits, 1st in queue.
-    for name in ("running.txt", "running-too.txt"):
-        upload(page, "simulate", [(name, b"x")], steps=300, interval_ms=100)
-        expect(newest_row(page)).to_have_attribute("data-state", "PROGRESS")
-    upload(page, "simulate", [("queued.txt", b"x")], steps=1, interval_ms=0)
-    expect(newest_row(page).locator(".message")).to_have_text("1st in queue")
-    page.get_by_label("Select done.txt").check()
-    page.get_by_role("button", name="Delete selected").click()
-    expect(page.locator(".job-row.is-deleting .action-restore")).to_be_visible()
-    upload(page, "csv-profile", [("not.csv", b"\x00\x01\x02" * 100)])
-    expect(page.locator(".upload-item[data-state=error]")).to_be_visible()
-    yield page
-    for name in ("running.txt", "running-too.txt", "queued.txt"):
-        row = page.locator(".job-row", has_text=name)
-        if row.get_attribute("data-state") in ("PENDING", "PROGRESS"):
-            try:
-                row.get_by_role("button", name=f"Cancel {name}").click(timeout=5000)
-            except PlaywrightTimeout:
-                # It ended meanwhile (a one-step job that started once a worker was free).
-                assert row.get_attribute("data-state") not in ("PENDING", "PROGRESS")
+    try:
+        upload(page, "simulate", [("done.txt", b"x")], steps=1, interval_ms=0)
+        expect(newest_row(page)).to_have_attribute("data-state", "SUCCESS")
+        upload(page, "image-thumbnails", [("broken.png", truncated_png())])
+        expect(newest_row(page)).to_have_attribute("data-state", "FAILURE")
+        upload(page, "simulate", [("stopped.txt", b"x")], steps=300, interval_ms=100)
+        stopped = newest_row(page)
+        expect(stopped).to_have_attribute("data-state", "PROGRESS")
+        stopped.get_by_role("button", name="Cancel").click()
+        expect(stopped).to_have_attribute("data-state", "REVOKED")
+        # The worker's two processes busy: the next job waits, 1st in queue.
+        for name in ("running.txt", "running-too.txt"):
+            upload(page, "simulate", [(name, b"x")], steps=300, interval_ms=100)
+            expect(newest_row(page)).to_have_attribute("data-state", "PROGRESS")
+        upload(page, "simulate", [("queued.txt", b"x")], steps=1, interval_ms=0)
+        expect(newest_row(page).locator(".message")).to_have_text("1st in queue", timeout=15000)
+        page.get_by_label("Select done.txt").check()
+        page.get_by_role("button", name="Delete selected").click()
+        expect(page.locator(".job-row.is-deleting .action-restore")).to_be_visible()
+        upload(page, "csv-profile", [("not.csv", b"\x00\x01\x02" * 100)])
+        expect(page.locator(".upload-item[data-state=error]")).to_be_visible()
+        yield page
+    finally:
+        # The long jobs go, whatever happened: left running they would hold the worker from
+        # the tests after this one.
+        for name in ("running.txt", "running-too.txt", "queued.txt"):
+            row = page.locator(".job-row", has_text=name)
+            if row.count() and row.get_attribute("data-state") in ("PENDING", "PROGRESS"):
+                try:
+                    row.get_by_role("button", name=f"Cancel {name}").click(timeout=5000)
+                except PlaywrightTimeout:
+                    # It ended meanwhile (a one-step job that started once a worker was free).
+                    assert row.get_attribute("data-state") not in ("PENDING", "PROGRESS")
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
