@@ -3,6 +3,8 @@ browser-like user with a live Socket.IO connection. The fixtures in conftest.py 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +33,21 @@ def wait_for(condition: Callable[[], object], timeout: float = 10, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def make_run(redis: RedisServer, folder: Path, port: int, log) -> subprocess.Popen:
+    """Start ``python -m webapp.stack`` as ``make run`` does, on ``redis``, serving on ``port``,
+    with its uploads and data under ``folder`` and its output going to the open file ``log``."""
+    env = stack.child_env(
+        REDIS_URL=redis.url,
+        PORT=str(port),
+        UPLOAD_DIR=str(folder / "uploads"),
+        TASKBOARD_DATA=str(folder / "data"),
+        WORKER_CONCURRENCY="2",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "webapp.stack"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
 
 
 class Stack(stack.Stack):

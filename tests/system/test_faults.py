@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -15,10 +14,10 @@ from celery import Celery
 
 from tasks.jobstore import STALLED
 from tests.parts import MAX_UPLOAD_BYTES
-from tests.parts import ROOT
 from tests.parts import RedisServer
 from tests.parts import Stack
 from tests.parts import User
+from tests.parts import make_run
 from tests.parts import wait_for
 from webapp import processes as parts
 
@@ -78,17 +77,8 @@ def supervised(tmp_path_factory):
     folder = tmp_path_factory.mktemp("supervised")
     redis = RedisServer(folder / "redis")
     port = parts.free_port()
-    env = parts.child_env(
-        REDIS_URL=redis.url,
-        PORT=str(port),
-        UPLOAD_DIR=str(folder / "uploads"),
-        TASKBOARD_DATA=str(folder / "data"),
-        WORKER_CONCURRENCY="2",
-    )
     log = open(folder / "stack.log", "w")  # noqa: SIM115 - the stack writes to it until stopped
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "webapp.stack"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
+    runner = make_run(redis, folder, port, log)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: "Taskboard ready at" in (folder / "stack.log").read_text(), 60, 0.2)
     yield SimpleNamespace(url=url, redis=redis, log=folder / "stack.log", pid=runner.pid)

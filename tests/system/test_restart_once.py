@@ -6,21 +6,12 @@ run of the same job beside the first."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 
-from tests.parts import ROOT
 from tests.parts import RedisServer
 from tests.parts import User
+from tests.parts import make_run
 from tests.parts import wait_for
 from webapp import processes as parts
-
-
-def start(env: dict, log) -> subprocess.Popen:
-    """Start ``python -m webapp.stack`` with ``env``, its output going to ``log``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "webapp.stack"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
 
 
 def test_job_cut_off_by_a_stop_runs_once_after_the_restart(tmp_path):
@@ -28,15 +19,8 @@ def test_job_cut_off_by_a_stop_runs_once_after_the_restart(tmp_path):
     twice at the same time) and ends in SUCCESS."""
     redis = RedisServer(tmp_path / "redis")
     port = parts.free_port()
-    env = parts.child_env(
-        REDIS_URL=redis.url,
-        PORT=str(port),
-        UPLOAD_DIR=str(tmp_path / "uploads"),
-        TASKBOARD_DATA=str(tmp_path / "data"),
-        WORKER_CONCURRENCY="2",
-    )
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    runner = start(env, open(first_log, "w"))  # noqa: SIM115 - the stack writes to it
+    runner = make_run(redis, tmp_path, port, open(first_log, "w"))  # noqa: SIM115 - the stack writes to it
     try:
         wait_for(lambda: "Taskboard ready at" in first_log.read_text(), 60, 0.2)
         user = User(f"http://127.0.0.1:{port}")
@@ -44,7 +28,7 @@ def test_job_cut_off_by_a_stop_runs_once_after_the_restart(tmp_path):
         wait_for(lambda: user.job(job_id)["state"] == "PROGRESS", 30)
         runner.send_signal(signal.SIGINT)
         runner.wait(30)
-        runner = start(env, open(second_log, "w"))  # noqa: SIM115 - as above
+        runner = make_run(redis, tmp_path, port, open(second_log, "w"))  # noqa: SIM115 - as above
         wait_for(lambda: "Taskboard ready at" in second_log.read_text(), 60, 0.2)
         wait_for(lambda: user.job(job_id)["state"] == "SUCCESS", 60, 0.2)
         started = second_log.read_text().count(f"job {job_id} started on")
