@@ -38,13 +38,20 @@ export function showBatch(row, job) {
   link.setAttribute("aria-label", `${job.filename || "This job"} is part of a batch: open the batch`);
 }
 
-/** Tell whether a snapshot is older than the one shown (events and answers can cross). */
+/**
+ * Tell whether a snapshot is older than the one shown (events and answers can cross). A queued
+ * job's place only moves forward while it waits (jobs ahead leave, new ones join behind), so a
+ * later place, or none (the created event is sent before the job takes its place), is older.
+ */
 export function isStale(shown, next) {
   if (!shown) return false;
   const before = stage(shown.state);
   const after = stage(next.state);
   if (after !== before) return after < before;
   if (after === 2) return false;
+  if (after === 0 && shown.queue_position != null) {
+    return next.queue_position == null || next.queue_position > shown.queue_position;
+  }
   const shownTs = shown.progress && shown.progress.ts;
   const nextTs = next.progress && next.progress.ts;
   return shownTs != null && (nextTs == null || nextTs < shownTs);

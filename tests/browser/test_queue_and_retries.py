@@ -80,3 +80,52 @@ def test_a_retrying_job_counts_down_to_its_next_try(page, open_page):
     # One second at a time from 4 s (a tick may come late on a loaded machine, never early).
     assert seconds[0] >= 3 and seconds == sorted(set(seconds), reverse=True), notes
     assert len(seconds) >= 3, notes
+
+
+@pytest.mark.parametrize(
+    ("shown", "came", "stale"),
+    [
+        (
+            {"state": "PENDING", "queue_position": 0},
+            {"state": "PENDING", "queue_position": None},
+            True,
+        ),
+        (
+            {"state": "PENDING", "queue_position": 1},
+            {"state": "PENDING", "queue_position": 2},
+            True,
+        ),
+        (
+            {"state": "PENDING", "queue_position": 2},
+            {"state": "PENDING", "queue_position": 1},
+            False,
+        ),
+        (
+            {"state": "PENDING", "queue_position": None},
+            {"state": "PENDING", "queue_position": 4},
+            False,
+        ),
+        (
+            {"state": "PENDING", "queue_position": 0},
+            {"state": "STARTED", "queue_position": None},
+            False,
+        ),
+        (
+            {"state": "STARTED", "queue_position": None},
+            {"state": "PENDING", "queue_position": 0},
+            True,
+        ),
+    ],
+)
+def test_a_later_place_or_none_is_older_than_the_place_shown(page, shown, came, stale):
+    """Events and the upload's answer cross: a queued job's place only moves forward, so a
+    snapshot with a later place, or none (the created event, sent before the job took its
+    place), does not replace the place shown."""
+    judged = page.evaluate(
+        """async ([shown, came]) => {
+        const { isStale } = await import("/static/js/joblist.js");
+        return isStale(shown, came);
+      }""",
+        [shown, came],
+    )
+    assert judged is stale

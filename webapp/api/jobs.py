@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+import redis
 from flask import current_app
 from flask import request
 from flask import send_file
@@ -184,6 +185,14 @@ def queue_job(
         raise ApiError(
             503, "queue_unavailable", "The job queue cannot be reached now; try again shortly."
         ) from None
+    if send:
+        # The answer says the place the job took (the created event, sent before, could not):
+        # a tab shows the newest place it was told, and this answer may come after a push.
+        snapshot = {**snapshot}
+        try:
+            add_queue_positions(r, [snapshot])
+        except redis.RedisError:
+            pass  # sent all the same; its place comes with the next push
     current_app.logger.info(
         "job %s created: %s, %d bytes",
         job_id,
