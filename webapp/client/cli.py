@@ -12,30 +12,27 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
-from contextlib import ExitStack
-from email.message import Message
 from pathlib import Path
-from typing import IO
-from typing import Any
-
-from requests_toolbelt import MultipartEncoder
-from requests_toolbelt import MultipartEncoderMonitor
-from rich.console import Console
 
 from webapp.client.api import Api
 from webapp.client.api import ClientError
 from webapp.client.api import Refused
+from webapp.client.batches import list_batches
+from webapp.client.batches import send_batch
 from webapp.client.live import STATE_LABELS
-from webapp.client.live import TERMINAL
-from webapp.client.live import BatchFollower
 from webapp.client.live import Follower
-from webapp.client.live import Live
-from webapp.client.live import counts_text
+from webapp.client.results import result
+from webapp.client.sending import check_files
+from webapp.client.sending import parse_options
+from webapp.client.sending import upload
+from webapp.client.terminal import cancel_each
+from webapp.client.terminal import confirm
+from webapp.client.terminal import followed
+from webapp.client.terminal import out
+from webapp.client.terminal import percent_text
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 STATES = ("SCHEDULED", "PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED")
-out = Console(highlight=False)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -139,172 +136,6 @@ def submit(api: Api, args: argparse.Namespace) -> int:
     )
 
 
-def send_batch(api: Api, args: argparse.Namespace) -> int:
-    """Send the files as one batch (``POST /api/batches``); with --follow, show one bar for
-    the batch until it ends. 0 only when the batch ends SUCCESS (without --follow: when it was
-    queued with no file refused)."""
-    options = parse_options(args.options)
-    check_files(args.files)
-    follower = BatchFollower(api, out) if args.follow else None
-
-    def send() -> int:
-        """Upload the files in one body (on one bar when following); say each refused one."""
-        bar = (
-            follower.bar(f"{len(args.files)} files", STATE_LABELS["UPLOADING"])
-            if follower
-            else None
-        )
-        sent = (lambda n, size: follower.uploaded(bar, n, size)) if follower else None
-        try:
-            snapshot = upload_batch(api, args.files, args.processor, options, sent)
-        except Refused as exc:
-            for item in exc.refused:
-                print(f"{item['filename']}: refused: {item['error']['message']}", file=sys.stderr)
-            raise
-        for item in snapshot.get("refused") or []:
-            print(f"{item['filename']}: refused: {item['error']['message']}", file=sys.stderr)
-        if follower:
-            follower.bars.remove_task(bar)
-            follower.follow(snapshot, f"batch of {len(snapshot['jobs'])}")
-        else:
-            print(f"{snapshot['id']}  {len(snapshot['jobs'])} jobs")
-        return 1 if snapshot.get("refused") else 0
-
-    def ended(final: dict) -> int:
-        """Say how the batch ended; 0 when it ended SUCCESS."""
-        print(f"{final['id']}  {final['state']}  {counts_text(final.get('counts') or {})}")
-        return 0 if final["state"] == "SUCCESS" else 1
-
-    return followed(follower, send, ended, lambda: offer_batch_cancel(api, follower.batch["id"]))
-
-
-def followed(
-    follower: Live | None,
-    send: Callable[[], int],
-    ended: Callable[[Any], int],
-    interrupted: Callable[[], int],
-) -> int:
-    """Run ``send`` (the uploads) and, with a follower, show what it made on live bars until it
-    has ended; return the exit status.
-
-    Without a follower it is ``send``'s. With one, the live connection is made before ``send``
-    runs, so no event of what it makes is missed; then ``ended(last snapshots)`` gives the
-    status, or, on Ctrl-C while waiting, ``interrupted()`` (which offers to cancel)."""
-    if follower is None:
-        return send()
-    follower.connect()
-    follower.bars.start()
-    try:
-        send()
-        try:
-            final = follower.wait()
-        except KeyboardInterrupt:
-            follower.bars.stop()
-            return interrupted()
-        follower.bars.stop()
-        return ended(final)
-    finally:
-        follower.close()
-
-
-def check_files(paths: list[Path]) -> None:
-    """Refuse, before anything is sent, a path that is not a file."""
-    for path in paths:
-        if path.is_dir():
-            raise ClientError(f"{path}: a folder, not a file (give the files in it)")
-        if not path.is_file():
-            raise ClientError(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
-            )
-
-
-def upload_batch(
-    api: Api,
-    paths: list[Path],
-    processor: str,
-    options: str | None,
-    sent: Callable[[int, int], None] | None = None,
-) -> dict:
-    """Send the files in one streamed multipart body (a ``file`` field each), telling
-    ``sent(bytes, of)`` as it goes; return the new batch's snapshot."""
-    fields = [("processor", processor)] + ([("options", options)] if options else [])
-    with ExitStack() as opened:
-        for path in paths:
-            f = opened.enter_context(path.open("rb"))
-            fields.append(("file", (path.name, f, "application/octet-stream")))
-        body = MultipartEncoder(fields)
-        size = body.len
-        monitor = MultipartEncoderMonitor(
-            body, (lambda m: sent(m.bytes_read, size)) if sent else None
-        )
-        headers = {"Content-Type": monitor.content_type}
-        return api.call("POST", "/api/batches", (202,), data=monitor, headers=headers).json()
-
-
-def offer_batch_cancel(api: Api, batch_id: str) -> int:
-    """Ask whether to cancel the batch, and do it when told yes; return 130."""
-    try:
-        answer = out.input("Cancel the batch? [y/N] ", markup=False)
-    except (EOFError, KeyboardInterrupt):
-        answer = ""
-    if answer.strip().lower() not in ("y", "yes"):
-        print(f"Left running: {batch_id}")
-        return 130
-    try:
-        api.call("POST", f"/api/batches/{batch_id}/cancel", (202,))
-        print(f"{batch_id}  cancelled")
-    except Refused as exc:
-        print(f"{batch_id}  {exc.message}")
-    return 130
-
-
-def list_batches(api: Api, args: argparse.Namespace) -> int:
-    """Print the user's batches, one a line: id, state, processor, percent, counts."""
-    limit = max(1, min(args.limit, 200))
-    found = api.call("GET", "/api/batches", params={"limit": limit}).json()["batches"]
-    for batch in found:
-        percent = (batch.get("progress") or {}).get("percent")
-        shown = f"{percent:.0f}%" if isinstance(percent, int | float) else "-"
-        counts = counts_text(batch.get("counts") or {})
-        print(f"{batch['id']}  {batch['state']:<8}  {batch['processor']:<16}  {shown:>4}  {counts}")
-    return 0
-
-
-def upload(
-    api: Api,
-    path: Path,
-    processor: str,
-    options: str | None,
-    sent: Callable[[int, int], None] | None = None,
-    extra: dict[str, str] | None = None,
-) -> dict:
-    """Send one file, streamed (never whole in memory), telling ``sent(bytes, of)`` as it
-    goes, with ``extra`` form fields (``notify``); return the new job's snapshot."""
-    fields = {"processor": processor} | ({"options": options} if options else {})
-    fields |= extra or {}
-    with path.open("rb") as f:
-        body = MultipartEncoder(fields | {"file": (path.name, f, "application/octet-stream")})
-        size = body.len
-        monitor = MultipartEncoderMonitor(
-            body, (lambda m: sent(m.bytes_read, size)) if sent else None
-        )
-        headers = {"Content-Type": monitor.content_type}
-        return api.call("POST", "/api/jobs", (202,), data=monitor, headers=headers).json()
-
-
-def parse_options(raw: str | None) -> str | None:
-    """Check --options is a JSON object; return it as text for the form."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ClientError(f"--options is not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ClientError('--options must be a JSON object, like {"steps": 5}')
-    return json.dumps(value)
-
-
 def jobs_ended(final: dict[str, dict], refused: int = 0) -> int:
     """Say why each failed job failed; 0 when every job ended SUCCESS and no file was refused."""
     for snapshot in final.values():
@@ -318,19 +149,10 @@ def offer_cancel(api: Api, unfinished: list[str]) -> int:
     """Ask whether to cancel the unfinished jobs, and do it when told yes; return 130."""
     if not unfinished:
         return 130
-    try:
-        answer = out.input(f"Cancel the {len(unfinished)} unfinished job(s)? [y/N] ", markup=False)
-    except (EOFError, KeyboardInterrupt):
-        answer = ""
-    if answer.strip().lower() not in ("y", "yes"):
+    if not confirm(f"Cancel the {len(unfinished)} unfinished job(s)?"):
         print("Left running; follow one with: taskboard watch ID")
         return 130
-    for job_id in unfinished:
-        try:
-            api.call("POST", f"/api/jobs/{job_id}/cancel", (202,))
-            print(f"{job_id}  cancelled")
-        except Refused as exc:
-            print(f"{job_id}  {exc.message}")
+    cancel_each(api, "jobs", unfinished)
     return 130
 
 
@@ -353,8 +175,7 @@ def list_jobs(api: Api, args: argparse.Namespace) -> int:
     for job in jobs:
         if args.state and job["state"] not in args.state:
             continue
-        percent = (job.get("progress") or {}).get("percent")
-        shown = f"{percent:.0f}%" if isinstance(percent, int | float) else "-"
+        shown = percent_text(job)
         line = f"{job['id']}  {job['state']:<8}  {job['processor']:<16}  {shown:>4}  "
         print(line + job["filename"])
     return 0
@@ -371,53 +192,6 @@ def cancel(api: Api, args: argparse.Namespace) -> int:
         return 1
     print(f"{snapshot['id']}  cancel requested ({snapshot['state']})")
     return 0
-
-
-def result(api: Api, args: argparse.Namespace) -> int:
-    """Save a finished job's output file (-o, else its own name here), or print its result."""
-    snapshot = api.job(args.id)
-    if snapshot["state"] not in TERMINAL:
-        raise ClientError(f"the job is {snapshot['state']}; wait with: taskboard watch {args.id}")
-    if snapshot["state"] != "SUCCESS":
-        print(f"the job ended {snapshot['state']}: {snapshot.get('error')}", file=sys.stderr)
-        return 1
-    try:
-        response = api.call("GET", f"/api/jobs/{args.id}/result", stream=True)
-    except Refused as exc:
-        if exc.status != 404:
-            raise
-        text = json.dumps(snapshot["result"], indent=2)
-        if args.output:
-            with open_to_write(args.output, "w") as f:
-                f.write(text + "\n")
-        else:
-            print(text)
-        return 0
-    target = args.output or Path(attachment_name(response.headers) or f"{args.id}.out")
-    if not args.output and target.exists():
-        raise ClientError(f"{target} exists; choose where with -o PATH")
-    with open_to_write(target, "wb") as f:
-        for chunk in response.iter_content(64 * 1024):
-            f.write(chunk)
-    print(f"saved {target}", file=sys.stderr)
-    return 0
-
-
-def open_to_write(path: Path, mode: str) -> IO:
-    """Open ``path`` to write the result to, or raise :class:`ClientError` saying why it
-    cannot be (a missing folder, a folder, no permission)."""
-    try:
-        return path.open(mode)
-    except OSError as exc:
-        raise ClientError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def attachment_name(headers) -> str | None:
-    """Return the file name of a Content-Disposition header, without any folders."""
-    message = Message()
-    message["content-disposition"] = headers.get("Content-Disposition", "")
-    name = message.get_filename()
-    return Path(name).name or None if name else None
 
 
 COMMANDS = {
