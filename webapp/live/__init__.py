@@ -5,8 +5,8 @@
 from webapp.live import batches  # noqa: F401 - batch events follow the relay's job snapshots
 from webapp.live.events import canonical_id
 from webapp.live.events import snapshot_of
-from webapp.live.relay import push
 from webapp.live.relay import relay
-from webapp.live.relay import room_of
+from webapp.live.rooms import push
+from webapp.live.rooms import room_of
 
 __all__ = ["canonical_id", "push", "relay", "room_of", "snapshot_of"]

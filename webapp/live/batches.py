@@ -23,7 +23,7 @@ from webapp.extensions import socketio
 from webapp.live.events import canonical_id
 from webapp.live.events import snapshot_of
 from webapp.live.relay import relay
-from webapp.live.relay import room_of
+from webapp.live.rooms import room_of
 
 log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.25

@@ -52,7 +52,7 @@ def restore(r: redis.Redis, record: dict) -> bool:
 
 def delete_due(r: redis.Redis, upload_dir: str, now: float | None = None) -> list[str]:
     """Delete the held jobs whose time has come (those this process claims); return their ids."""
-    from webapp.live.relay import push
+    from webapp.live.rooms import push
 
     deleted = []
     for job_id in r.zrangebyscore(HELD_KEY, 0, time.time() if now is None else now):

@@ -18,9 +18,9 @@ from tasks.snapshot import add_queue_positions
 from tasks.snapshot import build
 from webapp import tokens
 from webapp.extensions import socketio
-from webapp.live.relay import connect_hooks
 from webapp.live.relay import relay
-from webapp.live.relay import room_of
+from webapp.live.rooms import connect_hooks
+from webapp.live.rooms import room_of
 
 # The user of each connection to this process (by Socket.IO sid).
 users_by_sid: dict[str, str] = {}

@@ -22,8 +22,8 @@ from flask_socketio import emit
 from tasks import app as celery_app
 from tasks import registry
 from webapp.extensions import socketio
-from webapp.live.relay import connect_hooks
-from webapp.live.relay import connected_users
+from webapp.live.rooms import connect_hooks
+from webapp.live.rooms import connected_users
 from webapp.ops import overview
 
 log = logging.getLogger(__name__)

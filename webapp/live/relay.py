@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
-from collections import OrderedDict
 from collections import deque
 from collections.abc import Callable
 
@@ -54,6 +52,10 @@ from tasks.snapshot import Tracker
 from tasks.snapshot import add_queue_positions
 from tasks.snapshot import build
 from webapp.extensions import socketio
+from webapp.live.places import Places
+from webapp.live.records import Records
+from webapp.live.rooms import connected_users
+from webapp.live.rooms import room_of
 
 log = logging.getLogger(__name__)
 META_PREFIX = jobstore.META_KEY.format("")
@@ -63,18 +65,6 @@ BACKOFF_MAX_S = 5.0
 RESYNC_NEWEST = 50
 # How long the relay waits for a message before it looks at subscriptions to make or leave.
 CHANGES_POLL_S = 0.05
-# How often, at most, the relay reads queued jobs' places after queues moved.
-MOVED_EVERY_S = 0.1
-
-
-ROOM_PREFIX = "user:"
-# Called after a connection joined its user's room (presence.py greets it with the workers).
-connect_hooks: list[Callable[[], None]] = []
-
-
-def room_of(user: str) -> str:
-    """Return the room that holds every connection of one user."""
-    return ROOM_PREFIX + user
 
 
 class Relay:
@@ -82,7 +72,7 @@ class Relay:
 
     def __init__(self) -> None:
         self.tracker = Tracker()
-        self.records: OrderedDict[str, dict | None] = OrderedDict()
+        self.records = Records()
         self.running: dict[str, str] = {}
         self.relayed = 0
         self.reconnects = 0
@@ -95,10 +85,8 @@ class Relay:
         self.watched: dict[str, set[str]] = {}
         self.changes: deque[tuple[str, str]] = deque()
         self.sent: dict[str, tuple] = {}
-        # Queues moved since the places were last read; the place last pushed per queued job.
-        self.moved = False
-        self.moved_read_at = 0.0
-        self.places: dict[str, int] = {}
+        # Queued jobs' places: whether queues moved since they were read, the last pushed.
+        self.places = Places()
         self._app: Flask | None = None
 
     def watch(self, user: str) -> None:
@@ -127,7 +115,7 @@ class Relay:
             pubsub = r.pubsub()
             try:
                 pubsub.subscribe(jobstore.EVENTS_CHANNEL, queueline.MOVED_CHANNEL)
-                self.moved = True  # places may have moved while there was no connection
+                self.places.moved = True  # they may have moved while there was no connection
                 # A new connection to Redis: every user followed is subscribed again.
                 self.changes.extendleft(("watch", user) for user in self.watched)
                 self.watched.clear()
@@ -141,7 +129,7 @@ class Relay:
                     message = pubsub.get_message(timeout=CHANGES_POLL_S)
                     if message is not None:
                         self.handle(r, message, pubsub)
-                    if self.moved and time.monotonic() - self.moved_read_at >= MOVED_EVERY_S:
+                    if self.places.due():
                         self.push_places(r)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 if self.connected:
@@ -180,7 +168,7 @@ class Relay:
         jobs.update(new)
         pubsub.subscribe(*(jobstore.META_KEY.format(job_id) for job_id in new))
         # Their places are read too: a move published before they were followed was not theirs.
-        self.moved = True
+        self.places.moved = True
 
     def subscribed(self, r: redis.Redis, channel: str, pubsub: redis.client.PubSub) -> None:
         """Read what a channel Redis has just confirmed missed: a user's open jobs, or the
@@ -192,7 +180,7 @@ class Relay:
         elif channel.startswith(META_PREFIX):
             for record, meta in jobstore.get_with_meta(r, [channel[len(META_PREFIX) :]]):
                 if meta is not None:
-                    self.relay_state(r, pubsub, self.refresh(record), meta)
+                    self.relay_state(r, pubsub, self.records.refresh(record), meta)
 
     def handle(self, r: redis.Redis, message: dict, pubsub: redis.client.PubSub) -> None:
         """Turn one pub/sub message into pushes to the owner's connections."""
@@ -203,7 +191,7 @@ class Relay:
         if message["type"] != "message":
             return
         if channel == queueline.MOVED_CHANNEL:
-            self.moved = True
+            self.places.moved = True
             return
         if channel == jobstore.EVENTS_CHANNEL:
             event = json.loads(data)
@@ -219,7 +207,7 @@ class Relay:
             self.follow(pubsub, channel[len(USER_JOBS_PREFIX) :], [data])
             return
         job_id = channel[len(META_PREFIX) :]
-        record = self.record(r, job_id)
+        record = self.records.get(r, job_id)
         meta = jobstore.parse_meta(data)
         if record is None or meta is None:
             return
@@ -257,28 +245,19 @@ class Relay:
     def push_places(self, r: redis.Redis) -> None:
         """Push the snapshot of each followed queued job whose place in its queue changed since
         it was last pushed: one Redis call for the places, one for the changed jobs' states."""
-        self.moved, self.moved_read_at = False, time.monotonic()
         ids = [job_id for jobs in self.watched.values() for job_id in jobs]
-        places = queueline.positions(r, ids)
-        changed = []
-        kept: dict[str, int] = {}  # only jobs still in a line: the others are forgotten
-        for job_id, place in places.items():
-            if place is not None and self.places.get(job_id) == place:
-                kept[job_id] = place
-            elif place is not None:
-                changed.append(job_id)
-        self.places = kept
+        changed = self.places.read(r, ids)
         if not changed:
             return
         metas = r.mget([jobstore.META_KEY.format(job_id) for job_id in changed])
-        for job_id, raw in zip(changed, metas, strict=True):
-            record, meta = self.record(r, job_id), jobstore.parse_meta(raw)
+        for (job_id, place), raw in zip(changed.items(), metas, strict=True):
+            record, meta = self.records.get(r, job_id), jobstore.parse_meta(raw)
             if record is None or state_of(meta) != jobstore.PENDING:
                 continue  # deleted, or no longer queued (a redelivered job in line again)
             snapshot = build(record, meta, self.tracker)
             if snapshot["state"] != jobstore.PENDING:
                 continue
-            snapshot["queue_position"] = self.places[job_id] = places[job_id]
+            snapshot["queue_position"] = self.places.pushed[job_id] = place
             self.emit(record["owner"], snapshot)
 
     def remember_times(self, r: redis.Redis, record: dict, state: str, snapshot: dict) -> None:
@@ -303,35 +282,11 @@ class Relay:
                 # Not over the worker's own last report (tasks.progress.keep_last), the later.
                 r.hsetnx(jobstore.JOB_KEY.format(job_id), "progress", record["progress"])
 
-    def record(self, r: redis.Redis, job_id: str) -> dict | None:
-        """Return a job's record from a bounded cache, or None for tasks that are not jobs."""
-        if job_id in self.records:
-            self.records.move_to_end(job_id)
-            return self.records[job_id]
-        return self.keep(job_id, jobstore.get(r, job_id))
-
-    def refresh(self, record: dict) -> dict:
-        """Cache a record just read in place of the one kept, with the end already sent
-        (``final``, which only the relay knows): the read on a subscription's confirmation and
-        the messages after it then judge a repeated end by the same record."""
-        kept = self.records.get(record["id"])
-        if kept and "final" in kept:
-            record["final"] = kept["final"]
-        return self.keep(record["id"], record)
-
-    def keep(self, job_id: str, record: dict | None) -> dict | None:
-        """Cache a job's record (None for a task that is not a job), the newest 20,000 kept."""
-        self.records[job_id] = record
-        self.records.move_to_end(job_id)
-        if len(self.records) > 20000:
-            self.records.popitem(last=False)
-        return record
-
     def forget(self, job_id: str) -> None:
         """Drop what the relay knows of a deleted job."""
         self.sent.pop(job_id, None)
-        self.places.pop(job_id, None)
-        self.records.pop(job_id, None)
+        self.places.pushed.pop(job_id, None)
+        self.records.pop(job_id)
         self.running.pop(job_id, None)
         self.tracker.forget(job_id)
 
@@ -358,18 +313,3 @@ class Relay:
 
 
 relay = Relay()
-
-
-def connected_users() -> list[str]:
-    """Return the users with a connection to this process."""
-    rooms = socketio.server.manager.rooms.get("/", {})
-    return [
-        room[len(ROOM_PREFIX) :]
-        for room, members in rooms.items()
-        if isinstance(room, str) and room.startswith(ROOM_PREFIX) and members
-    ]
-
-
-def push(owner: str, payload: dict) -> None:
-    """Push a job event this process made to the owner's connections on every web process."""
-    socketio.emit("job", payload, to=room_of(owner))
