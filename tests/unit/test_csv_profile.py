@@ -264,8 +264,9 @@ def test_top_values_are_exact_while_values_fit(profile):
     assert v["top_exact"] is True
 
 
-def test_top_values_of_a_skewed_column_across_batches(profile):
+def test_top_values_of_a_skewed_column_across_batches(profile, monkeypatch):
     """Count values exactly over many batches and rank them by count, then by value."""
+    monkeypatch.setattr(csv_profile, "BATCH_ROWS", 1024)
     rows = [f"w{i}" for i in range(500) for _ in range(i % 17 + 1)]
     random.Random(5).shuffle(rows)
     assert len(rows) > 2 * csv_profile.BATCH_ROWS
