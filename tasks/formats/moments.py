@@ -58,7 +58,7 @@ class Moments:
         if n > MAX_BATCH:  # the totals would no longer be exact: halve
             half = len(values) // 2
             if half == 0:
-                self.add_values(values.tolist(), counts.tolist())
+                self.add_exact(values.tolist(), counts.tolist())
                 return
             for part in (slice(0, half), slice(half, None)):
                 self.add_array(values[part], None if counts is None else counts[part])
@@ -96,7 +96,7 @@ class Moments:
         big = max(int(values.max()), -int(values.min()))
         if big * big * n >= 2**63:  # the squares' sum could overflow int64
             if big >= 2**53:  # not all exact as doubles
-                self.add_values(
+                self.add_exact(
                     values.tolist(), [1] * len(values) if counts is None else counts.tolist()
                 )
             else:
@@ -108,7 +108,28 @@ class Moments:
         self.q += int((weighted * values).sum()) << (2 * SCALE)
 
     def add_values(self, values: list, counts: list[int]) -> None:
-        """Add numbers (ints of any size, finite floats), each as many times as its count."""
+        """Add numbers (ints of any size, finite floats), each as many times as its count: the
+        floats, and the ints that fit int64, in numpy."""
+        kinds = set(map(type, values))
+        if kinds == {float}:
+            self.add_array(np.array(values, np.float64), np.array(counts, np.int64))
+            return
+        if float not in kinds:
+            try:
+                ints = np.array(values, np.int64)
+            except OverflowError:  # an int past int64
+                self.add_exact(values, counts)
+                return
+            self.add_integers(ints, np.array(counts, np.int64))
+            return
+        for floats in (True, False):
+            chosen = [
+                (v, c) for v, c in zip(values, counts, strict=True) if (type(v) is float) is floats
+            ]
+            self.add_values(*map(list, zip(*chosen, strict=True)))
+
+    def add_exact(self, values: list, counts: list[int]) -> None:
+        """Add numbers (ints of any size, finite floats) one by one, in Python integers."""
         for value, count in zip(values, counts, strict=True):
             top, bottom = value.as_integer_ratio()  # bottom is a power of two
             shift = SCALE - (bottom.bit_length() - 1)
@@ -127,11 +148,15 @@ class Moments:
         return self.s / (self.n << SCALE) if self.n else None
 
     def stddev(self) -> float | None:
-        """Return the sample standard deviation rounded once (None with fewer than 2 numbers)."""
+        """Return the sample standard deviation rounded once (None with fewer than 2 numbers,
+        or past the largest double: JSON holds no infinity)."""
         if self.n < 2:
             return None
         spread = self.n * self.q - self.s * self.s  # n**2 times the variance, times 4**SCALE
-        return sqrt_ratio(spread, self.n * (self.n - 1) << (2 * SCALE))
+        try:
+            return sqrt_ratio(spread, self.n * (self.n - 1) << (2 * SCALE))
+        except OverflowError:  # numbers near the largest double, of both signs
+            return None
 
     def state(self) -> dict:
         """Return the moments as JSON (the sums as decimal text: they are large integers)."""

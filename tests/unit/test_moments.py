@@ -57,8 +57,28 @@ def test_numbers_give_exact_moments_rounded_once(add, values):
         listed = None if times is None else times.tolist()
         assert_rounded_once(m, values.tolist(), listed)
         python = Moments()
-        python.add_values(values.tolist(), listed or [1] * len(values))
+        python.add_exact(values.tolist(), listed or [1] * len(values))
         assert (m.n, m.s, m.q) == (python.n, python.s, python.q)
+
+
+MIXED = {
+    "floats": [0.1, -2.5, 1e300, 5e-324],
+    "ints": [3, -(2**62), 2**63 - 1, 0],
+    "ints past int64": [10**30, -(10**25), 7],
+    "ints and floats": [1, 0.5, 10**20, -(2**70), 1e-300, 3],
+}
+
+
+@pytest.mark.parametrize("values", MIXED.values(), ids=MIXED.keys())
+def test_python_numbers_give_exact_moments_rounded_once(values):
+    """Sum Python ints of any size and floats, numpy taking what it can sum exactly."""
+    counts = [i + 1 for i in range(len(values))]
+    m = Moments()
+    m.add_values(values, counts)
+    assert_rounded_once(m, values, counts)
+    one_by_one = Moments()
+    one_by_one.add_exact(values, counts)
+    assert (m.n, m.s, m.q) == (one_by_one.n, one_by_one.s, one_by_one.q)
 
 
 def test_batches_and_their_order_do_not_matter():
@@ -95,6 +115,13 @@ def test_no_numbers_and_one_number():
     one = Moments()
     one.add_values([3], [1])
     assert (one.mean(), one.stddev()) == (3.0, None)
+
+
+def test_a_deviation_past_the_largest_double_is_none():
+    """Numbers near the largest double, of both signs: a mean, but no deviation a double holds."""
+    m = Moments()
+    m.add_array(np.array([HUGE, -HUGE]))
+    assert (m.mean(), m.stddev()) == (0.0, None)
 
 
 def test_the_state_is_json_and_exact():
