@@ -3,9 +3,9 @@
 A batch comes as an Arrow string array. Arrow counts its distinct values (``value_counts``) and,
 when they are all of one kind that is quick to tell, types them by casts over the whole array
 (:func:`tasks.formats.arrowtypes.classify`); any other batch is typed value by value in Python,
-as the cell parse does. Either way the numbers go to exact sums (:mod:`tasks.formats.moments`,
-in numpy for arrays, in Python for lists) over the distinct values and how often each occurs,
-so results do not depend on which way a batch went, nor on the batches.
+as the cell parse does. Either way the numbers go to exact sums (:mod:`tasks.formats.moments`)
+over the distinct values and how often each occurs, so results do not depend on which way a
+batch went, nor on the batches.
 """
 
 from __future__ import annotations
