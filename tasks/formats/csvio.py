@@ -192,24 +192,27 @@ class Rows:
         text = self._text
         start = self.line
         plain: list[str] = []  # plain chunks of short lines, for Arrow to parse at once
+        breaks = 0  # their line feeds
         try:
             while chunk := text.read(BLOCK_CHARS):
                 if not chunk.endswith("\n"):
                     chunk += text.readline()
-                if self._plain(chunk) and len(chunk) < ARROW_LINE_CHARS * chunk.count("\n"):
+                feeds = chunk.count("\n") if self._plain(chunk) else 0
+                if len(chunk) < ARROW_LINE_CHARS * feeds:
                     plain.append(chunk)
+                    breaks += feeds
                     if sum(map(len, plain)) < ARROW_CHARS:
                         continue
-                    yield from self._arrow(plain, width)
-                    plain = []
+                    yield from self._arrow(plain, width, breaks)
+                    plain, breaks = [], 0
                     start = self.line
                     continue
-                yield from self._arrow(plain, width)
-                plain = []
+                yield from self._arrow(plain, width, breaks)
+                plain, breaks = [], 0
                 start = self.line
                 yield self._split(chunk, width) or self._parse(chunk, width)
                 start = self.line
-            yield from self._arrow(plain, width)
+            yield from self._arrow(plain, width, breaks)
         except (csv.Error, FormatError, UnicodeDecodeError):
             # Text read ahead of the records may fail before a record ahead of it would: the
             # error to report is the one a record-by-record read meets first.
@@ -223,11 +226,12 @@ class Rows:
             return False
         if self.fmt.comments and ("\n#" in chunk or chunk.startswith("#")):
             return False  # comment lines to skip
-        return chunk.count("\r") == chunk.count("\r\n")  # no line ends in a lone CR
+        # No line ends in a lone CR (a test first: most text has no CR, and counts cost more).
+        return "\r" not in chunk or chunk.count("\r") == chunk.count("\r\n")
 
-    def _arrow(self, chunks: list[str], width: int) -> Iterator[Block | Columns]:
-        """Yield plain text's records as one Arrow table, or block by block if one of them
-        has another width (the csv module then finds where)."""
+    def _arrow(self, chunks: list[str], width: int, feeds: int) -> Iterator[Block | Columns]:
+        """Yield plain text's records (``feeds`` line feeds) as one Arrow table, or block by
+        block if one of them has another width (the csv module then finds where)."""
         if not chunks:
             return
         # Imported here: the processors that read record by record do without Arrow.
@@ -240,7 +244,7 @@ class Rows:
         if table is None:
             yield self._split(text, width) or self._parse(text, width)
             return
-        self.line += text.count("\n") + (not text.endswith("\n"))  # as _split counts
+        self.line += feeds + (not text.endswith("\n"))  # as _split counts
         yield Columns(table, table.num_rows, [])
 
     def _split(self, chunk: str, width: int) -> Block | None:

@@ -1,8 +1,10 @@
 """Profile a CSV/TSV file in one streamed pass: per-column types, nulls, distincts, stats, tops.
 
 Memory stays flat whatever the file's size: every column counts its values exactly up to a
-bound, then in fixed-size sketches (:mod:`tasks.formats.sketches`), and keeps running moments
-(Welford, merged batch by batch as Chan et al. do) for its mean and deviation. Rows come in
+bound, then in fixed-size sketches (:mod:`tasks.formats.sketches`), and keeps the exact sum of
+its numbers and of their squares (:mod:`tasks.formats.moments`): the mean and the sample
+standard deviation are the exact ones rounded once to the nearest double, so they do not depend
+on where batches are cut, nor on how a split job cuts the file. Rows come in
 blocks (:meth:`tasks.formats.csvio.Rows.blocks`): plain text parsed by Arrow's CSV reader into
 string columns, other text by the csv module. Batch by batch, each column's cells are counted
 by Arrow and typed by Arrow casts over the distinct values (:mod:`.csv_profile_column`), not
@@ -24,7 +26,10 @@ MAX_COLUMNS = 512
 # share, and a column past its share (or past sketches.EXACT_VALUES values) is sketched instead.
 EXACT_BYTES = 64 * 1024 * 1024
 MALFORMED_LINES_SHOWN = 10
-BATCH_ROWS = 2048
+# Rows handed to the columns at once: each Arrow and numpy call (tens per column and batch)
+# costs microseconds whatever its size, so the batch is large; at most moments.MAX_BATCH rows,
+# so its exact sums take one numpy pass.
+BATCH_ROWS = 32768
 BATCH_BYTES = 8 * 1024 * 1024  # a batch of long lines ends with its block, to bound memory
 
 

@@ -3,18 +3,15 @@
 A batch comes as an Arrow string array. Arrow counts its distinct values (``value_counts``) and,
 when they are all of one kind that is quick to tell, types them by casts over the whole array
 (:func:`tasks.formats.arrowtypes.classify`); any other batch is typed value by value in Python,
-as the cell parse does. Either way the numbers are summed by :func:`math.fsum` over the distinct
-values and how often each occurs, so results do not depend on which way a batch went.
+as the cell parse does. Either way the numbers go to exact sums (:mod:`tasks.formats.moments`)
+over the distinct values and how often each occurs, so results do not depend on which way a
+batch went, nor on the batches.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from datetime import datetime
-from itertools import repeat
-from operator import mul
-from operator import sub
 from typing import Any
 
 import numpy as np
@@ -25,6 +22,7 @@ from tasks.formats import arrowtext
 from tasks.formats import arrowtypes
 from tasks.formats import csvheader
 from tasks.formats import csvtypes
+from tasks.formats import moments
 from tasks.formats import sketches
 
 PYTHON_VALUES = 32  # a batch of this many distinct values or fewer is typed in Python
@@ -46,7 +44,7 @@ class Column:
         # Decimal commas (12,50) are typed as the numbers they are; the values keep their text.
         self.typed = csvheader.points if decimal == "," else list
         self.kinds = dict.fromkeys(KINDS, 0)
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.moments = moments.Moments()
         self.low: Any = None
         self.high: Any = None
         # (moment, ISO text) of the earliest and the latest.
@@ -141,52 +139,27 @@ class Column:
         dated += self.dates
         self.dates = [min(dated), max(dated)]
 
-    def add_numbers(self, values: list[float], counts: list[int]) -> None:
-        """Merge a batch's numbers (distinct values, how often each) into the moments and bounds."""
-        n = sum(counts)
-        # Squares by pow(), as ** takes them: x * x is rounded otherwise now and then.
-        if n == len(values):  # each value once: count * x is x, as fsum sees it
-            mean = math.fsum(values) / n
-            m2 = math.fsum(map(pow, map(sub, values, repeat(mean)), repeat(2.0)))
-        else:
-            mean = math.fsum(map(mul, values, counts)) / n
-            squares = map(pow, map(sub, values, repeat(mean)), repeat(2.0))
-            m2 = math.fsum(map(mul, counts, squares))
-        self.merge_moments(n, mean, m2, min(values), max(values))
+    def add_numbers(self, values: list, counts: list[int]) -> None:
+        """Add a batch's numbers (distinct values, how often each) to the moments and bounds."""
+        self.moments.add_values(values, counts)
+        self.bound(min(values), max(values))
 
     def add_number_array(self, values: np.ndarray, counts: np.ndarray) -> None:
         """Do what :meth:`add_numbers` does, for numpy arrays (int64 or float64) of distinct
-        values and their counts: the same sums to the bit, in numpy where that is exact."""
-        n = int(counts.sum())
-        ones = n == len(values)
-        floats = values.astype(np.float64)  # as int - float converts the int
+        values and their counts."""
+        once = None if int(counts.sum()) == len(values) else counts
         if values.dtype.kind == "i":
-            # Integers (and their products with counts) under 2**53 are exact floats: their
-            # sum in int64 is exact, and fsum's correctly rounded sum is its float.
-            biggest = int(np.abs(values).max()) * int(counts.max())
-            if biggest >= 2**53 or biggest * len(values) >= 2**63:
-                self.add_numbers(values.tolist(), counts.tolist())
-                return
-            total = float(int(values.sum() if ones else (values * counts).sum()))
+            self.moments.add_integers(values, once)
         else:
-            total = math.fsum((floats if ones else floats * counts).tolist())
-        mean = total / n
-        squares = map(pow, (floats - mean).tolist(), repeat(2.0))
-        m2 = math.fsum(squares) if ones else math.fsum(map(mul, counts.tolist(), squares))
+            self.moments.add_array(values, once)
         low, high = values.min().item(), values.max().item()
         if low == 0 or high == 0:  # min() and max() keep the first of 0.0 and -0.0
             listed = values.tolist()
             low, high = min(listed), max(listed)
-        self.merge_moments(n, mean, m2, low, high)
+        self.bound(low, high)
 
-    def merge_moments(self, n: int, mean: float, m2: float, low: Any, high: Any) -> None:
-        """Merge a batch's count, mean, sum of squared deviations and bounds into the column's."""
-        # Chan et al.'s pairwise update: Welford's recurrence for a batch instead of one value.
-        total = self.n + n
-        delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta * delta * self.n * n / total
-        self.n = total
+    def bound(self, low: Any, high: Any) -> None:
+        """Widen the column's bounds to take in a batch's."""
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
 
@@ -206,8 +179,8 @@ class Column:
         top, top_exact = self.values.top()
         low = high = mean = stddev = None
         if kind in (csvtypes.INTEGER, csvtypes.FLOAT):
-            low, high, mean = self.low, self.high, self.mean
-            stddev = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
+            low, high = self.low, self.high
+            mean, stddev = self.moments.mean(), self.moments.stddev()
             if kind == csvtypes.FLOAT:
                 low, high = float(low), float(high)
         elif kind == csvtypes.DATE:

@@ -18,8 +18,9 @@ delimiter, header, decimal comma and lines before the table from its start. Ever
 with that format; only the first skips the lines before the table and the header.
 
 The merge gives what one pass gives: type counts, nulls, rows, malformed lines add up; min and
-max are compared; mean and deviation merge by Chan et al.'s pairwise formula (equal to the single
-pass to floating-point rounding); exact value tables add up and fall back to the sketches at the
+max are compared; the exact sums of the numbers and of their squares add up (sent as decimal
+text: they are integers of thousands of bits), so the mean and deviation are the single
+pass's to the bit; exact value tables add up and fall back to the sketches at the
 same bounds. Sketches (distinct estimates, top-value counters) merge as sketches do: the
 result then says ``distinct_exact``/``top_exact`` false, as a single pass would. Parts hash
 values for the distinct sketch with the hash one task uses, which every process shares
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
+from tasks.formats.moments import Moments
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
@@ -223,9 +225,7 @@ def column_state(column: Column) -> dict:
     sketched = values.exact is None
     return {
         "kinds": column.kinds,
-        "n": column.n,
-        "mean": column.mean,
-        "m2": column.m2,
+        "moments": column.moments.state(),
         "low": column.low,
         "high": column.high,
         "dates": [text for _, text in column.dates],
@@ -241,15 +241,9 @@ def merge_column(column: Column, state: dict) -> None:
     """Merge one part's state of a column into the column."""
     for kind, count in state["kinds"].items():
         column.kinds[kind] += count
-    n = state["n"]
-    if n:
-        total = column.n + n
-        delta = state["mean"] - column.mean
-        column.mean += delta * n / total
-        column.m2 += state["m2"] + delta * delta * column.n * n / total
-        column.n = total
-        column.low = state["low"] if column.low is None else min(column.low, state["low"])
-        column.high = state["high"] if column.high is None else max(column.high, state["high"])
+    if state["moments"]["n"]:
+        column.moments.merge(Moments.from_state(state["moments"]))
+        column.bound(state["low"], state["high"])
     dated = [(datetime.fromisoformat(text), text) for text in state["dates"]] + column.dates
     if dated:
         column.dates = [min(dated), max(dated)]

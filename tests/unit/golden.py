@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import decimal
+import math
 import random
 from datetime import datetime
+from fractions import Fraction
 
 import openpyxl
 
@@ -42,3 +45,34 @@ def cells(path) -> list[list]:
         ]
         for sheet in book.worksheets
     ]
+
+
+def rounded_moments(values: list, counts: list[int] | None = None) -> tuple:
+    """Return the mean and sample standard deviation of numbers (each ``counts`` times),
+    computed exactly with fractions and each rounded once to the nearest double (None when
+    there are too few numbers)."""
+    counts = counts or [1] * len(values)
+    n = sum(counts)
+    if not n:
+        return None, None
+    total = sum(Fraction(v) * c for v, c in zip(values, counts, strict=True))
+    squares = sum(Fraction(v) ** 2 * c for v, c in zip(values, counts, strict=True))
+    mean = total / n
+    if n < 2:
+        return float(mean), None  # a Fraction's float is rounded once (int by int division)
+    return float(mean), rounded_sqrt((n * squares - total * total) / (n * (n - 1)))
+
+
+def rounded_sqrt(x: Fraction) -> float:
+    """Return the square root of a non-negative fraction rounded once to the nearest double:
+    the double whose half-way points to its neighbours bound the root."""
+    if x == 0:
+        return 0.0
+    context = decimal.Context(prec=200, Emax=10**6, Emin=-(10**6))
+    near = float(context.sqrt(context.divide(x.numerator, x.denominator)))
+    for candidate in (near, math.nextafter(near, 0), math.nextafter(near, math.inf)):
+        below = (Fraction(candidate) + Fraction(math.nextafter(candidate, 0))) / 2
+        above = (Fraction(candidate) + Fraction(math.nextafter(candidate, math.inf))) / 2
+        if below**2 <= x <= above**2:
+            return candidate
+    raise AssertionError(f"no double rounds the root of {x}")
