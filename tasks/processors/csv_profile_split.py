@@ -43,11 +43,15 @@ from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
 from tasks.processors.csv_profile import MAX_COLUMNS
 from tasks.processors.csv_profile import distinct_names
 from tasks.progress import Progress
+from tasks.registry import ProcessorError
 
 if TYPE_CHECKING:
     from tasks.processors.csv_profile_column import Column
 
 SCAN_BYTES = 4 * 1024 * 1024
+# The shape of a part's state: a merge takes only its own (workers of two versions meet while
+# a deploy rolls out).
+STATE_VERSION = 2
 
 
 class Bounded(io.RawIOBase):
@@ -211,6 +215,7 @@ def part(src: Path, start: int, end: int, index: int, context: dict, progress: P
     batch, malformed, malformed_lines, lines = csvformat.read_with(read, fmt)
     progress.update(progress.total, message=f"{batch.rows:,} rows")
     return {
+        "version": STATE_VERSION,
         "rows": batch.rows,
         "lines": lines,
         "malformed": malformed,
@@ -263,6 +268,11 @@ def merge_column(column: Column, state: dict) -> None:
 
 def merge(states: list[dict], context: dict) -> dict:
     """Return the profile of the whole file from its parts' states, in file order."""
+    if any(state.get("version") != STATE_VERSION for state in states):
+        raise ProcessorError(
+            "Parts of this file were profiled by another version of Taskboard (an update was "
+            "under way); run the job again."
+        )
     fmt = part_format(context, 0)
     columns = fresh_columns(context["names"], fmt.decimal)
     lines_before = malformed = 0

@@ -72,6 +72,20 @@ def test_split_profile_equals_single_pass(tmp_path, parts):
     assert_same_profile(parted, single_profile(path))
 
 
+def test_a_part_of_another_version_fails_the_merge_with_a_sentence(tmp_path):
+    """Parts made by workers of another version (a deploy rolling out) are not merged as if
+    they were alike: the job fails saying why, and what to do."""
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(quoted_csv(300))
+    context = csv_profile_split.prepare(path, {"delimiter": "auto", "header": "auto"})
+    state = csv_profile_split.part(
+        path, 0, path.stat().st_size, 0, context, Progress(is_cancelled=lambda: False)
+    )
+    older = {k: v for k, v in state.items() if k != "version"}
+    with pytest.raises(registry.ProcessorError, match="another version of Taskboard"):
+        csv_profile_split.merge([older], context)
+
+
 def test_cuts_skip_line_breaks_inside_quotes(tmp_path):
     """A target inside a quoted field moves on to the end of that record."""
     path = tmp_path / "a.csv"
