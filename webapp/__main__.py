@@ -52,9 +52,9 @@ def main() -> None:
     host, port = app.config["HOST"], app.config["PORT"]
     app.logger.info("serving on http://%s:%d (%s)", host, port, ASYNC_MODE)
     if ASYNC_MODE == "eventlet":
-        import eventlet.wsgi
+        from webapp import serving
 
-        eventlet.wsgi.server(listener(host, port), app, log_output=False, max_size=10000)
+        serving.serve(listener(host, port), app)
     elif ASYNC_MODE == "gevent":
         from gevent.pywsgi import WSGIServer
 
