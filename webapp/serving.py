@@ -50,7 +50,7 @@ def refusal(app: Flask, line: bytes, limit: int) -> bytes:
         method=method.decode("latin-1")[:16] or "GET",
     ).get_environ()
     exc = RequestURITooLarge(
-        f"The request's address is longer than this server reads ({limit:,} bytes): "
+        f"The request address is longer than this server reads ({limit:,} bytes): "
         "send long values in the body."
     )
     with app.request_context(environ):
