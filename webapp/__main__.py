@@ -54,11 +54,11 @@ def main() -> None:
     if ASYNC_MODE == "eventlet":
         from webapp import serving
 
-        serving.serve(listener(host, port), app)
+        serving.serve_eventlet(listener(host, port), app)
     elif ASYNC_MODE == "gevent":
-        from gevent.pywsgi import WSGIServer
+        from webapp import serving
 
-        WSGIServer(listener(host, port), app, log=None).serve_forever()
+        serving.serve_gevent(listener(host, port), app)
     else:
         # What socketio.run does in threading mode, on the listener above.
         from werkzeug.serving import make_server
