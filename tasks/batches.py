@@ -46,6 +46,9 @@ BATCH_STATES = (SCHEDULED, PENDING, PROGRESS, SUCCESS, PARTIAL, FAILURE, REVOKED
 UNFINISHED = frozenset({SCHEDULED, PENDING, PROGRESS})
 # Where the due set (tasks/later.py) keeps a batch run later, beside the ids of single jobs.
 DUE_MEMBER = "batch:{}"
+# The share of a batch's bytes done before its pace in bytes says anything of the rest: less
+# (a few small files of a big batch) measures the cost of starting jobs, not of bytes.
+ETA_BASIS = 0.01
 
 
 def create(
@@ -172,20 +175,25 @@ def state_of(record: dict, counts: Counter) -> str:
     return PARTIAL
 
 
-def aggregate(record: dict, jobs: list[dict]) -> dict:
+def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
     """Return the batch snapshot of the contract from its record and its jobs' snapshots.
 
     ``progress`` is in bytes: each job weighs its file's size, and counts the share of its own
     progress done (a job that ended, well or not, counts whole, so the bar reaches 100 % when
     the batch ends). ``rate`` is the bytes per second of the running jobs together (each job's
-    rate in its own unit turned into bytes by its size over its total), ``eta_s`` what is left
-    at that rate.
+    rate in its own unit turned into bytes by its size over its total). ``eta_s`` is what is
+    left at the pace the batch has kept: its bytes done over the time since its first job
+    started (until ``now``, Unix time, by default the clock's); None while it has no basis
+    (no job started, or less than ``ETA_BASIS`` of its bytes done). The running jobs' rates
+    do not make it: they know nothing of the files still queued, and a job whose work is not
+    bytes (steps, images) gives a rate in bytes that says nothing of another file's.
     """
     sizes = json.loads(record.get("sizes") or "{}")
     counts: Counter = Counter({state: 0 for state in STATES})
     current = total = 0.0
     rate = 0.0
     finished: list[str] = []
+    starts = [jobstore.timestamp(job.get("started_at")) for job in jobs]
     for job in jobs:
         state = job["state"]
         counts[state] += 1
@@ -226,7 +234,7 @@ def aggregate(record: dict, jobs: list[dict]) -> dict:
             "unit": "bytes",
             "percent": 100.0 if state == SUCCESS else min(percent, 100.0),
             "rate": round(rate, 3) if running and rate else None,
-            "eta_s": round((total - current) / rate, 1) if running and rate else None,
+            "eta_s": time_left(current, total, starts, now) if running else None,
         },
         "refused": json.loads(record.get("refused") or "[]"),
         "created_at": record.get("created_at"),
@@ -234,6 +242,20 @@ def aggregate(record: dict, jobs: list[dict]) -> dict:
         "notify": snapshot_notify(record),
         **({"run_at": record["run_at"]} if record.get("run_at") else {}),
     }
+
+
+def time_left(
+    current: float, total: float, starts: list[float | None], now: float | None
+) -> float | None:
+    """Return the seconds left at the bytes a second done since the first of ``starts``, or
+    None without a basis (see :func:`aggregate`)."""
+    known = [start for start in starts if start is not None]
+    if not known or not total or current < ETA_BASIS * total:
+        return None
+    elapsed = (time.time() if now is None else now) - min(known)
+    if elapsed <= 0:  # a start read on a clock ahead of this one
+        return None
+    return round((total - current) * elapsed / current, 1)
 
 
 def snapshot_notify(record: dict) -> list:

@@ -1,18 +1,21 @@
 """Imports from a URL: a job whose input is a URL first downloads it, then runs its processor.
 
 The download is a Celery task of its own (:func:`fetch`, on the default queue) with the job's id:
-it streams the answer into the job's folder (progress in bytes, message "downloading"), checks it
-as an upload is checked (the size limit ``MAX_UPLOAD_BYTES``, on the declared length and while
-streaming; the processor's content check on the first bytes), then queues the processor's own
-task under the same id, on the processor's queue. A download taking longer than
-``FETCH_MAX_S`` in all fails. Addresses follow :mod:`tasks.outbound`.
+it streams the answer into the job's folder (progress in bytes as they arrive, message
+"downloading"), checks it as an upload is checked (the size limit ``MAX_UPLOAD_BYTES``, on the
+declared length and while streaming; the processor's content check on the first bytes), then
+queues the processor's own task under the same id, on the processor's queue. A download taking
+longer than ``FETCH_MAX_S`` in all fails. Addresses follow :mod:`tasks.outbound`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -22,6 +25,10 @@ import requests
 from celery import shared_task
 from celery.exceptions import Ignore
 from celery.exceptions import SoftTimeLimitExceeded
+from urllib3.exceptions import DecodeError
+from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import SSLError
 
 from tasks import files
 from tasks import jobstore
@@ -36,6 +43,15 @@ from tasks.registry import ProcessorError
 log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 DOWNLOADING = "downloading"
+# How long a download waits for bytes before it reports what came and checks for a cancel.
+WAIT_S = max(settings.PROGRESS_INTERVAL_S, 0.05)
+# urllib3's errors while reading a body, as requests raises them from ``iter_content``.
+READ_ERRORS = (
+    (ProtocolError, requests.exceptions.ChunkedEncodingError),
+    (DecodeError, requests.exceptions.ContentDecodingError),
+    (ReadTimeoutError, requests.ConnectionError),
+    (SSLError, requests.exceptions.SSLError),
+)
 
 
 def name_of(url: str) -> str:
@@ -102,7 +118,10 @@ def stream_to(response: requests.Response, part: Path, limit: int, progress: Pro
     progress.update(0, DOWNLOADING, force=True)
     size = 0
     with open(part, "wb") as out:
-        for chunk in response.iter_content(CHUNK):
+        for chunk in arriving(response):
+            if not chunk:
+                progress.flush()  # the server pauses: show what came, hear a cancel
+                continue
             size += len(chunk)
             # Counted after decoding: a small compressed answer cannot become a huge file.
             if size > limit:
@@ -113,6 +132,66 @@ def stream_to(response: requests.Response, part: Path, limit: int, progress: Pro
         progress.total = size
         progress.update(size, DOWNLOADING, force=True)
     return size
+
+
+def arriving(response: requests.Response, wait_s: float = WAIT_S) -> Iterator[bytes]:
+    """Yield an answer's body as it arrives (what one read finds, up to ``CHUNK`` bytes,
+    decoded), and ``b""`` after each ``wait_s`` without any.
+
+    A read of a whole chunk would wait for all of it (``iter_content``), so a slow server's
+    first bytes would not show; a read of what there is still blocks while the server sends
+    nothing, so a thread of its own reads, and the caller stays free to report and to stop.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        """Hand an item to the caller, unless it has stopped."""
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=wait_s)
+                return
+            except queue.Full:
+                pass
+
+    def read() -> None:
+        """Read the body to its end, then hand over None, or the error that stopped it."""
+        try:
+            while chunk := response.raw.read1(CHUNK, decode_content=True):
+                put(chunk)
+            put(None)
+        except Exception as exc:
+            put(exc)
+
+    reader = threading.Thread(target=read, name="download", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = chunks.get(timeout=wait_s)
+            except queue.Empty:
+                yield b""
+                continue
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise as_requests_error(item)
+            yield item
+    finally:
+        stop.set()
+        if reader.is_alive():
+            try:  # a read waiting on the server ends now rather than at its timeout
+                response.raw.shutdown()
+            except (ValueError, RuntimeError, OSError):
+                pass
+
+
+def as_requests_error(exc: Exception) -> Exception:
+    """Return a body read's error as requests raises it (its own, or urllib3's turned)."""
+    for raised, turned in READ_ERRORS:
+        if isinstance(exc, raised):
+            return turned(exc)
+    return exc
 
 
 def read_head(path: Path) -> bytes:

@@ -65,6 +65,8 @@ class Progress:
         self._interval = settings.PROGRESS_INTERVAL_S if interval is None else interval
         # When the next store is due by time (the first one at once).
         self._due = float("-inf")
+        # The work done as of the last store (None before any).
+        self._stored: float | None = None
         if task is not None:
             job_id = task.request.id
             client = getattr(task.backend, "client", None)
@@ -111,6 +113,14 @@ class Progress:
         if force or now >= self._due or current >= self._end:
             self._report(now)
 
+    def flush(self) -> None:
+        """Report the work done since the last store, if it is time to; with none, only check
+        the cancel flag. For a task waiting on a slow source between its ``advance`` calls."""
+        if self.current != self._stored:
+            self.update(self.current)
+        else:
+            self.check_cancelled()
+
     def _report(self, now: float) -> None:
         """Check the cancel flag, then store the progress."""
         self._due = now + self._interval
@@ -119,6 +129,7 @@ class Progress:
             if self._store is not None:
                 self._store(self.meta())
                 self.stores += 1
+            self._stored = self.current
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # Redis restarting: the work goes on, and the next report tries again.
             log.warning("progress report skipped, Redis unreachable: %s", exc)

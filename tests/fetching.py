@@ -11,20 +11,25 @@ from http.server import ThreadingHTTPServer
 from tests.parts import MAX_UPLOAD_BYTES
 
 CSV = b"name,count\n" + b"".join(b"row%d,%d\n" % (i, i) for i in range(20000))
+# What /paused.csv sends before it waits: a few KB, far less than one read of a whole chunk.
+PAUSED_AFTER = 3000
 
 
 class Files(BaseHTTPRequestHandler):
     """Answers: a CSV, a redirect to it, a redirect to a private address, one too large
-    (declared, or only found while streaming), one dripped a few bytes at a time, and the
-    times each path was asked."""
+    (declared, or only found while streaming), one dripped a few bytes at a time, the CSV's
+    first bytes then the rest once ``resume`` is set, and the times each path was asked."""
 
     hits: dict[str, list[float]] = {}
+    resume = threading.Event()
 
     def do_GET(self) -> None:  # noqa: N802 - the standard library's name
         """Answer by path."""
         path = self.path.split("?", 1)[0]
         self.hits.setdefault(path, []).append(time.time())
-        if path.endswith(".csv") and not path.startswith("/big"):
+        if path == "/paused.csv":
+            self.pause_after(CSV, PAUSED_AFTER)
+        elif path.endswith(".csv") and not path.startswith("/big"):
             self.answer(CSV, "text/csv")
         elif path == "/moved":
             self.redirect(f"http://127.0.0.1:{self.server.server_port}/data/moved.csv")
@@ -65,6 +70,20 @@ class Files(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def pause_after(self, body: bytes, first: int) -> None:
+        """Send a body's first bytes, then the rest once ``resume`` is set (10 s at most)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body[:first])
+            self.wfile.flush()
+            self.resume.wait(10)
+            self.wfile.write(body[first:])
+        except OSError:
+            pass
+
     def redirect(self, location: str) -> None:
         """Send a redirect."""
         self.send_response(302)
@@ -87,6 +106,14 @@ class FilesServer:
     def hits(self, path: str) -> list[float]:
         """Return when each request for ``path`` came."""
         return list(Files.hits.get(path, []))
+
+    def hold(self) -> None:
+        """Make /paused.csv wait after its first bytes until :meth:`release`."""
+        Files.resume.clear()
+
+    def release(self) -> None:
+        """Let /paused.csv send the rest."""
+        Files.resume.set()
 
     def stop(self) -> None:
         """Stop serving."""

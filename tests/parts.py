@@ -17,7 +17,16 @@ from webapp import stack
 from webapp.processes import ROOT
 from webapp.stack import RedisServer
 
-__all__ = ["HOSTILE_LIMIT", "MAX_UPLOAD_BYTES", "ROOT", "RedisServer", "Stack", "User", "wait_for"]
+__all__ = [
+    "HOSTILE_LIMIT",
+    "MAX_UPLOAD_BYTES",
+    "ROOT",
+    "RedisServer",
+    "Stack",
+    "User",
+    "wait_for",
+    "web_beside",
+]
 MAX_UPLOAD_BYTES = 1024 * 1024
 # The hostile-input tests' limit: room for big hostile files.
 HOSTILE_LIMIT = 8 * 1024 * 1024
@@ -84,6 +93,11 @@ class Stack(stack.Stack):
             web_prefix=web_prefix,
             wait="healthy" if healthy else "listening",
         )
+
+
+def web_beside(stack: Stack, redis: RedisServer, folder: Path, async_mode: str) -> Stack:
+    """Start a web server alone in ``async_mode``, beside ``stack`` on its Redis and uploads."""
+    return Stack(redis, folder, async_mode=async_mode, upload_dir=stack.upload_dir, worker=False)
 
 
 class User:

@@ -52,13 +52,13 @@ def main() -> None:
     host, port = app.config["HOST"], app.config["PORT"]
     app.logger.info("serving on http://%s:%d (%s)", host, port, ASYNC_MODE)
     if ASYNC_MODE == "eventlet":
-        import eventlet.wsgi
+        from webapp import serving
 
-        eventlet.wsgi.server(listener(host, port), app, log_output=False, max_size=10000)
+        serving.serve_eventlet(listener(host, port), app)
     elif ASYNC_MODE == "gevent":
-        from gevent.pywsgi import WSGIServer
+        from webapp import serving
 
-        WSGIServer(listener(host, port), app, log=None).serve_forever()
+        serving.serve_gevent(listener(host, port), app)
     else:
         # What socketio.run does in threading mode, on the listener above.
         from werkzeug.serving import make_server

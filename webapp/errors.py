@@ -65,6 +65,14 @@ def register(app: Flask) -> None:
             413, "file_too_large", f"The upload is larger than this server takes ({limit:,} bytes)."
         )
 
+    @app.errorhandler(414)
+    def uri_too_long(exc: HTTPException):
+        """Answer a request line over the server's limit (refused by the server before the app
+        reads it; :mod:`webapp.serving` asks this handler for the answer)."""
+        if not _wants_json():
+            return page_error(exc)
+        return error_response(414, "uri_too_long", exc.description or exc.name)
+
     @app.errorhandler(429)
     def rate_limited(exc: HTTPException):
         """Answer a request over its rate limit, saying which limit."""

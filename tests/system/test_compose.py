@@ -246,6 +246,7 @@ def test_web_processes_are_nginx_upstreams_with_healthchecks(config: dict, name:
         r"proxy_read_timeout\s+1h;",
         r"proxy_request_buffering\s+off;",
         r"client_max_body_size\s+\$\{NGINX_MAX_BODY_SIZE\};",
+        r"error_page\s+414\s+/uri-too-long\.json;",
     ],
 )
 def test_nginx_config_has_directive(directive: str) -> None:

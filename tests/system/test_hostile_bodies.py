@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.parts import User
+from tests.parts import web_beside
+
 DEEP = "[" * 30000 + "]" * 30000
 
 
@@ -52,3 +55,45 @@ def test_form_too_big_besides_its_file_says_so(user, fields):
     assert error["code"] == "form_too_large"
     assert "larger than this server takes" not in error["message"]
     assert user.http.get(user.url + "/api/jobs").json()["jobs"] == []
+
+
+@pytest.fixture(scope="module")
+def gevent_stack(stack, redis_server, tmp_path_factory):
+    """Start a second web server, in gevent mode, beside the first."""
+    with web_beside(stack, redis_server, tmp_path_factory.mktemp("gevent"), "gevent") as web:
+        yield web
+
+
+@pytest.fixture(params=["eventlet", "gevent"])
+def green_user(request, stack, gevent_stack) -> User:
+    """Return a new user of the eventlet server, then of the gevent one (no live connection)."""
+    return User(stack.url if request.param == "eventlet" else gevent_stack.url)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/jobs?q=" + "x" * 9000),
+        ("get", "/api/jobs/" + "a" * 20000),
+        ("post", "/api/jobs/bulk?" + "a=1&" * 5000),
+        ("get", "/api/jobs?q=" + "x" * 1_000_000),
+    ],
+    ids=["query", "path", "write", "megabyte"],
+)
+def test_request_line_over_the_limit_is_refused_as_json(green_user, method, path):
+    """A request line over the server's 8 KB limit is answered 414 with the contract's JSON
+    error, a write's included (before its CSRF check), and the server still answers after."""
+    response = getattr(green_user.http, method)(green_user.url + path)
+    assert response.status_code == 414
+    error = response.json()["error"]
+    assert error["code"] == "uri_too_long"
+    assert "8,192" in error["message"]
+    assert green_user.http.get(green_user.url + "/api/jobs").status_code == 200
+
+
+def test_page_request_line_over_the_limit_is_the_sites_page(green_user):
+    """A page's address over the limit gets the site's error page with 414, not JSON."""
+    response = green_user.http.get(green_user.url + "/?" + "x" * 9000)
+    assert response.status_code == 414
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "414" in response.text

@@ -7,9 +7,9 @@ import statistics
 
 import pytest
 
-from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
+from tests.parts import web_beside
 
 STATES = ["PENDING", "STARTED", "PROGRESS", "SUCCESS"]
 
@@ -17,15 +17,8 @@ STATES = ["PENDING", "STARTED", "PROGRESS", "SUCCESS"]
 @pytest.fixture(scope="module")
 def threading_stack(stack, redis_server, tmp_path_factory):
     """Start a second web server, in threading mode, beside the first."""
-    running = Stack(
-        redis_server,
-        tmp_path_factory.mktemp("threading"),
-        async_mode="threading",
-        upload_dir=stack.upload_dir,
-        worker=False,
-    )
-    yield running
-    running.stop()
+    with web_beside(stack, redis_server, tmp_path_factory.mktemp("threading"), "threading") as web:
+        yield web
 
 
 @pytest.fixture(params=["eventlet", "threading"])

@@ -13,6 +13,7 @@ import redis
 
 from tasks import later
 from tests.fetching import CSV
+from tests.fetching import PAUSED_AFTER
 from tests.parts import MAX_UPLOAD_BYTES
 from tests.parts import User
 from tests.parts import wait_for
@@ -47,6 +48,27 @@ def test_url_import_downloads_with_bytes_progress_then_processes(fetching, fetch
     assert downloading and downloading[-1]["progress"]["unit"] == "bytes"
     assert downloading[-1]["progress"]["total"] == len(CSV)
     assert fetcher.job(job["id"])["size"] == len(CSV)
+
+
+def test_download_progress_shows_bytes_as_they_arrive(fetching, fetcher, files_server):
+    """A server that sends a few KB, then pauses: the pushed progress shows those bytes while
+    it waits (not 0 B until a whole read's worth came), and the import ends well after."""
+    files_server.hold()
+    try:
+        job = import_url(fetcher, files_server.url + "/paused.csv")
+
+        def arrived():
+            updates = fetcher.updates(job["id"])
+            return next((e for e in updates if e["progress"]["current"] == PAUSED_AFTER), None)
+
+        seen = wait_for(arrived, timeout=3)
+    finally:
+        files_server.release()
+    assert seen["progress"]["message"] == "downloading"
+    assert seen["progress"]["total"] == len(CSV)
+    done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
+    assert done["state"] == "SUCCESS", done["error"]
+    assert done["result"]["rows"] == 20000
 
 
 def test_redirect_is_followed(fetching, fetcher, files_server):

@@ -27,22 +27,29 @@ def record(sizes: dict[str, int], refused: list | None = None, **more: str) -> d
     }
 
 
-def job(job_id: str, state: str, current=0, total=None, rate=None, finished=None) -> dict:
+def job(
+    job_id: str, state: str, current=0, total=None, rate=None, finished=None, started=None
+) -> dict:
     """Return a job snapshot with the fields the aggregate reads."""
     return {
         "id": job_id,
         "state": state,
         "progress": {"current": current, "total": total, "rate": rate},
+        "started_at": started,
         "finished_at": finished,
     }
+
+
+START = "2026-12-01T00:00:00+00:00"
+START_TS = 1_796_083_200.0  # START as Unix time
 
 
 def test_progress_is_weighted_by_bytes():
     """A half-done 1,000,000-byte job and nine queued 1,000-byte jobs: 1 GB-style honesty."""
     sizes = {"big": 1_000_000} | {f"s{i}": 1_000 for i in range(9)}
-    jobs = [job("big", "PROGRESS", 500_000, 1_000_000, rate=100_000.0)]
+    jobs = [job("big", "PROGRESS", 500_000, 1_000_000, rate=100_000.0, started=START)]
     jobs += [job(f"s{i}", "PENDING") for i in range(9)]
-    snap = batches.aggregate(record(sizes), jobs)
+    snap = batches.aggregate(record(sizes), jobs, now=START_TS + 5)
     assert snap["state"] == "PROGRESS"
     assert snap["progress"]["total"] == 1_009_000
     assert snap["progress"]["current"] == 500_000
@@ -57,6 +64,38 @@ def test_rate_in_another_unit_is_turned_into_bytes():
     snap = batches.aggregate(record({"a": 1000}), [job("a", "PROGRESS", 50, 100, rate=10.0)])
     assert snap["progress"]["current"] == 500
     assert snap["progress"]["rate"] == pytest.approx(100.0)
+
+
+def test_time_left_is_the_batchs_own_bytes_a_second_not_small_jobs_rates():
+    """Two 1,000-byte simulate jobs at 10 steps a second, a 100 MB file queued: the small
+    jobs' step rates, turned into bytes (2,000 a second), once said 14 h left for a batch of
+    seconds. Before a basis (a share of the batch's bytes done) there is no time left; after,
+    it is what is left at the bytes the batch has done a second since its first job started."""
+    sizes = {"a": 1_000, "b": 1_000, "big": 100_000_000}
+    small = [job(n, "PROGRESS", 5, 10, rate=10.0, started=START) for n in ("a", "b")]
+    queued = [job("big", "PENDING")]
+    snap = batches.aggregate(record(sizes, processor="simulate"), small + queued, now=START_TS + 1)
+    assert snap["progress"]["eta_s"] is None
+
+    ended = [job(n, "SUCCESS", 10, 10, started=START, finished=START) for n in ("a", "b")]
+    running = [job("big", "PROGRESS", 4, 10, rate=10.0, started=START)]
+    snap = batches.aggregate(record(sizes), ended + running, now=START_TS + 2)
+    done = 2_000 + 40_000_000
+    assert snap["progress"]["current"] == done
+    assert snap["progress"]["eta_s"] == pytest.approx((100_002_000 - done) / (done / 2), abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("state", "started"),
+    [("PENDING", None), ("PROGRESS", None), ("PROGRESS", "2026-12-01T00:00:09+00:00")],
+    ids=["queued", "no-start", "clock-ahead"],
+)
+def test_no_time_left_without_a_start_to_measure_from(state, started):
+    """No job started, a running job without its start, or a start after now: no time left."""
+    snap = batches.aggregate(
+        record({"a": 1_000}), [job("a", state, 5, 10, rate=1.0, started=started)], now=START_TS
+    )
+    assert snap["progress"]["eta_s"] is None
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,27 @@ def test_cancel_flag_stops_the_job_at_its_next_store():
     assert len(stores) == 1
 
 
+def test_flush_stores_work_held_back_then_only_checks_for_a_cancel(monkeypatch):
+    """A task waiting on a slow source flushes: work the throttle held back is stored once it
+    is due, and with nothing new only the cancel flag is read (no repeated store)."""
+    now = {"t": 0.0}
+    monkeypatch.setattr("tasks.progress.time.monotonic", lambda: now["t"])
+    flag = {"set": False}
+    stores: list[dict] = []
+    progress = Progress(interval=0.1, store=stores.append, is_cancelled=lambda: flag["set"])
+    progress.update(0, "downloading", force=True)
+    progress.advance(3000)  # held back: within the interval of the store before
+    progress.flush()
+    assert [s["current"] for s in stores] == [0]
+    now["t"] = 0.1
+    progress.flush()
+    progress.flush()
+    assert [s["current"] for s in stores] == [0, 3000]
+    flag["set"] = True
+    with pytest.raises(Cancelled):
+        progress.flush()
+
+
 def test_report_while_redis_restarts_is_skipped_and_the_work_goes_on(stores):
     """A progress store or cancel check that cannot reach Redis does not fail the job: that
     report is skipped and the next one is stored."""

@@ -257,7 +257,9 @@ def document() -> dict:
                 "Upload files for processing and follow them. Writes need the X-CSRFToken header "
                 "from GET /api/session, with its session cookie; or, instead of both, "
                 "`Authorization: Bearer <token>` with a personal API token (POST /api/tokens). "
-                "Live updates come over Socket.IO (event `job`), not over this API."
+                "Live updates come over Socket.IO (event `job`), not over this API. "
+                "Any request whose request line is over 8,192 bytes gets 414 with the error "
+                "code `uri_too_long`."
             ),
         },
         "paths": session_paths()
