@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -25,6 +26,7 @@ __all__ = [
     "Stack",
     "User",
     "wait_for",
+    "web_alone",
     "web_beside",
 ]
 MAX_UPLOAD_BYTES = 1024 * 1024
@@ -93,6 +95,19 @@ class Stack(stack.Stack):
             web_prefix=web_prefix,
             wait="healthy" if healthy else "listening",
         )
+
+
+def web_alone(factory, name: str, **settings: str) -> Iterator[Stack]:
+    """Yield a web server with no worker on a Redis of its own (jobs stay queued; stopping it
+    or its Redis disturbs no other test), for a fixture; stop both after. ``factory`` is
+    pytest's ``tmp_path_factory``."""
+    server = RedisServer(factory.mktemp(f"{name}-redis"))
+    web = Stack(server, factory.mktemp(name), worker=False, healthy=False, **settings)
+    try:
+        yield web
+    finally:
+        web.stop()
+        server.stop()
 
 
 def web_beside(stack: Stack, redis: RedisServer, folder: Path, async_mode: str) -> Stack:

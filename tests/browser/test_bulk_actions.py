@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import newest_row
 from tests.browser.conftest import upload
 from tests.browser.test_job_page import truncated_png
-from tests.parts import RedisServer
-from tests.parts import Stack
+from tests.parts import web_alone
 
 pytestmark = pytest.mark.browser
 
@@ -36,11 +35,7 @@ SEND_JOBS = """async ([prefix, count]) => {
 @pytest.fixture
 def idle(tmp_path_factory):
     """Start a web server with no worker on a Redis of its own: jobs stay queued."""
-    server = RedisServer(tmp_path_factory.mktemp("idle-redis"))
-    web = Stack(server, tmp_path_factory.mktemp("idle"), worker=False, healthy=False)
-    yield web
-    web.stop()
-    server.stop()
+    yield from web_alone(tmp_path_factory, "idle")
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import described
 from tests.browser.conftest import newest_row
 from tests.browser.conftest import upload
-from tests.parts import RedisServer
-from tests.parts import Stack
+from tests.parts import web_alone
 
 pytestmark = pytest.mark.browser
 
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def lonely(tmp_path_factory):
     """Start a web server on a Redis of its own, with no worker at all."""
-    server = RedisServer(tmp_path_factory.mktemp("lonely-redis"))
-    web = Stack(server, tmp_path_factory.mktemp("lonely"), worker=False, healthy=False)
-    yield web
-    web.stop()
-    server.stop()
+    yield from web_alone(tmp_path_factory, "lonely")
 
 
 @pytest.fixture

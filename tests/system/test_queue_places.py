@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import live_user
-from tests.parts import RedisServer
-from tests.parts import Stack
 from tests.parts import wait_for
+from tests.parts import web_alone
 
 SHORT = {"steps": 5, "interval_ms": 200}
 
@@ -17,12 +16,7 @@ SHORT = {"steps": 5, "interval_ms": 200}
 def idle(tmp_path_factory):
     """Start a web server with no worker on a Redis of its own, with room for many jobs; the
     test starts the worker (one process) when it wants jobs to run."""
-    server = RedisServer(tmp_path_factory.mktemp("places-redis"))
-    web = Stack(server, tmp_path_factory.mktemp("places"), worker=False, healthy=False)
-    web.env["WORKER_CONCURRENCY"] = "1"
-    yield web
-    web.stop()
-    server.stop()
+    yield from web_alone(tmp_path_factory, "places", WORKER_CONCURRENCY="1")
 
 
 @pytest.fixture

@@ -6,20 +6,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.parts import RedisServer
-from tests.parts import Stack
 from tests.parts import User
 from tests.parts import wait_for
+from tests.parts import web_alone
 
 
 @pytest.fixture(scope="module")
 def lone_stack(tmp_path_factory):
     """Start a web server alone on a Redis of its own, so that stopping it disturbs no other."""
-    redis = RedisServer(tmp_path_factory.mktemp("down-redis"))
-    running = Stack(redis, tmp_path_factory.mktemp("down"), worker=False, healthy=False)
-    yield running
-    running.stop()
-    redis.stop()
+    yield from web_alone(tmp_path_factory, "down")
 
 
 REQUESTS = [
