@@ -61,8 +61,13 @@ function renderDigests(digests) {
   return list;
 }
 
-/** Return the nodes showing a nested value: a count as a number (and what it counts), else JSON. */
+/** Return the nodes showing a nested value: a split job's parts ("4 parts"), a count as a
+ * number (and what it counts), else JSON. */
 function nestedValue(value) {
+  if (typeof value.total === "number" && typeof value.done === "number" && "running" in value) {
+    const text = `${formatNumber(value.total)} ${value.total === 1 ? "part" : "parts"}`;
+    return [document.createTextNode(value.done < value.total ? `${text}, ${formatNumber(value.done)} done` : text)];
+  }
   if (typeof value.count === "number") {
     const nodes = [document.createTextNode(formatNumber(value.count))];
     const rest = Object.fromEntries(
@@ -104,7 +109,7 @@ function topValues(top) {
   return list;
 }
 
-/** Return one column's statistic as table-cell text. */
+/** Return one column's statistic as table-cell text: a number grouped, text as it is. */
 function statText(value) {
   if (value == null) return "—";
   return typeof value === "number" ? formatNumber(value) : String(value);
@@ -132,9 +137,10 @@ function renderColumns(columns) {
     const distinct = `${estimated ? "≈ " : ""}${statText(column.distinct)}`;
     row.append(name, make("td", null, null));
     row.lastChild.append(make("span", "type-tag", String(column.type ?? "—")));
-    for (const value of [column.nulls, distinct, column.min, column.max, column.mean, column.stddev]) {
-      row.append(make("td", "num", typeof value === "string" ? value : statText(value)));
-    }
+    for (const value of [column.nulls, distinct]) row.append(make("td", "num", statText(value)));
+    // The bounds are values of the column, shown as its top values are (a year stays 2012).
+    for (const value of [column.min, column.max]) row.append(make("td", "num", value == null ? "—" : String(value)));
+    for (const value of [column.mean, column.stddev]) row.append(make("td", "num", statText(value)));
     const top = make("td");
     top.append(topValues(column.top));
     row.append(top);

@@ -137,3 +137,25 @@ def test_job_page_of_a_job_deleted_elsewhere_keeps_nothing_of_it(page):
         expect(job.locator(gone)).to_be_hidden()
     for empty in ("#job-percent", "#job-message", "#job-rate", "#job-eta"):
         expect(job.locator(empty)).to_have_text("")
+
+
+def test_profile_bounds_read_as_values_and_a_split_result_says_its_parts(page):
+    """A column's min and max are shown as its values are (a year is 2012, not 2,012), its
+    mean grouped; a split profile's parts read "4 parts", not a block of JSON."""
+    shown = page.evaluate(
+        """async () => {
+        const { renderResult } = await import("/static/js/result.js");
+        const box = document.createElement("div");
+        renderResult(box, {
+          rows: 3, parts: {total: 4, done: 4, running: 0},
+          columns: [{name: "year", type: "integer", nulls: 0, distinct: 3, min: 2012,
+                     max: 2024, mean: 12018.5, stddev: 6.0, top: [[2012, 1]]}],
+        });
+        const cells = [...box.querySelectorAll("tbody td.num")].map((td) => td.textContent);
+        const terms = [...box.querySelectorAll("dt")].map((dt) => dt.textContent);
+        const parts = box.querySelectorAll("dd")[terms.findIndex((t) => /part/i.test(t))];
+        return {cells, parts: parts.textContent, json: parts.querySelector("pre") !== null};
+      }"""
+    )
+    assert shown["cells"] == ["0", "3", "2012", "2024", "12,018.5", "6"]
+    assert shown == shown | {"parts": "4 parts", "json": False}
