@@ -34,6 +34,7 @@ from celery import current_app
 from celery import shared_task
 from celery.signals import worker_ready
 
+from tasks import joblog
 from tasks import jobstore
 from tasks import notify
 from tasks import partruns
@@ -115,6 +116,21 @@ def stalled_parts(r: redis.Redis, now: float) -> list[partruns.PartRun]:
     return [part for part in running_parts(r) if now - part.beat > settings.STALL_AFTER_S]
 
 
+# What each recovery's reason means to the person following the job (its log).
+TOLD = {
+    "stalled": "its worker sent no word for too long",
+    "lost its worker": "its worker stopped answering",
+    "was cut off when this worker stopped": "its worker was stopped",
+}
+
+
+def tell(r: redis.Redis, job_id: str, why: str, what: str, part: int | None = None) -> None:
+    """Write in the job's own log why it (or its part ``part``, counted from 0) is sent again
+    or failed: a job that starts over says so, where the person follows it."""
+    who = "" if part is None else f"part {part + 1}: "
+    joblog.append(r, job_id, f"{who}{TOLD.get(why, why)}; {what}", "warning")
+
+
 def redeliver(r: redis.Redis, job_id: str, meta: dict) -> None:
     """Send a job's task again, as it was first sent, under the same id: its own message, when
     the Redis broker still holds it for the worker that is gone (else the broker would give it
@@ -160,6 +176,7 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
             log.info("job %s was cut off when this worker stopped; it is queued", record["id"])
             continue
         log.warning("job %s was cut off when this worker stopped; sending it again", record["id"])
+        tell(r, record["id"], "was cut off when this worker stopped", "it starts again")
         if taken:
             r.hset(jobstore.JOB_KEY.format(record["id"]), "redelivered_at", time.time())
         else:
@@ -171,6 +188,13 @@ def take_back_interrupted(sender: Any = None, **kwargs: Any) -> None:
         if taken is None:
             resend_part_or_fail(r, part, "was cut off when this worker stopped")
         elif taken:
+            tell(
+                r,
+                part.job_id,
+                "was cut off when this worker stopped",
+                "it starts again",
+                part.index,
+            )
             log.warning(
                 "job %s part %d was cut off; its message is queued again",
                 part.job_id,
@@ -221,9 +245,11 @@ def resend_or_fail(r: redis.Redis, record: dict, meta: dict, why: str) -> str:
     tries = r.hincrby(jobstore.JOB_KEY.format(job_id), "redelivered", 1)
     if tries <= settings.STALL_REDELIVERIES and meta.get("name"):
         log.warning("job %s %s on %s; sending it again", job_id, why, meta.get("worker"))
+        tell(r, job_id, why, f"it starts again (time {tries} of {settings.STALL_REDELIVERIES})")
         redeliver(r, job_id, meta)
         return "redelivered"
     log.warning("job %s %s on %s; marking it failed", job_id, why, meta.get("worker"))
+    tell(r, job_id, why, "it was sent again as often as allowed, so it failed")
     jobstore.give_up(r, job_id)
     current_app.backend.mark_as_failure(job_id, jobstore.Stalled(jobstore.STALLED))
     notify.job_ended(r, job_id)
@@ -236,10 +262,21 @@ def resend_part_or_fail(r: redis.Redis, part: partruns.PartRun, why: str) -> str
     if not r.set(jobstore.REDELIVER_CLAIM.format(part.id), "1", nx=True, ex=30):
         return "skipped"
     where = f"job {part.job_id} part {part.index + 1} {why} on {part.worker}"
-    if partruns.resend_part(r, part, settings.STALL_REDELIVERIES) <= settings.STALL_REDELIVERIES:
+    tries = partruns.resend_part(r, part, settings.STALL_REDELIVERIES)
+    if tries <= settings.STALL_REDELIVERIES:
         log.warning("%s; sending the part again", where, extra={"job_id": part.job_id})
+        tell(
+            r,
+            part.job_id,
+            why,
+            f"it starts again (time {tries} of {settings.STALL_REDELIVERIES})",
+            part.index,
+        )
         return "redelivered"
     log.warning("%s; marking the job failed", where, extra={"job_id": part.job_id})
+    tell(
+        r, part.job_id, why, "it was sent again as often as allowed, so the job failed", part.index
+    )
     partruns.give_up_part(r, part, jobstore.STALLED)
     notify.job_ended(r, part.job_id)
     return "failed"

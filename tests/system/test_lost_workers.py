@@ -90,6 +90,11 @@ def test_job_of_a_killed_worker_finishes_on_another_within_seconds(two_workers):
         # container on a busy 2-core host), far below the 300 s stall limit.
         assert took < 25
         assert "lost its worker" in stack.log("worker") + stack.log("worker2")
+        # The person following the job reads why it started over, in the job's own log.
+        lines = user.http.get(f"{stack.url}/api/jobs/{job_id}/logs").json()["lines"]
+        told = [line for line in lines if "its worker stopped answering" in line["message"]]
+        assert told and "it starts again (time 1 of" in told[0]["message"], lines
+        assert told[0]["level"] == "warning"
         # Its own message was taken back from the dead worker's hold: the broker will not give
         # it back once more after the visibility timeout.
         assert not [m for m in r.hvals("unacked") if job_id in m]
