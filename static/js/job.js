@@ -15,11 +15,10 @@ import {
   ARM_DELETE_MS,
   barPercent,
   deleteArmed,
-  etaText,
   fillBadge,
   fillBar,
+  fillFigures,
   noWorkerFor,
-  rateText,
   setHidden,
   setText,
   statusText,
@@ -141,10 +140,7 @@ function renderResultOnce(job) {
 /** Show the live figures: offline, speed and time left are unknown rather than frozen. */
 function renderFigures(job) {
   const offline = page.offline && isActive(job.state);
-  setText(byId("job-rate"), rateText(job, offline));
-  setText(byId("job-eta"), etaText(job, offline));
-  byId("job-rate").classList.toggle("is-stale", offline);
-  byId("job-eta").classList.toggle("is-stale", offline);
+  fillFigures(byId("job-rate"), byId("job-eta"), job, offline);
   const waiting = job.state === "PENDING" && noWorkerFor(page.workers, job.processor);
   const text = "No worker is online to run this job: it waits in the queue until one starts.";
   showNotice(byId("job-waiting"), waiting ? text : "");
@@ -284,7 +280,10 @@ async function main() {
   });
   const log = new JobLog(jobId, byId("job-log-lines"), byId("job-log-empty"));
   window.setInterval(() => {
-    if (shown && isActive(shown.state) && shown.started_at) renderTimeline(shown);
+    if (shown && isActive(shown.state) && shown.started_at) {
+      renderTimeline(shown);
+      renderFigures(shown); // a silent job says so
+    }
     if (shown && shown.state === "RETRY") setText(byId("job-message"), statusText(shown)); // its countdown
   }, 1000);
   try {

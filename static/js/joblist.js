@@ -333,7 +333,7 @@ export class JobList {
   tick() {
     const now = Date.now();
     for (const { job, row } of this.jobs.values()) {
-      if (isActive(job.state) && job.started_at) tickRow(row, job, now);
+      if (isActive(job.state) && job.started_at) tickRow(row, job, now, this.offline);
       else if (job.state === "SCHEDULED") fillRow(row, job, this.view()); // its countdown
     }
   }

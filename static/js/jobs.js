@@ -21,6 +21,10 @@ import {
 // A Delete button that appears as a job the user cancelled ends takes no click for this long:
 // the second click of a double click meant for Cancel must not land on it.
 export const ARM_DELETE_MS = 1000;
+// A running job that has sent no update for this long says so in place of its time left.
+export const SILENT_S = 15;
+// When each snapshot shown arrived (Date.now()): a new snapshot is a new object.
+const arrived = new WeakMap();
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
 /** Return an ISO time as the local hour and minute. */
@@ -102,6 +106,31 @@ export function etaText(job, offline = false) {
   const eta = job.progress && job.progress.eta_s;
   if (!isActive(job.state) || (eta == null && !offline)) return "";
   return offline ? "time left unknown" : `${formatDuration(eta)} left`;
+}
+
+/**
+ * Return for how many seconds a running job has sent no update (since its snapshot arrived),
+ * or null while it is under SILENT_S, or the job is not running.
+ */
+export function silentSeconds(job, nowMs = Date.now()) {
+  if (!arrived.has(job)) arrived.set(job, nowMs);
+  if (job.state !== "STARTED" && job.state !== "PROGRESS") return null;
+  const seconds = (nowMs - arrived.get(job)) / 1000;
+  return seconds >= SILENT_S ? seconds : null;
+}
+
+/**
+ * Fill a job's speed and time left: unknown while offline; once a running job has been silent
+ * SILENT_S, "no update for 20 s" in place of its time left (a frozen or lost worker's job
+ * must not go on promising "26 s left"). Both are greyed while they may not hold.
+ */
+export function fillFigures(rate, eta, job, offline = false, nowMs = Date.now()) {
+  const silent = silentSeconds(job, nowMs);
+  const quiet = !offline && silent != null;
+  setText(rate, rateText(job, offline));
+  setText(eta, quiet ? `no update for ${formatDuration(Math.floor(silent))}` : etaText(job, offline));
+  rate.classList.toggle("is-stale", offline || quiet);
+  eta.classList.toggle("is-stale", offline || quiet);
 }
 
 /** Return the speed of a running job in its unit ("unknown" offline), a finished job's average, or "". */
@@ -238,11 +267,8 @@ export function fillRow(row, job, view) {
   setAttr(parts.bar, "aria-label", `Progress of ${job.filename || "job"}`);
   setText(parts.percent, formatPercent(barPercent(job)));
   fillNote(row, job, view);
-  setText(parts.rate, rateText(job, offline));
+  fillFigures(parts.rate, parts.eta, job, offline);
   tickRow(row, job);
-  setText(parts.eta, etaText(job, offline));
-  parts.rate.classList.toggle("is-stale", offline);
-  parts.eta.classList.toggle("is-stale", offline);
   fillActions(row, job, processor);
   if (parts.select) setAttr(parts.select, "aria-label", `Select ${job.filename}`);
   if (parts.times) {
@@ -258,8 +284,9 @@ export function fillRow(row, job, view) {
  * Update a row's elapsed time, and a retrying job's countdown: called on each snapshot and once
  * a second while it runs.
  */
-export function tickRow(row, job, nowMs = Date.now()) {
+export function tickRow(row, job, nowMs = Date.now(), offline = false) {
   if (job.state === "RETRY") fillNote(row, job, {}, nowMs);
+  if (row.parts.rate) fillFigures(row.parts.rate, row.parts.eta, job, offline && isActive(job.state), nowMs);
   const seconds = elapsedSeconds(job, nowMs);
   const unknown = job.started_at ? "—" : "";
   setText(row.parts.elapsed, seconds == null ? unknown : formatDuration(seconds));

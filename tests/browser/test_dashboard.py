@@ -233,3 +233,30 @@ def test_elapsed_time_of_a_row(page, job, shown):
         job,
     )
     assert elapsed == shown
+
+
+def test_a_running_job_silent_for_a_while_says_so_in_place_of_its_time_left(page):
+    """A frozen or lost worker's job must not go on promising "26 s left": once a running job
+    has sent nothing for SILENT_S, its time left reads "no update for 32 s", greyed with its
+    speed; the next snapshot brings the figures back."""
+    shown = page.evaluate(
+        """async () => {
+        const { fillFigures, SILENT_S } = await import("/static/js/jobs.js");
+        const rate = document.createElement("span");
+        const eta = document.createElement("span");
+        const seen = () => [eta.textContent, eta.classList.contains("is-stale"),
+                            rate.classList.contains("is-stale")];
+        const job = {state: "PROGRESS", progress: {rate: 2, unit: "steps", eta_s: 26}};
+        const t0 = 1e12;
+        fillFigures(rate, eta, job, false, t0);
+        const fresh = seen();
+        fillFigures(rate, eta, job, false, t0 + (SILENT_S - 1) * 1000);
+        const under = seen();
+        fillFigures(rate, eta, job, false, t0 + (SILENT_S + 17) * 1000);
+        const silent = seen();
+        fillFigures(rate, eta, {...job}, false, t0 + (SILENT_S + 18) * 1000);
+        return {fresh, under, silent, again: seen()};
+      }"""
+    )
+    assert shown["fresh"] == shown["under"] == shown["again"] == ["26 s left", False, False]
+    assert shown["silent"] == ["no update for 32 s", True, True]
