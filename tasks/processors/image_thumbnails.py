@@ -50,7 +50,10 @@ class Skip(Exception):
 
 
 def sniff(head: bytes) -> str | None:
-    """Return why bytes are neither an image nor a zip, or None when they are one."""
+    """Return why bytes are neither an image nor a zip with something in it, or None when
+    they are one."""
+    if binary.is_empty_zip(head):
+        return "the .zip is empty."
     if binary.image_kind(head) or binary.is_zip(head):
         return None
     return "it is not a PNG, JPEG or WebP image, nor a .zip of them."

@@ -179,6 +179,21 @@ def test_hostile_uploads_are_refused(thumbnails, monkeypatch, content, limits, m
         thumbnails(content)
 
 
+@pytest.mark.parametrize(
+    ("content", "refused"),
+    [
+        (zip_bytes({}), "the .zip is empty."),
+        (b"hello, world\n", "it is not a PNG, JPEG or WebP image, nor a .zip of them."),
+        (zip_bytes({"a.png": PNG}), None),
+        (PNG, None),
+    ],
+    ids=["empty zip", "text", "zip of an image", "image"],
+)
+def test_upload_check_refuses_an_empty_zip_with_a_sentence(content, refused):
+    """The check made at upload (a 415 there) refuses a zip of nothing, as it does text."""
+    assert registry.get("image-thumbnails").check_content(content[: binary.SNIFF_BYTES]) == refused
+
+
 def test_the_documented_pixel_limit_is_the_one_applied(thumbnails, monkeypatch):
     """Apply the processor's own pixel limit and quote it, never Pillow's."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # Pillow's error is at twice this
