@@ -122,7 +122,6 @@ ENDPOINTS = [
     ("post", "/api/jobs/{}/cancel"),
     ("get", "/api/jobs/{}/result"),
     ("delete", "/api/jobs/{}"),
-    ("get", "/api/jobs?before={}"),
 ]
 
 
@@ -133,6 +132,14 @@ def test_ids_that_are_not_jobs_are_404(victim, method, path, job_id):
     response = getattr(victim.http, method)(victim.url + path.format(job_id))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("job_id", BAD_IDS)
+def test_list_paged_from_what_is_not_a_job_id_is_400(victim, job_id):
+    """A ``before`` that is not a job id at all is a malformed cursor (400), not a job."""
+    response = victim.http.get(victim.url + f"/api/jobs?before={job_id}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_cursor"
 
 
 @pytest.mark.parametrize(
