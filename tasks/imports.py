@@ -35,8 +35,8 @@ from tasks import jobstore
 from tasks import outbound
 from tasks import registry
 from tasks import settings
+from tasks.formats.amounts import size_text
 from tasks.formats.binary import SNIFF_BYTES
-from tasks.formats.sizes import size_text
 from tasks.progress import Cancelled
 from tasks.progress import Progress
 from tasks.registry import ProcessorError

@@ -33,6 +33,7 @@ from croniter import croniter
 from tasks import jobstore
 from tasks import later
 from tasks import settings
+from tasks.formats.amounts import counted
 
 log = logging.getLogger(__name__)
 
@@ -308,8 +309,8 @@ def not_started(r: redis.Redis, job: dict, active: int) -> None:
 
     cap = settings.MAX_ACTIVE_JOBS
     reason = (
-        f"Not started: its owner had {active} jobs queued or running, and {cap} is the most "
-        "allowed at once (MAX_ACTIVE_JOBS). The schedule runs again at its next time."
+        f"Not started: its owner had {counted(active, 'job')} queued or running, and {cap} is "
+        "the most allowed at once (MAX_ACTIVE_JOBS). The schedule runs again at its next time."
     )
     current_app.backend.mark_as_failure(job["id"], registry.ProcessorError(reason))
     log.warning(

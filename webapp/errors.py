@@ -11,7 +11,7 @@ from flask import request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 
 
 class ApiError(Exception):

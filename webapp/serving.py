@@ -17,7 +17,7 @@ from flask import Flask
 from werkzeug.exceptions import RequestURITooLarge
 from werkzeug.test import EnvironBuilder
 
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 
 URL_LIMIT = 8192  # bytes of the request line: both servers' default, about what browsers send
 # After the refusal, what the client still sends is read and dropped, up to these bounds: closing

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from tasks.formats import FormatError
 from tasks.formats import binary
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 
 MAX_ENTRIES = 1000
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024

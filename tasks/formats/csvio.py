@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 from tasks.formats import FormatError
 from tasks.formats import binary
+from tasks.formats.amounts import size_text
 from tasks.formats.csvformat import Format
-from tasks.formats.sizes import size_text
 
 if TYPE_CHECKING:
     from tasks.formats.arrowtext import Columns

@@ -34,8 +34,8 @@ from tasks import registry
 from tasks.formats import archives
 from tasks.formats import binary
 from tasks.formats import previews
+from tasks.formats.amounts import size_text
 from tasks.formats.colour import prepare
-from tasks.formats.sizes import size_text
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 from tests.browser.conftest import intermediate_values
 from tests.browser.conftest import record_bar_values
 from tests.browser.conftest import upload

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from tasks import later
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 from tests.fetching import CSV
 from tests.fetching import PAUSED_AFTER
 from tests.parts import MAX_UPLOAD_BYTES

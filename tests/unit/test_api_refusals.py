@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 from tests.parts import MAX_UPLOAD_BYTES
 
 

@@ -19,7 +19,7 @@ from flask import request
 from tasks import imports
 from tasks import outbound
 from tasks import registry
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import size_text
 from tasks.settings import DAY_S
 from webapp.api import notify
 from webapp.api import options as job_options

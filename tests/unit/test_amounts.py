@@ -1,10 +1,12 @@
-"""Sizes in messages: binary units, with the exact count of bytes."""
+"""Amounts in messages: sizes in binary units with the exact count of bytes, counts with
+nouns that agree."""
 
 from __future__ import annotations
 
 import pytest
 
-from tasks.formats.sizes import size_text
+from tasks.formats.amounts import counted
+from tasks.formats.amounts import size_text
 
 
 @pytest.mark.parametrize(
@@ -25,3 +27,19 @@ from tasks.formats.sizes import size_text
 def test_size_is_said_in_binary_units_with_its_bytes(n, said):
     """A size reads as a person reads it, the exact count beside it."""
     assert size_text(n) == said
+
+
+@pytest.mark.parametrize(
+    ("n", "word", "plural", "said"),
+    [
+        (1, "row", None, "1 row"),
+        (0, "row", None, "0 rows"),
+        (2, "row", None, "2 rows"),
+        (1234, "row", None, "1,234 rows"),
+        (1, "entry", "entries", "1 entry"),
+        (3, "entry", "entries", "3 entries"),
+    ],
+)
+def test_count_agrees_with_its_noun(n, word, plural, said):
+    """One thing is singular, any other number plural."""
+    assert counted(n, word, plural) == said

@@ -1,4 +1,5 @@
-"""Sizes said to a person: one wording for every message that names a number of bytes."""
+"""Amounts said to a person: one wording for every message that names a number of bytes
+(:func:`size_text`) or counts things (:func:`counted`)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,8 @@ def size_text(n: int) -> str:
             break
     shown = f"{value:,.1f}".removesuffix(".0")
     return f"{shown} {unit} ({n:,} bytes)"
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """Return a count with its noun agreeing: ``1 row``, ``0 rows``, ``1,234 rows``."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
