@@ -103,6 +103,23 @@ def test_bad_upload_is_refused_and_changes_nothing(app, client, fields, files, s
     assert incoming(app) == []
 
 
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/api/jobs", "Send the job as multipart/form-data."),
+        (
+            "/api/batches",
+            "Send the batch as multipart/form-data, its files in fields named 'file'.",
+        ),
+    ],
+)
+def test_body_that_is_not_multipart_is_refused_naming_what_is_sent(client, path, said):
+    """A form that is not multipart is told to send a job, or a batch, as multipart."""
+    response = client.post(path, data={"processor": "checksum"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == {"code": "not_multipart", "message": said}
+
+
 def test_upload_over_the_limit_says_the_limit_in_binary_units(client):
     """The 413 names the limit as a person reads it, with its exact count of bytes."""
     response = upload(client, content=b"x" * (MAX_UPLOAD_BYTES + 1))
