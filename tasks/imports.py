@@ -35,6 +35,7 @@ from tasks import jobstore
 from tasks import outbound
 from tasks import registry
 from tasks import settings
+from tasks.formats.amounts import size_text
 from tasks.formats.binary import SNIFF_BYTES
 from tasks.progress import Cancelled
 from tasks.progress import Progress
@@ -63,7 +64,7 @@ def name_of(url: str) -> str:
 
 def too_large(limit: int) -> str:
     """Return the sentence a download over the size limit fails with."""
-    return f"The file at that URL is larger than this server takes ({limit:,} bytes)."
+    return f"The file at that URL is larger than this server takes: {size_text(limit)}."
 
 
 def download(

@@ -42,6 +42,15 @@ PROCESSORS: dict[str, Processor] = {}
 # A processor's work: (input file, output folder, options, progress) -> its JSON result.
 Work = Callable[[Path, Path, dict, Progress], dict]
 MAX_RETRIES = 3
+# A bad option value longer than this, written as JSON, is described instead of repeated.
+SHOWN_VALUE = 60
+# How a value of the wrong length is said: what is counted, and the bound it passes.
+LENGTHS = {
+    "maxItems": ("value", "more than it takes:"),
+    "minItems": ("value", "fewer than it needs:"),
+    "maxLength": ("character", "more than it takes:"),
+    "minLength": ("character", "fewer than it needs:"),
+}
 
 
 class ProcessorError(FormatError):
@@ -159,11 +168,35 @@ def processor(
 
 def json_message(exc: jsonschema.ValidationError) -> str:
     """Return a validation error's message with the value written as JSON (``null``, ``true``,
-    ``"yes"``), as it was sent, where jsonschema writes Python's ``None``, ``True``, ``'yes'``."""
-    shown = repr(exc.instance)
+    ``"yes"``), as it was sent, where jsonschema writes Python's ``None``, ``True``, ``'yes'``;
+    a long value is not repeated back, only its bad part or its length is named."""
+    instance, bound = exc.instance, exc.validator_value
+    if exc.validator in LENGTHS:
+        unit, than = LENGTHS[exc.validator]
+        given = f"{len(instance):,} {unit}{'' if len(instance) == 1 else 's'} given"
+        return f"{given}, {than} {bound:,}"
+    if exc.validator == "uniqueItems":
+        seen: list = []
+        again = next((item for item in instance if item in seen or seen.append(item)), None)
+        return f"{json_value(again)} is given more than once"
+    shown = repr(instance)
     if not exc.message.startswith(shown):
         return exc.message
-    return json.dumps(exc.instance, default=str) + exc.message[len(shown) :]
+    return json_value(instance) + exc.message[len(shown) :]
+
+
+def json_value(value: object) -> str:
+    """Return a value as JSON writes it, or, when that is long, what it is and how long."""
+    text = json.dumps(value, default=str)
+    if len(text) <= SHOWN_VALUE:
+        return text
+    if isinstance(value, list):
+        return f"a list of {len(value):,} values"
+    if isinstance(value, dict):
+        return f"an object of {len(value):,} keys"
+    if isinstance(value, str):
+        return f"a text of {len(value):,} characters"
+    return text[: SHOWN_VALUE - 1] + "…"
 
 
 def get(name: str) -> Processor | None:

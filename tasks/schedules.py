@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import UTC
 from datetime import datetime
 
 import redis
+from croniter import CroniterBadDateError
 from croniter import CroniterError
 from croniter import croniter
 
 from tasks import jobstore
 from tasks import later
 from tasks import settings
+from tasks.formats.amounts import counted
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,14 @@ RUN_NAMESPACE = uuid.UUID("5b0b4a53-1f7c-4d2a-9f3e-6f1c2d8e7a10")
 RUNS_KEPT = 20
 # How many of a cron expression's next runs are checked against the shortest interval.
 CRON_GAPS_CHECKED = 24
+# A cron expression's fields, in order, with the values each takes (0 and 7 are both Sunday).
+CRON_FIELDS = (
+    ("minute", 0, 59, ""),
+    ("hour", 0, 23, ""),
+    ("day of the month", 1, 31, ""),
+    ("month", 1, 12, " (or JAN to DEC)"),
+    ("day of the week", 0, 7, " (or SUN to SAT)"),
+)
 
 
 class ScheduleError(ValueError):
@@ -74,17 +85,46 @@ def check_cron(expression: object) -> str:
             f"A cron expression has 5 fields (minute hour day month weekday); "
             f"{expression!r} has {len(fields)}."
         )
+    fault = cron_field_fault(expression, fields)
+    if fault:
+        raise ScheduleError(fault)
     try:
         runs = croniter(expression, datetime.now(UTC))
         times = [runs.get_next(float) for _ in range(CRON_GAPS_CHECKED)]
-    except CroniterError as exc:
-        raise ScheduleError(f"The cron expression {expression!r} is invalid: {exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ScheduleError(f"The cron expression {expression!r} is invalid: {exc}") from None
+    except CroniterBadDateError:
+        raise ScheduleError(
+            f"The cron expression {expression!r} never matches a date: no month it allows has "
+            "the day of the month it names."
+        ) from None
+    except (CroniterError, ValueError, KeyError, TypeError):
+        raise ScheduleError(f"The cron expression {expression!r} is invalid.") from None
     minimum = settings.SCHEDULE_MIN_INTERVAL_S
     if any(b - a < minimum for a, b in zip(times, times[1:], strict=False)):
         raise ScheduleError(f"The cron expression runs more often than every {minimum:g} seconds.")
     return expression
+
+
+def cron_field_fault(expression: str, fields: list[str]) -> str | None:
+    """Return which field of a five-field cron expression croniter cannot read, and why (a
+    number out of the field's range, or what the field takes), or None when each can be read."""
+    for i, ((name, low, high, names), field) in enumerate(zip(CRON_FIELDS, fields, strict=True)):
+        alone = " ".join(field if j == i else "*" for j in range(len(CRON_FIELDS)))
+        if croniter.is_valid(alone):
+            continue
+        # Steps (*/90) and nth weekdays (5#2) are counts, not values of the field.
+        values = [int(n) for n in re.findall(r"\d+", re.sub(r"[/#]\d+", "", field))]
+        outside = [n for n in values if not low <= n <= high]
+        if outside:
+            return (
+                f"The {name} field of the cron expression {expression!r} is out of range: "
+                f"{outside[0]} is not from {low} to {high}."
+            )
+        return (
+            f"The {name} field of the cron expression {expression!r} ({field!r}) cannot be "
+            f"read: give * or numbers from {low} to {high}{names}, as a list (1,5), a range "
+            "(1-5) or a step (*/15)."
+        )
+    return None
 
 
 def next_run(schedule: dict, after: float) -> float:
@@ -269,8 +309,8 @@ def not_started(r: redis.Redis, job: dict, active: int) -> None:
 
     cap = settings.MAX_ACTIVE_JOBS
     reason = (
-        f"Not started: its owner had {active} jobs queued or running, and {cap} is the most "
-        "allowed at once (MAX_ACTIVE_JOBS). The schedule runs again at its next time."
+        f"Not started: its owner had {counted(active, 'job')} queued or running, and {cap} is "
+        "the most allowed at once (MAX_ACTIVE_JOBS). The schedule runs again at its next time."
     )
     current_app.backend.mark_as_failure(job["id"], registry.ProcessorError(reason))
     log.warning(

@@ -268,10 +268,20 @@ def _error(state: str, result: object) -> str | None:
     if state not in ("FAILURE", "RETRY") or not isinstance(result, dict):
         return None
     kind = str(result.get("exc_type") or "")
-    args = result.get("exc_message")
-    text = " ".join(str(a) for a in args) if isinstance(args, list | tuple) else str(args or "")
+    text = exception_text(result.get("exc_message"))
     if kind == "ProcessorError" and text:
         message = text
     else:
         message = FAILURE_MESSAGES.get(kind, f"The job failed unexpectedly ({kind or 'unknown'}).")
     return f"Retrying after a passing error: {text or kind}" if state == "RETRY" else message
+
+
+def exception_text(args: object) -> str:
+    """Return the message of an exception from its arguments as the backend stores them: an
+    OSError's ``(errno, strerror[, filename])`` gives its strerror alone (no number, no path),
+    any other its arguments' words."""
+    if not isinstance(args, list | tuple):
+        return str(args or "")
+    if len(args) >= 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return args[1]
+    return " ".join(str(a) for a in args)

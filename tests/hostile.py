@@ -14,6 +14,30 @@ from PIL import Image
 from tests.parts import User
 
 CSV = b"name,count\nada,1\nbob,2\n"
+# Hostile file names, sent byte for byte in a hand-made body, and how each is shown.
+NAMES = {
+    "traversal": ("../../etc/passwd", "passwd"),
+    "windows traversal": ("..\\..\\boot.ini", "boot.ini"),
+    "absolute": ("/etc/shadow", "shadow"),
+    "control characters": ("bad\tname\x1b[31m\x7f.txt", "badname[31m.txt"),
+    # All but CR and LF, which would end the part's header (see NAMES_ESCAPED).
+    "every C0 and C1 control": (
+        "".join(chr(n) for n in [*range(1, 32), *range(0x7F, 0xA0)] if n not in (10, 13)) + "c.csv",
+        "c.csv",
+    ),
+    "bidi controls": ("a\u200e\u200f\u061c\u2066\u2067\u2068\u2069\u202ab.csv", "ab.csv"),
+    "unicode": ("Résumé – 履歴書 📄.csv", "Résumé – 履歴書 📄.csv"),
+    "right-to-left override": ("invoice\u202etxt.exe", "invoicetxt.exe"),
+    "only dots": ("....", "upload"),
+    "very long": ("a" * 5000 + ".csv", "a" * 196 + ".csv"),
+}
+# Names with what a browser or a client library escapes in a multipart body (CR, LF and the
+# double quote, as %0D, %0A and %22), and how each is shown.
+NAMES_ESCAPED = {
+    "line breaks and a terminal colour": ("a\x00b\x1b[31mred\r\n.csv", "ab[31mred.csv"),
+    "header injection": ("x.csv\r\nSet-Cookie: a=b", "x.csvSet-Cookie: a=b"),
+    "quotes": ('say "hi".csv', 'say "hi".csv'),
+}
 
 
 def png(size=(8, 8)) -> bytes:

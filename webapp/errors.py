@@ -11,6 +11,8 @@ from flask import request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tasks.formats.amounts import size_text
+
 
 class ApiError(Exception):
     """An error answered as ``{"error": {"code", "message"}}`` with its HTTP status."""
@@ -62,7 +64,9 @@ def register(app: Flask) -> None:
                 "The form has too many fields, or a field other than a file is too large.",
             )
         return error_response(
-            413, "file_too_large", f"The upload is larger than this server takes ({limit:,} bytes)."
+            413,
+            "file_too_large",
+            f"The upload is larger than this server takes: {size_text(limit)}.",
         )
 
     @app.errorhandler(414)

@@ -17,6 +17,8 @@ from flask import Flask
 from werkzeug.exceptions import RequestURITooLarge
 from werkzeug.test import EnvironBuilder
 
+from tasks.formats.amounts import size_text
+
 URL_LIMIT = 8192  # bytes of the request line: both servers' default, about what browsers send
 # After the refusal, what the client still sends is read and dropped, up to these bounds: closing
 # with unread bytes would reset the connection, and the client could lose the answer.
@@ -80,7 +82,7 @@ def refusal(app: Flask, line: bytes, limit: int) -> bytes:
         method=method.decode("latin-1")[:16] or "GET",
     ).get_environ()
     exc = RequestURITooLarge(
-        f"The request address is longer than this server reads ({limit:,} bytes): "
+        f"The request address is longer than the {size_text(limit)} this server reads: "
         "send long values in the body."
     )
     with app.request_context(environ):

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from tasks.formats import FormatError
 from tasks.formats import binary
+from tasks.formats.amounts import size_text
 
 MAX_ENTRIES = 1000
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
@@ -67,10 +68,12 @@ def check_infos(infos: list[zipfile.ZipInfo]) -> None:
         if PurePosixPath(info.filename.lower()).suffix in ARCHIVE_SUFFIXES:
             raise FormatError(f"Zip entry {name!r} is an archive; nested archives are refused.")
         if info.file_size > MAX_ENTRY_BYTES:
-            raise FormatError(f"Zip entry {name!r} unpacks to more than {MAX_ENTRY_BYTES:,} bytes.")
+            raise FormatError(
+                f"Zip entry {name!r} unpacks to more than {size_text(MAX_ENTRY_BYTES)}."
+            )
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
-        raise FormatError(f"The zip unpacks to more than {MAX_TOTAL_BYTES:,} bytes.")
+        raise FormatError(f"The zip unpacks to more than {size_text(MAX_TOTAL_BYTES)}.")
 
 
 def open_zip(src: Path) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:

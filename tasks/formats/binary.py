@@ -13,6 +13,10 @@ SNIFF_BYTES = 8192
 TRANSIENT_ERRNOS = {errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
 
 
+# A zip's end-of-central-directory record: at the very start only in a zip of no entries.
+EMPTY_ZIP = b"PK\x05\x06"
+
+
 def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
     """Yield a binary stream's content in chunks of at most ``size`` bytes."""
     while chunk := stream.read(size):
@@ -62,7 +66,12 @@ def image_kind(head: bytes) -> str | None:
 
 def is_zip(head: bytes) -> bool:
     """Tell whether bytes start like a zip archive."""
-    return head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    return head[:4] in (b"PK\x03\x04", EMPTY_ZIP)
+
+
+def is_empty_zip(head: bytes) -> bool:
+    """Tell whether bytes are a zip archive of no entries (its end record comes first)."""
+    return head[:4] == EMPTY_ZIP
 
 
 def count_lines(stream: BinaryIO, on_chunk: Callable[[int], None] | None = None) -> int:

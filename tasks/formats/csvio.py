@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from tasks.formats import FormatError
 from tasks.formats import binary
+from tasks.formats.amounts import size_text
 from tasks.formats.csvformat import Format
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class CountingReader(io.RawIOBase):
         """Refuse a line longer than the bound, naming about where it is."""
         if length > MAX_LINE_BYTES:
             raise FormatError(
-                f"Line {self.lines + 1:,} or near it is longer than {MAX_LINE_BYTES:,} bytes."
+                f"Line {self.lines + 1:,} or near it is longer than {size_text(MAX_LINE_BYTES)}."
             )
 
 

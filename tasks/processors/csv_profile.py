@@ -19,6 +19,7 @@ from tasks import registry
 from tasks import split
 from tasks.formats import csvformat
 from tasks.formats import csvio
+from tasks.formats.amounts import counted
 from tasks.progress import Progress
 
 MAX_COLUMNS = 512
@@ -55,11 +56,11 @@ def profile(src: Path, fmt: csvformat.Format, progress: Progress) -> dict:
             first = [] if fmt.header else [csvio.Block(head[1], width, 1, [])]
             batch, malformed, malformed_lines = take_all(columns, records, width, first, progress)
             rows = batch.rows
-    progress.update(progress.total, message=f"{rows:,} rows")
-    progress.log(f"read {rows:,} rows")
+    progress.update(progress.total, message=counted(rows, "row"))
+    progress.log(f"read {counted(rows, 'row')}")
     if malformed:
         first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
-        progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
+        progress.log(f"{counted(malformed, 'malformed row')} skipped{first}", "warning")
     return csvformat.describe(fmt) | {
         "bytes": progress.total,
         "rows": rows,

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from tasks.formats import arrowtext
 from tasks.formats import csvio
+from tasks.formats.amounts import counted
 from tasks.processors import csv_profile
 from tasks.processors.csv_profile_column import Column
 from tasks.progress import Progress
@@ -36,7 +37,7 @@ def take_all(
         batch.take(block)
     batch.flush()
     if records.comments:  # as csv-to-xlsx says it
-        progress.log(f"{records.comments:,} comment lines (starting with #) skipped")
+        progress.log(f"{counted(records.comments, 'comment line')} (starting with #) skipped")
     return batch, malformed, malformed_lines
 
 
@@ -76,4 +77,4 @@ class Batch:
         self.cells = [[] for _ in self.columns]
         self.size = 0
         self.start = self.records.bytes_read
-        self.progress.update(self.start, message=f"{self.rows:,} rows")
+        self.progress.update(self.start, message=counted(self.rows, "row"))

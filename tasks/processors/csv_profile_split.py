@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from tasks.formats import binary
 from tasks.formats import csvformat
 from tasks.formats import csvio
+from tasks.formats.amounts import counted
 from tasks.formats.moments import Moments
 from tasks.processors.csv_profile import EXACT_BYTES
 from tasks.processors.csv_profile import MALFORMED_LINES_SHOWN
@@ -213,7 +214,7 @@ def part(src: Path, start: int, end: int, index: int, context: dict, progress: P
             return *taken, records.lines_read
 
     batch, malformed, malformed_lines, lines = csvformat.read_with(read, fmt)
-    progress.update(progress.total, message=f"{batch.rows:,} rows")
+    progress.update(progress.total, message=counted(batch.rows, "row"))
     return {
         "version": STATE_VERSION,
         "rows": batch.rows,

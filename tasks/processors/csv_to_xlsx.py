@@ -27,6 +27,7 @@ from tasks.formats import csvformat
 from tasks.formats import csvheader
 from tasks.formats import csvio
 from tasks.formats import csvtypes
+from tasks.formats.amounts import counted
 from tasks.progress import Progress
 
 OUTPUT = "workbook.xlsx"
@@ -254,21 +255,21 @@ def convert(src: Path, dest: Path, fmt: csvformat.Format, progress: Progress) ->
                 if progress.total is not None and rows >= progress.total:
                     # More rows than newlines (old Mac line ends): the total is unknown after all.
                     progress.total = None
-                progress.update(rows, message=f"{rows:,} rows")
+                progress.update(rows, message=counted(rows, "row"))
         write_batch()
         comments = records.comments
     if sheet is None:
         add_sheet(book, header, cells)
     if malformed:
         first = f" (first at line {malformed_lines[0]:,})" if malformed_lines else ""
-        progress.log(f"{malformed:,} malformed rows skipped{first}", "warning")
+        progress.log(f"{counted(malformed, 'malformed row')} skipped{first}", "warning")
     if comments:
-        progress.log(f"{comments:,} comment lines (starting with #) skipped")
-    progress.log(f"saving the workbook ({rows:,} rows)")
+        progress.log(f"{counted(comments, 'comment line')} (starting with #) skipped")
+    progress.log(f"saving the workbook ({counted(rows, 'row')})")
     progress.update(rows, message="saving the workbook", force=True)
     book.close()
     progress.total = rows
-    progress.update(rows, message=f"{rows:,} rows")
+    progress.update(rows, message=counted(rows, "row"))
     sheets = len(book.worksheets())
     result = csvformat.describe(fmt) | {
         "output": dest.name,

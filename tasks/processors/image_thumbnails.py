@@ -27,12 +27,14 @@ from typing import BinaryIO
 
 from PIL import Image
 from PIL import ImageOps
+from PIL import PngImagePlugin
 from PIL import UnidentifiedImageError
 
 from tasks import registry
 from tasks.formats import archives
 from tasks.formats import binary
 from tasks.formats import previews
+from tasks.formats.amounts import size_text
 from tasks.formats.colour import prepare
 from tasks.progress import Progress
 from tasks.registry import ProcessorError
@@ -50,7 +52,10 @@ class Skip(Exception):
 
 
 def sniff(head: bytes) -> str | None:
-    """Return why bytes are neither an image nor a zip, or None when they are one."""
+    """Return why bytes are neither an image nor a zip with something in it, or None when
+    they are one."""
+    if binary.is_empty_zip(head):
+        return "the .zip is empty."
     if binary.image_kind(head) or binary.is_zip(head):
         return None
     return "it is not a PNG, JPEG or WebP image, nor a .zip of them."
@@ -81,16 +86,33 @@ def open_image(stream: BinaryIO, label: str, largest: int) -> tuple[Image.Image,
                 ImageOps.exif_transpose(image, in_place=True)
                 # A multi-picture JPEG is a JPEG whose first picture is the photo.
                 return image, "JPEG" if image.format == "MPO" else image.format
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise ProcessorError(f"{label} has too many pixels: {exc}") from None
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise ProcessorError(
+                f"{label} has more than the {MAX_PIXELS:,} pixels allowed (a decompression bomb?)."
+            ) from None
         except UnidentifiedImageError:
             raise Skip("it is not a PNG, JPEG or WebP image Pillow can read") from None
         except OSError as exc:
             if binary.is_transient(exc):
                 raise  # the registry retries the job with backoff
-            raise Skip(f"the image could not be decoded ({exc})") from None
+            raise Skip(undecodable(exc)) from None
         except (SyntaxError, ValueError) as exc:
-            raise Skip(f"the image could not be decoded ({exc})") from None
+            raise Skip(undecodable(exc)) from None
+
+
+def undecodable(exc: Exception) -> str:
+    """Return why Pillow could not decode an image: in our words where its own would name its
+    code (``PngImagePlugin.MAX_TEXT_CHUNK``) or count bytes it did not process, else its own."""
+    text = str(exc)
+    if "MAX_TEXT_CHUNK" in text:
+        limit = size_text(PngImagePlugin.MAX_TEXT_CHUNK)
+        return f"a text chunk of it (metadata) unpacks to more than {limit}"
+    if "MAX_TEXT_MEMORY" in text:
+        limit = size_text(PngImagePlugin.MAX_TEXT_MEMORY)
+        return f"its text chunks (metadata) unpack to more than {limit} in all"
+    if text.startswith("image file is truncated"):
+        return "the image is cut short and could not be decoded"
+    return f"the image could not be decoded ({text})"
 
 
 @contextmanager

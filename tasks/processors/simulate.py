@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from tasks import registry
+from tasks.formats.amounts import counted
 from tasks.progress import Progress
 
 
@@ -45,7 +46,7 @@ def wait_steps(src: Path, out: Path, options: dict, progress: Progress) -> dict:
     steps, interval = options["steps"], options["interval_ms"] / 1000
     progress.total = steps
     progress.update(0, message="starting")
-    progress.log(f"waiting {steps} steps of {options['interval_ms']} ms")
+    progress.log(f"waiting {counted(steps, 'step')} of {options['interval_ms']} ms")
     every = max(1, steps // 10)
     started = time.monotonic()
     for step in range(1, steps + 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tasks.formats.amounts import size_text
 from tests.browser.conftest import intermediate_values
 from tests.browser.conftest import record_bar_values
 from tests.browser.conftest import upload
@@ -108,7 +109,7 @@ def test_server_refusing_a_large_file_is_shown_as_its_message(page):
 
     refused = page.locator(".upload-item", has_text="huge.bin")
     expect(refused).to_have_attribute("data-state", "error")
-    message = f"The upload is larger than this server takes ({MAX_UPLOAD_BYTES:,} bytes)."
+    message = f"The upload is larger than this server takes: {size_text(MAX_UPLOAD_BYTES)}."
     expect(refused.get_by_role("alert")).to_have_text(message)
 
 

@@ -43,6 +43,13 @@ def finished(child: pexpect.spawn) -> tuple[str, int]:
     return child.before, child.exitstatus
 
 
+def succeeded(user, processor: str, content: bytes) -> str:
+    """Send ``content`` as ``in.csv`` and return the job's id once it has succeeded."""
+    job_id = user.submit(processor, content=content, filename="in.csv")
+    wait_for(lambda: user.job(job_id)["state"] == "SUCCESS", 30)
+    return job_id
+
+
 def run(stack, token: str, *args: str) -> subprocess.CompletedProcess:
     """Run the command without a terminal and return what it did."""
     env = {"TASKBOARD_URL": stack.url, "TASKBOARD_TOKEN": token, "PATH": "/bin"}
@@ -181,33 +188,52 @@ def test_submit_sends_the_notify_choice(stack, token, tmp_path, capsys):
     assert "no sign-in" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("processor", "content", "where"),
-    [
-        ("checksum", b"hello\n", "missing/folder/out.json"),
-        ("checksum", b"hello\n", "."),
-        ("csv-to-xlsx", b"a,b\n1,2\n", "missing/folder/out.xlsx"),
-        ("csv-to-xlsx", b"a,b\n1,2\n", "."),
-    ],
-    ids=[
-        "result-to-missing-folder",
-        "result-to-folder",
-        "file-to-missing-folder",
-        "file-to-folder",
-    ],
-)
+# A processor whose result is JSON, and one whose result is a file: what each is sent, and
+# the name its result is saved under in a folder.
+RESULTS = {
+    "result": ("checksum", b"hello\n", "{id}.json"),
+    "file": ("csv-to-xlsx", b"a,b\n1,2\n", "in.xlsx"),
+}
+
+
+@pytest.mark.parametrize(("processor", "content", "saved_as"), RESULTS.values(), ids=RESULTS)
 def test_result_to_a_path_it_cannot_write_exits_2_with_one_line(
-    stack, user, token, tmp_path, capsys, processor, content, where
+    stack, user, token, tmp_path, capsys, processor, content, saved_as
 ):
-    """`result -o` a path in a missing folder, or a folder: exit 2 and one line saying so,
-    never a traceback. (In this process: the installed command may run another checkout's.)"""
-    job_id = user.submit(processor, content=content, filename="in.csv")
-    wait_for(lambda: user.job(job_id)["state"] == "SUCCESS", 30)
-    target = tmp_path / where
+    """`result -o` a path in a missing folder: exit 2 and one line saying so, never a
+    traceback. (In this process: the installed command may run another checkout's.)"""
+    job_id = succeeded(user, processor, content)
+    target = tmp_path / "missing" / saved_as
     status = cli.main(["--url", stack.url, "--token", token, "result", job_id, "-o", str(target)])
     err = capsys.readouterr().err
     assert status == 2, err
     assert err.startswith(f"taskboard: cannot write {target}:") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("processor", "content", "saved_as"), RESULTS.values(), ids=RESULTS)
+def test_result_to_a_folder_saves_into_it_under_the_downloads_name(
+    stack, user, token, tmp_path, capsys, processor, content, saved_as
+):
+    """`result -o FOLDER` saves into the folder under the download's name (as curl
+    --output-dir and wget -P do), and never over a file already there. (In this process.)"""
+    job_id = succeeded(user, processor, content)
+    command = ["--url", stack.url, "--token", token, "result", job_id, "-o", str(tmp_path)]
+    assert cli.main(command) == 0, capsys.readouterr().err
+    saved = tmp_path / saved_as.format(id=job_id)
+    assert saved.stat().st_size > 0, list(tmp_path.iterdir())
+    capsys.readouterr()
+    assert cli.main(command) == 2
+    assert capsys.readouterr().err == f"taskboard: {saved} exists; choose where with -o PATH\n"
+
+
+def test_result_of_a_cancelled_job_says_it_was_cancelled(stack, user, token, capsys):
+    """A cancelled job has no result: one line saying it was cancelled, exit 1."""
+    job_id = user.submit("simulate", options={"steps": 100, "interval_ms": 100})
+    cancelled = user.http.post(f"{user.url}/api/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 202, cancelled.text
+    wait_for(lambda: user.job(job_id)["state"] == "REVOKED", 30)
+    assert cli.main(["--url", stack.url, "--token", token, "result", job_id]) == 1
+    assert capsys.readouterr().err == "the job was cancelled\n"
 
 
 @pytest.mark.parametrize(

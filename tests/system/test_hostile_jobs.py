@@ -13,6 +13,8 @@ import pytest
 import socketio
 
 from tests.hostile import CSV
+from tests.hostile import NAMES
+from tests.hostile import NAMES_ESCAPED
 from tests.hostile import multipart
 from tests.hostile import png
 from tests.hostile import png_claiming
@@ -20,6 +22,8 @@ from tests.hostile import raw
 from tests.hostile import zipped
 from tests.parts import User
 from tests.parts import wait_for
+from webapp.api.uploads import stem
+from webapp.client.results import attachment_name
 
 FAILED = {
     "zip bomb": (zipped({"a.png": b"\0" * (200 * 1024 * 1024)}), "image-thumbnails", "unpacks to"),
@@ -68,21 +72,11 @@ def test_csv_with_enormous_column_count_is_profiled_within_bounds(victim):
     assert len(json.dumps(final)) < 2_000_000
 
 
-NAMES = {
-    "traversal": ("../../etc/passwd", "passwd"),
-    "windows traversal": ("..\\..\\boot.ini", "boot.ini"),
-    "absolute": ("/etc/shadow", "shadow"),
-    "control characters": ("bad\tname\x1b[31m\x7f.txt", "badname[31m.txt"),
-    "unicode": ("Résumé – 履歴書 📄.csv", "Résumé – 履歴書 📄.csv"),
-    "right-to-left override": ("invoice\u202etxt.exe", "invoicetxt.exe"),
-    "only dots": ("....", "upload"),
-    "very long": ("a" * 5000 + ".csv", "a" * 196 + ".csv"),
-    # Sent raw, the header's second filename parameter wins; it is still only a name.
-    "quotes and semicolons": ('x"; filename="evil.sh', "evil.sh"),
-}
+# Sent raw, the header's second filename parameter wins; it is still only a name.
+NAMES_RAW = NAMES | {"quotes and semicolons": ('x"; filename="evil.sh', "evil.sh")}
 
 
-@pytest.mark.parametrize(("sent", "shown"), NAMES.values(), ids=NAMES.keys())
+@pytest.mark.parametrize(("sent", "shown"), NAMES_RAW.values(), ids=NAMES_RAW.keys())
 def test_hostile_file_name_is_cleaned_and_never_used_on_disk(hostile_stack, victim, sent, shown):
     """A hostile name is shown cleaned, the file is stored under a generated name, and the
     download's name is safe."""
@@ -102,6 +96,20 @@ def test_hostile_file_name_is_cleaned_and_never_used_on_disk(hostile_stack, vict
     assert "\r" not in disposition and "\n" not in disposition and "/" not in disposition
 
 
+@pytest.mark.parametrize(("sent", "shown"), NAMES_ESCAPED.values(), ids=NAMES_ESCAPED.keys())
+def test_file_name_with_line_breaks_is_stored_and_downloaded_without_them(victim, sent, shown):
+    """A name a browser or a client library sends with CR, LF and quotes escaped (%0D, %0A,
+    %22) is shown and downloaded with no control character and no escape left."""
+    response = victim.upload("csv-to-xlsx", content=CSV, filename=sent)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    final = victim.wait_pushed(job_id, {"SUCCESS", "FAILURE"}, timeout=30)
+    assert final["state"] == "SUCCESS", final["error"]
+    assert final["filename"] == shown
+    download = victim.http.get(f"{victim.url}/api/jobs/{job_id}/result")
+    assert attachment_name(download.headers) == stem(shown) + ".xlsx"
+
+
 BAD_IDS = [
     "not-a-uuid",
     "..%2F..%2Fetc%2Fpasswd",
@@ -114,7 +122,6 @@ ENDPOINTS = [
     ("post", "/api/jobs/{}/cancel"),
     ("get", "/api/jobs/{}/result"),
     ("delete", "/api/jobs/{}"),
-    ("get", "/api/jobs?before={}"),
 ]
 
 
@@ -125,6 +132,14 @@ def test_ids_that_are_not_jobs_are_404(victim, method, path, job_id):
     response = getattr(victim.http, method)(victim.url + path.format(job_id))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("job_id", BAD_IDS)
+def test_list_paged_from_what_is_not_a_job_id_is_400(victim, job_id):
+    """A ``before`` that is not a job id at all is a malformed cursor (400), not a job."""
+    response = victim.http.get(victim.url + f"/api/jobs?before={job_id}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_cursor"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tests.hostile import CSV
 from tests.hostile import multipart
 from tests.hostile import png
 from tests.hostile import raw
+from tests.hostile import zipped
 from tests.parts import HOSTILE_LIMIT as LIMIT
 from tests.parts import User
 
@@ -184,6 +185,9 @@ REFUSED = {
     ),
     "text to image-thumbnails": Case(
         upload("image-thumbnails", CSV, "photo.png"), 415, "unsupported_file"
+    ),
+    "empty zip to image-thumbnails": Case(
+        upload("image-thumbnails", zipped({}), "photos.zip"), 415, "unsupported_file"
     ),
     "PDF named .png": Case(
         upload("image-thumbnails", b"%PDF-1.7\n" + b"x" * 100, "a.png"), 415, "unsupported_file"

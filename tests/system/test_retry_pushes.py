@@ -18,6 +18,6 @@ def test_pushed_retries_carry_the_attempt_and_the_time_of_the_next(user):
     assert [u["attempt"] for u in retries] == [2, 3]
     for update, backoff in zip(retries, (1, 2), strict=True):
         assert update["max_attempts"] == 4 and update["retry_at"] is not None
-        assert "passing error" in update["error"]
+        assert update["error"] == "Retrying after a passing error: a simulated passing I/O error"
         wait = parse_time(update["retry_at"]).timestamp() - update["progress"]["ts"]
         assert backoff - 0.5 < wait < backoff + 0.5, (backoff, wait)

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from tasks import later
+from tasks.formats.amounts import size_text
 from tests.fetching import CSV
 from tests.fetching import PAUSED_AFTER
 from tests.parts import MAX_UPLOAD_BYTES
@@ -86,7 +87,7 @@ def test_download_over_the_limit_fails_and_leaves_nothing(fetching, fetcher, fil
     done = fetcher.wait_pushed(job["id"], {"SUCCESS", "FAILURE"}, timeout=30)
     assert done["state"] == "FAILURE"
     assert done["error"] == (
-        f"The file at that URL is larger than this server takes ({MAX_UPLOAD_BYTES:,} bytes)."
+        f"The file at that URL is larger than this server takes: {size_text(MAX_UPLOAD_BYTES)}."
     )
     assert not (fetching.upload_dir / job["id"]).exists()
 

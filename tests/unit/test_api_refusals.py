@@ -10,6 +10,7 @@ import io
 
 import pytest
 
+from tasks.formats.amounts import size_text
 from tests.parts import MAX_UPLOAD_BYTES
 
 
@@ -100,6 +101,33 @@ def test_bad_upload_is_refused_and_changes_nothing(app, client, fields, files, s
     assert error["code"] == code and error["message"]
     assert client.job_count() == before
     assert incoming(app) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/api/jobs", "Send the job as multipart/form-data."),
+        (
+            "/api/batches",
+            "Send the batch as multipart/form-data, its files in fields named 'file'.",
+        ),
+    ],
+)
+def test_body_that_is_not_multipart_is_refused_naming_what_is_sent(client, path, said):
+    """A form that is not multipart is told to send a job, or a batch, as multipart."""
+    response = client.post(path, data={"processor": "checksum"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == {"code": "not_multipart", "message": said}
+
+
+def test_upload_over_the_limit_says_the_limit_in_binary_units(client):
+    """The 413 names the limit as a person reads it, with its exact count of bytes."""
+    response = upload(client, content=b"x" * (MAX_UPLOAD_BYTES + 1))
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"] == (
+        f"The upload is larger than this server takes: {size_text(MAX_UPLOAD_BYTES)}."
+    )
+    assert "MiB (" in response.get_json()["error"]["message"]
 
 
 def test_write_without_csrf_token_is_refused(client):

@@ -203,3 +203,25 @@ def test_text_is_written_inline_without_shared_strings(tmp_path, convert):
         assert "xl/sharedStrings.xml" not in xlsx.namelist()
         sheet = xlsx.read("xl/worksheets/sheet1.xml").decode()
     assert sheet.count('t="inlineStr"') == 2 * 101
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            "a,b\n1,2\n",
+            ["saving the workbook (1 row)"],
+        ),
+        (
+            "a,b\n1,2\n3\n4,5\n",
+            ["1 malformed row skipped (first at line 3)", "saving the workbook (3 rows)"],
+        ),
+    ],
+    ids=["one row", "several"],
+)
+def test_log_counts_agree_with_their_nouns(convert, progress, content, said):
+    """The job's log says "1 row", never "1 rows"."""
+    convert(content)
+    logged = [message for _, message in progress.lines]
+    assert all(line in logged for line in said), logged
+    assert not any(line.startswith("1 ") and " rows" in line for line in logged), logged

@@ -9,6 +9,7 @@ from unittest.mock import Mock
 
 import pytest
 from PIL import Image
+from PIL import PngImagePlugin
 
 from tasks import registry
 from tasks.formats import FormatError
@@ -177,6 +178,54 @@ def test_hostile_uploads_are_refused(thumbnails, monkeypatch, content, limits, m
         monkeypatch.setattr(target, value)
     with pytest.raises(FormatError, match=message):
         thumbnails(content)
+
+
+@pytest.mark.parametrize(
+    ("content", "refused"),
+    [
+        (zip_bytes({}), "the .zip is empty."),
+        (b"hello, world\n", "it is not a PNG, JPEG or WebP image, nor a .zip of them."),
+        (zip_bytes({"a.png": PNG}), None),
+        (PNG, None),
+    ],
+    ids=["empty zip", "text", "zip of an image", "image"],
+)
+def test_upload_check_refuses_an_empty_zip_with_a_sentence(content, refused):
+    """The check made at upload (a 415 there) refuses a zip of nothing, as it does text."""
+    assert registry.get("image-thumbnails").check_content(content[: binary.SNIFF_BYTES]) == refused
+
+
+def png_with_text(*sizes: int) -> bytes:
+    """Return a small PNG with a compressed text chunk (metadata) of each size."""
+    info = PngImagePlugin.PngInfo()
+    for n, size in enumerate(sizes):
+        info.add_text(f"Comment{n}", "a" * size, zip=True)
+    data = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(data, "PNG", pnginfo=info)
+    return data.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            png_with_text(2 * 1024 * 1024),
+            "a text chunk of it (metadata) unpacks to more than 1 MiB (1,048,576 bytes)",
+        ),
+        (
+            png_with_text(*[1000 * 1024] * 70),
+            "its text chunks (metadata) unpack to more than 64 MiB (67,108,864 bytes) in all",
+        ),
+        (PNG[:-30], "the image is cut short and could not be decoded"),
+    ],
+    ids=["huge text chunk", "many text chunks", "truncated"],
+)
+def test_undecodable_image_is_said_in_our_words(thumbnails, content, message):
+    """What Pillow says in its own code's terms (MAX_TEXT_CHUNK, bytes not processed) is said
+    in ours."""
+    with pytest.raises(FormatError) as failed:
+        thumbnails(content)
+    assert str(failed.value) == f"The file is not a usable image: {message}."
 
 
 def test_the_documented_pixel_limit_is_the_one_applied(thumbnails, monkeypatch):

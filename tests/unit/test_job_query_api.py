@@ -67,6 +67,8 @@ def test_before_still_pages_older_jobs(app, client, user_id):
         ("batch=nothing", 400, "bad_batch"),
         ("batch=NONE", 400, "bad_batch"),
         (f"batch={uuid.uuid4()}", 400, "bad_batch"),
+        ("before=zzz", 400, "bad_cursor"),
+        ("before=" + "1" * 1000, 400, "bad_cursor"),
         (f"before={uuid.uuid4()}", 404, "not_found"),
     ],
 )

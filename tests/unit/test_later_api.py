@@ -104,9 +104,25 @@ def test_bad_url_import_is_refused(client, body, code):
         ({"every_s": 5}, "bad_interval", "at least 60"),
         ({"every_s": "60"}, "bad_interval", "number"),
         ({"every_s": True}, "bad_interval", "number"),
-        ({"cron": "61 * * * *"}, "bad_cron", "out of range"),
+        (
+            {"cron": "61 * * * *"},
+            "bad_cron",
+            "minute field of the cron expression '61 * * * *' "
+            "is out of range: 61 is not from 0 to 59.",
+        ),
+        ({"cron": "0 24 * * *"}, "bad_cron", "hour field"),
+        ({"cron": "0 0 1 1-13 *"}, "bad_cron", "13 is not from 1 to 12"),
+        ({"cron": "0 0 * * 8"}, "bad_cron", "day of the week field"),
+        ({"cron": "0 0 31 2 *"}, "bad_cron", "'0 0 31 2 *' never matches a date"),
+        ({"cron": "0 0 31 2,4 *"}, "bad_cron", "never matches a date"),
         ({"cron": "* * *"}, "bad_cron", "5 fields"),
-        ({"cron": "a b c d e"}, "bad_cron", "invalid"),
+        (
+            {"cron": "a b c d e"},
+            "bad_cron",
+            "minute field of the cron expression 'a b c d e' "
+            "('a') cannot be read: give * or numbers from 0 to 59",
+        ),
+        ({"cron": "0 0 * FOO *"}, "bad_cron", "numbers from 1 to 12 (or JAN to DEC)"),
         ({"cron": "* * * * * *"}, "bad_cron", "5 fields"),
         ({"cron": 5}, "bad_cron", "cron expression"),
         ({"every_s": 60, "cron": "* * * * *"}, "bad_schedule", "not both"),
@@ -121,6 +137,9 @@ def test_bad_schedule_timing_is_refused_naming_the_problem(client, timing, code,
     error = response.get_json()["error"]
     assert error["code"] == code
     assert says in error["message"]
+    # croniter's own words ("[61 * * * *] is not acceptable", "failed to find next date") stay
+    # out.
+    assert "acceptable" not in error["message"] and "next date" not in error["message"]
     assert client.get("/api/schedules").get_json() == {"schedules": []}
 
 

@@ -357,7 +357,7 @@ def test_comments_are_skipped_by_the_profile_too(profile, progress):
     text = "# exported by a tool\nf1,f2\n" + "1,2\n" * 300 + "# page 2\n" + "3,4\n" * 300
     result = profile(text)
     assert (result["rows"], result["malformed"]["count"]) == (600, 0)
-    assert ("info", "1 comment lines (starting with #) skipped") in progress.lines
+    assert ("info", "1 comment line (starting with #) skipped") in progress.lines
     quoted = '# tool\nf1,f2\n"a\nb",2\n# note\n3,4\n'
     result = profile(quoted)
     assert (result["rows"], result["malformed"]["count"]) == (2, 0)

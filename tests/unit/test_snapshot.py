@@ -104,6 +104,38 @@ def test_failure_message_is_for_a_person_never_a_traceback(result, message):
     assert snap["error"] == message and snap["result"] is None
 
 
+@pytest.mark.parametrize(
+    ("status", "result", "message"),
+    [
+        (
+            "RETRY",
+            {"exc_type": "OSError", "exc_message": [5, "a simulated passing I/O error"]},
+            "Retrying after a passing error: a simulated passing I/O error",
+        ),
+        (
+            "RETRY",
+            {"exc_type": "OSError", "exc_message": [5, "Input/output error", "/srv/up/x"]},
+            "Retrying after a passing error: Input/output error",
+        ),
+        (
+            "FAILURE",
+            {"exc_type": "ProcessorError", "exc_message": [28, "No space left on device"]},
+            "No space left on device",
+        ),
+        (
+            "RETRY",
+            {"exc_type": "ConnectionError", "exc_message": ["Connection reset"]},
+            "Retrying after a passing error: Connection reset",
+        ),
+    ],
+)
+def test_error_made_from_an_exception_is_its_message_without_its_errno(status, result, message):
+    """An OSError stored as its arguments (errno, strerror, filename) reads as its strerror
+    alone: never "5 a simulated passing I/O error"."""
+    meta = {"status": status, "result": result, "date_done": "2026-01-01T00:01:00"}
+    assert build(RECORD, meta, Tracker())["error"] == message
+
+
 def test_revoked_keeps_the_progress_it_reached():
     """A cancelled job shows how far it got."""
     tracker = Tracker()

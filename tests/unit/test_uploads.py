@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.hostile import NAMES
+from tests.hostile import NAMES_ESCAPED
 from webapp.api.uploads import clean_filename
 from webapp.api.uploads import stem
 
@@ -26,6 +28,20 @@ from webapp.api.uploads import stem
 def test_client_file_name_is_cleaned(raw, clean):
     """Folders, control and format characters go; Unicode is normalized; length is capped."""
     assert clean_filename(raw) == clean
+
+
+@pytest.mark.parametrize(("sent", "shown"), NAMES.values(), ids=NAMES.keys())
+def test_hostile_file_name_is_cleaned(sent, shown):
+    """Every hostile name of the shared set is shown as the system tests expect."""
+    assert clean_filename(sent) == shown
+
+
+@pytest.mark.parametrize(("sent", "shown"), NAMES_ESCAPED.values(), ids=NAMES_ESCAPED.keys())
+def test_file_name_escaped_by_a_form_loses_its_line_breaks(sent, shown):
+    """CR, LF and the quote as a browser sends them in a multipart body (%0D, %0A, %22) are
+    undone before cleaning, so no line break stays in a stored name; unescaped, the same."""
+    escaped = sent.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+    assert clean_filename(escaped) == clean_filename(sent) == shown
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from flask import request
 from tasks import imports
 from tasks import outbound
 from tasks import registry
+from tasks.formats.amounts import size_text
 from tasks.settings import DAY_S
 from webapp.api import notify
 from webapp.api import options as job_options
@@ -36,7 +37,9 @@ def read_json(allowed: frozenset[str]) -> dict:
     if request.content_length is None:
         raise ApiError(411, "length_required", "Send the JSON body with a Content-Length header.")
     if request.content_length > MAX_BODY_BYTES:
-        raise ApiError(400, "bad_json", f"The JSON body is longer than {MAX_BODY_BYTES:,} bytes.")
+        raise ApiError(
+            400, "bad_json", f"The JSON body is longer than {size_text(MAX_BODY_BYTES)}."
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "Send a JSON object as the body.")

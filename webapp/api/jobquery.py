@@ -72,8 +72,8 @@ def parse_filter(
 
 
 def parse_query(args: Mapping[str, str], owner: str) -> joblist.Query:
-    """Return the list query of a request's arguments, or answer 400 (404 for an unknown
-    ``before`` job)."""
+    """Return the list query of a request's arguments, or answer 400 (404 for a ``before``
+    of no job of the user's)."""
     try:
         limit = int(args.get("limit", 50))
     except ValueError:
@@ -98,11 +98,14 @@ def parse_query(args: Mapping[str, str], owner: str) -> joblist.Query:
 
 
 def before_cursor(before: str, owner: str, sort: str) -> tuple[float, str]:
-    """Return the cursor after the job ``before`` (the list's older paging), or answer 404."""
-    from webapp.api.jobs import job_id_arg
+    """Return the cursor after the job ``before`` (the list's older paging); answer 400 for
+    what is not a job id at all, 404 for an id of no job of the user's."""
     from webapp.extensions import store
+    from webapp.live import canonical_id
 
-    job_id = job_id_arg(before)
+    job_id = canonical_id(before)
+    if job_id is None:
+        raise ApiError(400, "bad_cursor", "before must be the id of a job in the list.")
     if sort == "duration":
         score = store().zscore(joblist.key(owner, "duration"), job_id)
     else:

@@ -18,6 +18,7 @@ from tasks import jobstore
 from tasks import later
 from tasks import registry
 from tasks.formats import binary
+from tasks.formats.amounts import counted
 from tasks.jobstore import TERMINAL
 from tasks.jobstore import state_of
 from tasks.snapshot import add_queue_positions
@@ -125,7 +126,7 @@ def check_active_cap(user: str, adding: int = 1) -> None:
         return
     if adding == 1:
         message = (
-            f"You have {active} jobs queued or running; {cap} is the most allowed: "
+            f"You have {counted(active, 'job')} queued or running; {cap} is the most allowed: "
             "wait for some to finish, or cancel some."
         )
     else:
@@ -133,9 +134,10 @@ def check_active_cap(user: str, adding: int = 1) -> None:
             f"This batch would add {adding} jobs to the {active} you have queued or running; "
             f"{cap} is the most allowed at once: "
             + (
-                f"send at most {max(cap - active, 0)} files now, or wait for some jobs to finish."
+                f"send at most {counted(max(cap - active, 0), 'file')} now, or wait for some "
+                "jobs to finish."
                 if adding <= cap
-                else f"send at most {cap} files in one batch."
+                else f"send at most {counted(cap, 'file')} in one batch."
             )
         )
     raise ApiError(429, "too_many_jobs", message)
@@ -203,10 +205,18 @@ def queue_job(
     return snapshot
 
 
+# What each view that reads a multipart body says when the body is not one.
+NOT_MULTIPART = {
+    "api.create_job": "Send the job as multipart/form-data.",
+    "api.create_batch": "Send the batch as multipart/form-data, its files in fields named 'file'.",
+}
+
+
 def read_upload():
     """Parse the multipart body, streaming its file to disk; answer what is wrong with it."""
     if request.mimetype != "multipart/form-data":
-        raise ApiError(400, "not_multipart", "Send the job as multipart/form-data.")
+        said = NOT_MULTIPART.get(request.endpoint or "", "Send the upload as multipart/form-data.")
+        raise ApiError(400, "not_multipart", said)
     if request.content_length is None:
         raise ApiError(411, "length_required", "Send the upload with a Content-Length header.")
     try:

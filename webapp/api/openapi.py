@@ -66,8 +66,11 @@ def job_paths() -> dict:
                 "List the user's jobs: filtered, searched, sorted (newest first), counted.",
                 {
                     "200": json_body(LIST_PAGE, "A page of jobs, the count, the next cursor."),
-                    "400": error("A bad limit, state, processor, q, sort, batch or cursor."),
-                    "404": error("No such job to page from."),
+                    "400": error(
+                        "A bad limit, state, processor, q, sort, batch or cursor, or a "
+                        "before that is not a job id."
+                    ),
+                    "404": error("No job of the user's with the id given as before."),
                 },
                 parameters=[
                     LIMIT,

@@ -4,6 +4,7 @@ they stream, and the client's file name cleaned for display."""
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 import uuid
 from pathlib import Path
@@ -20,6 +21,10 @@ from werkzeug.formparser import FormDataParser
 from tasks import files
 
 MAX_NAME = 200
+# Browsers and requests send a file name's CR, LF and double quote as %0D, %0A and %22 in a
+# multipart body (the HTML standard's form encoding), which Werkzeug leaves as they are: undone
+# here so that the control characters go with the others, and the quote comes back.
+FORM_ESCAPES = re.compile("%(0[aAdD]|22)")
 
 
 class LimitedFile:
@@ -89,7 +94,8 @@ def discard_incoming(exc: BaseException | None = None) -> None:
 
 def clean_filename(name: str | None) -> str:
     """Return a client's file name fit for display: no folders, no control characters."""
-    name = unicodedata.normalize("NFC", name or "")
+    name = FORM_ESCAPES.sub(lambda m: chr(int(m[1], 16)), name or "")
+    name = unicodedata.normalize("NFC", name)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
     if len(name) > MAX_NAME:

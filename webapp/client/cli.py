@@ -21,6 +21,7 @@ from webapp.client.batches import list_batches
 from webapp.client.batches import send_batch
 from webapp.client.live import STATE_LABELS
 from webapp.client.live import Follower
+from webapp.client.live import ending_text
 from webapp.client.results import result
 from webapp.client.sending import check_files
 from webapp.client.sending import parse_options
@@ -140,7 +141,7 @@ def jobs_ended(final: dict[str, dict], refused: int = 0) -> int:
     """Say why each failed job failed; 0 when every job ended SUCCESS and no file was refused."""
     for snapshot in final.values():
         if snapshot["state"] == "FAILURE":
-            print(f"{snapshot['filename']}: {snapshot.get('error')}", file=sys.stderr)
+            print(f"{snapshot['filename']}: {ending_text(snapshot)}", file=sys.stderr)
     ok = all(s["state"] == "SUCCESS" for s in final.values())
     return 0 if ok and not refused else 1
 

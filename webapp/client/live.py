@@ -66,6 +66,16 @@ def eta_text(progress: dict) -> str:
     return f"{minutes}:{seconds:02d} left"
 
 
+def ending_text(snapshot: dict) -> str:
+    """Return how an ended job ended, for a person: ``was cancelled``, ``failed: why``."""
+    error = snapshot.get("error")
+    if snapshot["state"] == "REVOKED":
+        return f"was cancelled: {error}" if error else "was cancelled"
+    if snapshot["state"] == "FAILURE":
+        return f"failed: {error}" if error else "failed (the server gave no reason)"
+    return f"ended {snapshot['state']}"
+
+
 def counts_text(counts: dict) -> str:
     """Return a batch's counts per state for a person: ``3 done, 1 running, 2 queued``."""
     said = [f"{counts[state]} {word}" for state, word in COUNT_WORDS if counts.get(state)]
