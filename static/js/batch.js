@@ -71,6 +71,7 @@ export function countsText(batch) {
   }
   const refused = (batch.refused || []).length;
   if (refused) parts.push(`${refused} refused`);
+  if (batch.deleted_jobs) parts.push(`${batch.deleted_jobs} deleted`);
   return parts.join(" · ");
 }
 
@@ -193,6 +194,15 @@ export class BatchList {
 
   /** Draw a job event in its batch's list of jobs, if that list is shown. */
   job(job) {
+    if (job && job.deleted) {
+      // {id, deleted: true} names no batch: the job leaves whichever list shows it.
+      for (const shown of this.rows.values()) {
+        const gone = shown.jobs.get(job.id);
+        if (gone) gone.remove();
+        shown.jobs.delete(job.id);
+      }
+      return;
+    }
     const entry = job && job.batch ? this.rows.get(job.batch) : null;
     if (!entry || !entry.loaded) return;
     const item = entry.jobs.get(job.id);

@@ -245,9 +245,10 @@ def remove_batch(record: dict) -> None:
     """Delete a batch, its jobs and their files, and tell its owner's tabs."""
     r = store()
     for job, _ in jobs.jobstore.get_with_meta(r, batches.job_ids(record)):
-        jobs.remove_job(job)
-    batches.remove(r, record)
-    live_batches.push(record["owner"], {"id": record["id"], "deleted": True})
+        jobs.remove_job(job)  # the last one removes the batch, and tells its owner's tabs
+    if batches.get(r, record["id"]) is not None:  # no job of it was left to delete
+        batches.remove(r, record)
+        live_batches.push(record["owner"], {"id": record["id"], "deleted": True})
 
 
 @bp.get("/api/batches/<batch_id>/result")
