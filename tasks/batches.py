@@ -166,11 +166,22 @@ def leave(r: redis.Redis, pipe: redis.client.Pipeline, record: dict) -> bool:
         return False
     # A batch's jobs never change once it is made: read before the transaction, they are its.
     owner, listed = r.hmget(BATCH_KEY.format(batch_id), ["owner", "jobs"])
-    keys = [BATCH_KEY.format(batch_id), OPEN_KEY.format(batch_id)]
-    keys.append(USER_BATCHES_KEY.format(owner or record.get("owner", "")))
-    keys += [jobstore.JOB_KEY.format(job_id) for job_id in json.loads(listed or "[]")]
+    keys = leave_keys(batch_id, owner or record.get("owner", ""), json.loads(listed or "[]"))
     r.register_script(LEAVE_LUA)(keys=keys, args=[batch_id, record["id"]], client=pipe)
     return True
+
+
+def leave_keys(batch_id: str, owner: str, listed: list[str]) -> list[str]:
+    """Return the keys LEAVE_LUA reads and writes for a batch of ``owner`` and its jobs."""
+    keys = [BATCH_KEY.format(batch_id), OPEN_KEY.format(batch_id), USER_BATCHES_KEY.format(owner)]
+    return keys + [jobstore.JOB_KEY.format(job_id) for job_id in listed]
+
+
+def drop_if_empty(r: redis.Redis, record: dict) -> bool:
+    """Remove a batch none of whose jobs is left (its jobs deleted before a batch went with its
+    last job); return True when it was removed."""
+    keys = leave_keys(record["id"], record["owner"], job_ids(record))
+    return r.register_script(LEAVE_LUA)(keys=keys, args=[record["id"], ""]) == GONE
 
 
 def tell_left(r: redis.Redis, record: dict, outcome: int) -> None:

@@ -62,6 +62,11 @@ function asJob(batch) {
   return { state: batch.state, progress: { ...progress, message: BATCH_LABELS[batch.state] || batch.state } };
 }
 
+/** Return a batch row's title: its processor and how many files (jobs left) it has. */
+function batchTitle(batch) {
+  return `${batch.processor} · ${batch.jobs.length} ${batch.jobs.length === 1 ? "file" : "files"}`;
+}
+
 /** Return "3 done · 1 running · 2 queued"-style counts of a batch's jobs. */
 export function countsText(batch) {
   const counts = batch.counts || {};
@@ -142,6 +147,7 @@ export class BatchList {
       this.rows.delete(batch.id);
     } else if (entry) {
       entry.batch = batch;
+      setText(entry.row.querySelector(".batch-title"), batchTitle(batch));
       fillBatch(entry.row, batch);
     } else {
       this.add(batch);
@@ -155,7 +161,7 @@ export class BatchList {
     row.dataset.id = batch.id;
     const titleId = `batch-title-${batch.id}`;
     const head = make("div", "batch-head");
-    const title = make("a", "batch-title", `${batch.processor} · ${batch.jobs.length} ${batch.jobs.length === 1 ? "file" : "files"}`);
+    const title = make("a", "batch-title", batchTitle(batch));
     title.id = titleId;
     title.href = batchUrl(batch.id);
     const toggle = make("button", "button button-small button-quiet batch-toggle", "Show jobs");

@@ -82,6 +82,7 @@ def test_a_batch_row_counts_its_jobs_left_and_goes_with_the_last(page):
     rows.first.get_by_role("button", name="Delete two.txt").click()
     expect(batch.first.locator(".batch-counts")).to_have_text("2 done · 1 deleted", timeout=12000)
     expect(batch.first.locator(".batch-progress")).to_contain_text("100%")
+    expect(batch.first.locator(".batch-title")).to_have_text("simulate · 2 files")
 
     page.fill("#filter-q", ".txt")
     expect(rows).to_have_count(2)

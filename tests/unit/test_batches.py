@@ -416,3 +416,16 @@ def test_zip_entry_names_extract_everywhere(name, portable):
     """A result's entry name holds nothing Windows refuses (its reserved characters, control
     characters, device names, a trailing dot or space); other text is kept as it is."""
     assert zipstream.unique_name(name, set()) == portable
+
+
+def test_a_batch_left_without_jobs_by_an_older_version_goes_when_read(app, client):
+    """A batch whose jobs were all deleted before a batch went with its last job: reading it,
+    or the list, removes it (404, not listed) instead of showing a ghost at 100 %."""
+    user = client.get("/api/session").get_json()["user"]
+    r = app.extensions["redis"]
+    ghost = batches.create(r, str(uuid.uuid4()), user, "checksum", {}, [("gone", 10)], [])
+    other = batches.create(r, str(uuid.uuid4()), user, "checksum", {}, [("gone-too", 10)], [])
+    assert client.get(f"/api/batches/{ghost['id']}").status_code == 404
+    assert batches.get(r, ghost["id"]) is None
+    assert client.get("/api/batches").get_json()["batches"] == []
+    assert batches.get(r, other["id"]) is None and batches.page(r, user, 10) == []

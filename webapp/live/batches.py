@@ -102,6 +102,9 @@ def subscribe(r: redis.Redis, value: object, user: str | None) -> dict:
     """Answer ``subscribe {"batch_id"}``: the batch's snapshot, or an error."""
     batch_id = canonical_id(value)
     record = batches.owned(r, batch_id, user or "") if batch_id else None
+    if record is not None and batches.drop_if_empty(r, record):
+        push(record["owner"], {"id": record["id"], "deleted": True})
+        record = None
     if record is None:
         return {"error": {"code": "not_found", "message": "No such batch."}}
     return snapshot(r, record)
