@@ -237,9 +237,9 @@ def state_of(record: dict, counts: Counter) -> str:
 def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
     """Return the batch snapshot of the contract from its record and its jobs' snapshots.
 
-    Only the jobs left count: ``jobs`` lists them, ``counts`` their states, ``deleted`` how
-    many of the batch's jobs were deleted (a job not found is one; not ``deleted``, which marks
-    the event of a deleted batch).
+    Only the jobs left count: ``jobs`` lists them, ``counts`` their states, ``deleted_jobs``
+    says how many of the batch's jobs were deleted (a job not found is one). It is not named
+    ``deleted``: ``{"id", "deleted": true}`` is the event of a deleted batch.
 
     ``progress`` is in bytes, over the jobs left: each job weighs its file's size and counts
     the work it did. A job that ended SUCCESS or FAILURE counts whole (its work is over); a
