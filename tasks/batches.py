@@ -11,6 +11,13 @@ wherever a job's end is stored, :func:`job_ended` takes the job out of it, and t
 finds it empty knows the batch has ended (one Redis transaction, whatever number of workers and
 web processes end its jobs at once; a caller told twice of one job's end finds it empty again,
 which the notification's own claim makes harmless).
+
+A batch goes with its jobs: every delete of a job (one, bulk, held for an Undo, retention)
+passes :func:`tasks.jobstore.remove`, which runs :func:`leave` in the same transaction as the
+job's own keys. The delete of the last job left removes the batch (a Redis script: of two
+deletes at once, exactly one sees no job left), and :func:`tell_left` tells the web processes
+(the batch changed, or is gone). A batch with some jobs deleted counts only the jobs left, and
+says how many went in ``deleted_jobs``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,22 @@ BATCH_STATES = (SCHEDULED, PENDING, PROGRESS, SUCCESS, PARTIAL, FAILURE, REVOKED
 UNFINISHED = frozenset({SCHEDULED, PENDING, PROGRESS})
 # Where the due set (tasks/later.py) keeps a batch run later, beside the ids of single jobs.
 DUE_MEMBER = "batch:{}"
+# The delete of one of a batch's jobs, run after the job's keys are deleted. KEYS[1] the batch,
+# KEYS[2] its open set, KEYS[3] its owner's list of batches, KEYS[4...] its jobs' records;
+# ARGV[1] the batch's id, ARGV[2] the job's. Returns 0 (no such batch), 1 (jobs are left) or
+# 2 (that was the last: the batch is removed).
+LEAVE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[2])
+for i = 4, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 1 end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 2
+"""
+# What LEAVE_LUA returns.
+LEFT, GONE = 1, 2
 # The share of a batch's bytes done before its pace in bytes says anything of the rest: less
 # (a few small files of a big batch) measures the cost of starting jobs, not of bytes.
 ETA_BASIS = 0.01
@@ -134,6 +157,42 @@ def remove(r: redis.Redis, record: dict) -> None:
         pipe.execute()
 
 
+def leave(r: redis.Redis, pipe: redis.client.Pipeline, record: dict) -> bool:
+    """Queue on ``pipe`` (the transaction deleting a job of ``record``) the removal of the job
+    from its batch, and of the batch when no other job of it is left; return False, queuing
+    nothing, for a job of no batch. Its reply, last of the pipe's, is ``LEFT`` or ``GONE``."""
+    batch_id = record.get("batch")
+    if not batch_id:
+        return False
+    # A batch's jobs never change once it is made: read before the transaction, they are its.
+    owner, listed = r.hmget(BATCH_KEY.format(batch_id), ["owner", "jobs"])
+    keys = leave_keys(batch_id, owner or record.get("owner", ""), json.loads(listed or "[]"))
+    r.register_script(LEAVE_LUA)(keys=keys, args=[batch_id, record["id"]], client=pipe)
+    return True
+
+
+def leave_keys(batch_id: str, owner: str, listed: list[str]) -> list[str]:
+    """Return the keys LEAVE_LUA reads and writes for a batch of ``owner`` and its jobs."""
+    keys = [BATCH_KEY.format(batch_id), OPEN_KEY.format(batch_id), USER_BATCHES_KEY.format(owner)]
+    return keys + [jobstore.JOB_KEY.format(job_id) for job_id in listed]
+
+
+def drop_if_empty(r: redis.Redis, record: dict) -> bool:
+    """Remove a batch none of whose jobs is left (its jobs deleted before a batch went with its
+    last job); return True when it was removed."""
+    keys = leave_keys(record["id"], record["owner"], job_ids(record))
+    return r.register_script(LEAVE_LUA)(keys=keys, args=[record["id"], ""]) == GONE
+
+
+def tell_left(r: redis.Redis, record: dict, outcome: int) -> None:
+    """Tell every web process that a job of a batch was deleted: ``{"id", "deleted": true}``
+    when the batch went with it, ``{"id"}`` (changed) when jobs are left."""
+    if outcome not in (LEFT, GONE):
+        return
+    batch = {"id": record["batch"]} | ({"deleted": True} if outcome == GONE else {})
+    r.publish(jobstore.EVENTS_CHANNEL, json.dumps({"owner": record["owner"], "batch": batch}))
+
+
 def job_ended(r: redis.Redis, batch_id: str, job_id: str) -> bool:
     """Take an ended job out of its batch's open set; return True when no job of the batch is
     left unfinished (so the caller tells the batch's end)."""
@@ -178,19 +237,27 @@ def state_of(record: dict, counts: Counter) -> str:
 def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
     """Return the batch snapshot of the contract from its record and its jobs' snapshots.
 
-    ``progress`` is in bytes: each job weighs its file's size, and counts the share of its own
-    progress done (a job that ended, well or not, counts whole, so the bar reaches 100 % when
-    the batch ends). ``rate`` is the bytes per second of the running jobs together (each job's
-    rate in its own unit turned into bytes by its size over its total). ``eta_s`` is what is
-    left at the pace the batch has kept: its bytes done over the time since its first job
-    started (until ``now``, Unix time, by default the clock's); None while it has no basis
-    (no job started, or less than ``ETA_BASIS`` of its bytes done). The running jobs' rates
-    do not make it: they know nothing of the files still queued, and a job whose work is not
-    bytes (steps, images) gives a rate in bytes that says nothing of another file's.
+    Only the jobs left count: ``jobs`` lists them, ``counts`` their states, ``deleted_jobs``
+    says how many of the batch's jobs were deleted (a job not found is one). It is not named
+    ``deleted``: ``{"id", "deleted": true}`` is the event of a deleted batch.
+
+    ``progress`` is in bytes, over the jobs left: each job weighs its file's size and counts
+    the work it did. A job that ended SUCCESS or FAILURE counts whole (its work is over); a
+    cancelled one (REVOKED) counts the share it had done when it stopped, as its own bar stays
+    where it stopped (nothing if it never started); a queued or running one the share of its own
+    progress done. So a batch cancelled early reads what was done, not 100 %. ``rate`` is the
+    bytes per second of the running jobs together (each job's rate in its own unit turned into
+    bytes by its size over its total). ``eta_s`` is the bytes the unfinished jobs have left, at
+    the pace the batch has kept: its bytes done (a cancelled job's share included: that work was
+    done) over the time since its first job started (until ``now``, Unix time, by default the
+    clock's); a cancelled job's undone share is not work left. None while it has no basis (no
+    job started, or less than ``ETA_BASIS`` of its bytes done). The running jobs' rates do not
+    make it: they know nothing of the files still queued, and a job whose work is not bytes
+    (steps, images) gives a rate in bytes that says nothing of another file's.
     """
     sizes = json.loads(record.get("sizes") or "{}")
     counts: Counter = Counter({state: 0 for state in STATES})
-    current = total = 0.0
+    current = total = left = 0.0
     rate = 0.0
     finished: list[str] = []
     starts = [jobstore.timestamp(job.get("started_at")) for job in jobs]
@@ -202,23 +269,23 @@ def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
         weight = max(size, 1.0)
         total += weight
         progress = job.get("progress") or {}
-        if state in TERMINAL:
+        if state in TERMINAL and job.get("finished_at"):
+            finished.append(job["finished_at"])
+        if state in (SUCCESS, FAILURE):
             current += weight
-            if job.get("finished_at"):
-                finished.append(job["finished_at"])
             continue
         part_total, part_done = progress.get("total"), progress.get("current") or 0
+        share = 0.0
         if part_total:
             share = min(1.0, max(0.0, float(part_done) / float(part_total)))
-            current += weight * share
-            if progress.get("rate"):
-                rate += float(progress["rate"]) * weight / float(part_total)
-    # Jobs gone from Redis (deleted one by one) still weigh in as ended.
+        current += weight * share
+        if state == REVOKED:
+            continue
+        left += weight * (1.0 - share)
+        if part_total and progress.get("rate"):
+            rate += float(progress["rate"]) * weight / float(part_total)
     seen = {job["id"] for job in jobs}
-    for job_id, size in sizes.items():
-        if job_id not in seen:
-            total += max(float(size), 1.0)
-            current += max(float(size), 1.0)
+    listed = job_ids(record)
     state = state_of(record, counts)
     running = state in UNFINISHED
     percent = round(100.0 * current / total, 2) if total else 100.0
@@ -226,15 +293,16 @@ def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
         "id": record["id"],
         "processor": record.get("processor", ""),
         "state": state,
-        "jobs": job_ids(record),
+        "jobs": [job_id for job_id in listed if job_id in seen],
         "counts": {s: n for s, n in counts.items() if n},
+        "deleted_jobs": sum(1 for job_id in listed if job_id not in seen),
         "progress": {
             "current": round(current),
             "total": round(total),
             "unit": "bytes",
             "percent": 100.0 if state == SUCCESS else min(percent, 100.0),
             "rate": round(rate, 3) if running and rate else None,
-            "eta_s": time_left(current, total, starts, now) if running else None,
+            "eta_s": time_left(current, left, total, starts, now) if running else None,
         },
         "refused": json.loads(record.get("refused") or "[]"),
         "created_at": record.get("created_at"),
@@ -245,17 +313,17 @@ def aggregate(record: dict, jobs: list[dict], now: float | None = None) -> dict:
 
 
 def time_left(
-    current: float, total: float, starts: list[float | None], now: float | None
+    done: float, left: float, total: float, starts: list[float | None], now: float | None
 ) -> float | None:
-    """Return the seconds left at the bytes a second done since the first of ``starts``, or
-    None without a basis (see :func:`aggregate`)."""
+    """Return the seconds ``left`` bytes take at the ``done`` bytes a second since the first of
+    ``starts``, or None without a basis (see :func:`aggregate`)."""
     known = [start for start in starts if start is not None]
-    if not known or not total or current < ETA_BASIS * total:
+    if not known or not total or done < ETA_BASIS * total:
         return None
     elapsed = (time.time() if now is None else now) - min(known)
     if elapsed <= 0:  # a start read on a clock ahead of this one
         return None
-    return round((total - current) * elapsed / current, 1)
+    return round(left * elapsed / done, 1)
 
 
 def snapshot_notify(record: dict) -> list:

@@ -9,9 +9,11 @@ is left to Celery: the chord's bookkeeping (Redis backend), a failed part retrie
 
 Progress: each part's :class:`~tasks.progress.Progress` stores its bytes in a hash of the
 job (``taskboard:parts:<job id>``) and then the sum, with the parts' counts, as the job's own
-PROGRESS state: the job stays one bar. A part's bytes only grow (the best of its runs), and the
-sum is computed and stored under a short lock, so the bar never moves back, not even while a
-part lost with its worker is done again (it holds still until the new run passes the old).
+PROGRESS state: the job stays one bar. Its message is the whole job's ("4 parts: 2 done, 2
+running"), not the reporting part's own (a part's rows, say, which jumped from part to part).
+A part's bytes only grow (the best of its runs), and the sum is computed and stored under a
+short lock, so the bar never moves back, not even while a part lost with its worker is done
+again (it holds still until the new run passes the old).
 Cancel: every part reads the job's cancel flag at each report; the first to see it marks the
 job REVOKED, the others stop too.
 
@@ -201,6 +203,7 @@ def report(client: Any, task: Any, job_id: str, index: int, count: int, size: in
                 | {
                     "current": current,
                     "total": size,
+                    "message": parts_message(count, done, started - done),
                     "parts": {"total": count, "done": done, "running": started - done},
                 },
                 "PROGRESS",
@@ -210,6 +213,12 @@ def report(client: Any, task: Any, job_id: str, index: int, count: int, size: in
                 lock.release()
 
     return store
+
+
+def parts_message(count: int, done: int, running: int) -> str:
+    """Return the message of a job in parts: the whole job's ("4 parts: 2 done, 2 running"),
+    never one part's (its rows, say), which would jump between the parts' counts."""
+    return f"{count} parts: {done} done, {running} running"
 
 
 @shared_task(bind=True, acks_late=True)

@@ -40,6 +40,11 @@ function render(batch) {
 
 /** Draw one job of the batch in its list. */
 function renderJob(job) {
+  if (job.deleted && items.has(job.id)) {
+    items.get(job.id).remove(); // {id, deleted: true} names no batch
+    items.delete(job.id);
+    return;
+  }
   if (job.batch !== batchId) return;
   const item = items.get(job.id);
   if (item) fillJobItem(item, job);

@@ -62,6 +62,11 @@ function asJob(batch) {
   return { state: batch.state, progress: { ...progress, message: BATCH_LABELS[batch.state] || batch.state } };
 }
 
+/** Return a batch row's title: its processor and how many files (jobs left) it has. */
+function batchTitle(batch) {
+  return `${batch.processor} · ${batch.jobs.length} ${batch.jobs.length === 1 ? "file" : "files"}`;
+}
+
 /** Return "3 done · 1 running · 2 queued"-style counts of a batch's jobs. */
 export function countsText(batch) {
   const counts = batch.counts || {};
@@ -71,6 +76,7 @@ export function countsText(batch) {
   }
   const refused = (batch.refused || []).length;
   if (refused) parts.push(`${refused} refused`);
+  if (batch.deleted_jobs) parts.push(`${batch.deleted_jobs} deleted`);
   return parts.join(" · ");
 }
 
@@ -141,6 +147,7 @@ export class BatchList {
       this.rows.delete(batch.id);
     } else if (entry) {
       entry.batch = batch;
+      setText(entry.row.querySelector(".batch-title"), batchTitle(batch));
       fillBatch(entry.row, batch);
     } else {
       this.add(batch);
@@ -154,7 +161,7 @@ export class BatchList {
     row.dataset.id = batch.id;
     const titleId = `batch-title-${batch.id}`;
     const head = make("div", "batch-head");
-    const title = make("a", "batch-title", `${batch.processor} · ${batch.jobs.length} ${batch.jobs.length === 1 ? "file" : "files"}`);
+    const title = make("a", "batch-title", batchTitle(batch));
     title.id = titleId;
     title.href = batchUrl(batch.id);
     const toggle = make("button", "button button-small button-quiet batch-toggle", "Show jobs");
@@ -193,6 +200,15 @@ export class BatchList {
 
   /** Draw a job event in its batch's list of jobs, if that list is shown. */
   job(job) {
+    if (job && job.deleted) {
+      // {id, deleted: true} names no batch: the job leaves whichever list shows it.
+      for (const shown of this.rows.values()) {
+        const gone = shown.jobs.get(job.id);
+        if (gone) gone.remove();
+        shown.jobs.delete(job.id);
+      }
+      return;
+    }
     const entry = job && job.batch ? this.rows.get(job.batch) : null;
     if (!entry || !entry.loaded) return;
     const item = entry.jobs.get(job.id);

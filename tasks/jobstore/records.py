@@ -208,8 +208,9 @@ def announce(r: redis.Redis, owner: str, payload: dict[str, Any]) -> None:
 
 def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
     """Delete a job: its record, its place in the history and in a queue's line, its result,
-    its files."""
-    from tasks import queueline  # it imports this module
+    its files; and its batch's record with its last job (every delete of a job passes here)."""
+    from tasks import batches  # they import this module
+    from tasks import queueline
 
     job_id = record["id"]
     with r.pipeline() as pipe:
@@ -220,7 +221,10 @@ def remove(r: redis.Redis, record: dict, root: Path | None = None) -> None:
         pipe.zrem(JOBS_KEY, job_id)
         pipe.zrem(OPEN_KEY, job_id)
         joblist.unindex(pipe, record["owner"], job_id, record.get("processor", ""))
-        pipe.execute()
+        in_batch = batches.leave(r, pipe, record)
+        replies = pipe.execute()
+    if in_batch:
+        batches.tell_left(r, record, replies[-1])
     files.remove_job(job_id, root)
 
 

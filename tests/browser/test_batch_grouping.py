@@ -63,3 +63,33 @@ def test_a_batch_is_one_row_and_its_jobs_are_found_by_a_search(page):
     page.fill("#filter-q", "nothing-is-called-this")
     expect(rows).to_have_count(0)
     expect(page.locator("#jobs-empty")).to_have_text("No job matches these filters.")
+
+
+def test_a_batch_row_counts_its_jobs_left_and_goes_with_the_last(page):
+    """Three files dropped (a batch); one job deleted from its row (held for the Undo, then
+    gone): the batch row says "2 done · 1 deleted" over the two left; the two others deleted
+    with "Delete selected": the batch row goes too, and stays gone after a reload."""
+    page.select_option("#processor", "simulate")
+    page.fill("[data-option=steps] input", "2")
+    page.fill("[data-option=interval_ms] input", "50")
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": page.evaluate_handle(DROPPED_FILES)})
+    batch = page.locator(".batch-row")
+    expect(batch.first).to_have_attribute("data-state", "SUCCESS")
+    rows = page.locator("#jobs-body .job-row")
+
+    page.fill("#filter-q", "two")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("button", name="Delete two.txt").click()
+    expect(batch.first.locator(".batch-counts")).to_have_text("2 done · 1 deleted", timeout=12000)
+    expect(batch.first.locator(".batch-progress")).to_contain_text("100%")
+    expect(batch.first.locator(".batch-title")).to_have_text("simulate · 2 files")
+
+    page.fill("#filter-q", ".txt")
+    expect(rows).to_have_count(2)
+    for name in ("one.txt", "three.txt"):
+        page.get_by_label(f"Select {name}").check()
+    page.get_by_role("button", name="Delete selected").click()
+    expect(batch).to_have_count(0, timeout=12000)
+    page.reload()
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    expect(page.locator(".batch-row")).to_have_count(0)

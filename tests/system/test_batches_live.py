@@ -153,3 +153,64 @@ def test_result_is_one_zip_named_after_the_files(user, other_user):
     assert user.http.delete(url, timeout=10).status_code == 204
     assert user.http.get(url).status_code == 404
     assert all(user.http.get(f"{user.url}/api/jobs/{j}").status_code == 404 for j in batch["jobs"])
+
+
+def test_a_batch_goes_with_its_jobs_and_counts_only_those_left(user):
+    """Two finished batches. Deleting one job of the first: the batch counts the two left, says
+    one deleted, its bar and zip are the jobs left. A bulk delete of every job (the page's
+    "Delete selected"): both batches are gone (read, listed, zip) and each tab is told once."""
+    watcher = BatchWatcher(user)
+    first = send_batch(user, [(f"k{i}.txt", f"keep {i}\n".encode()) for i in range(3)], "checksum")
+    second = send_batch(user, [("z.txt", b"zed\n"), ("y.txt", b"why\n")], "checksum")
+    first, second = first.json(), second.json()
+    for batch in (first, second):
+        watcher.wait_state(batch["id"], {"SUCCESS"})
+    url = f"{user.url}/api/batches/{first['id']}"
+    gone = first["jobs"][0]
+    assert user.http.delete(f"{user.url}/api/jobs/{gone}", timeout=10).status_code == 204
+    pushed = watcher.of
+    left = wait_for(lambda: next((e for e in pushed(first["id"]) if e.get("deleted_jobs")), None))
+    assert left["jobs"] == first["jobs"][1:] and left["counts"] == {"SUCCESS": 2}
+    read = user.http.get(url).json()
+    assert read["jobs"] == first["jobs"][1:] and read["deleted_jobs"] == 1
+    assert read["progress"]["total"] == len(b"keep 1\n") * 2
+    assert read["state"] == "SUCCESS" and read["progress"]["percent"] == 100.0
+    with zipfile.ZipFile(io.BytesIO(user.http.get(url + "/result", timeout=10).content)) as z:
+        assert z.namelist() == ["k1.txt.json", "k2.txt.json"]
+
+    answer = user.http.post(
+        f"{user.url}/api/jobs/bulk", json={"action": "delete", "filter": {}}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    for batch in (first, second):
+        wait_for(lambda b=batch: {"id": b["id"], "deleted": True} in watcher.of(b["id"]))
+        batch_url = f"{user.url}/api/batches/{batch['id']}"
+        assert user.http.get(batch_url).status_code == 404
+        assert user.http.get(batch_url + "/result").status_code == 404
+    listed = user.http.get(f"{user.url}/api/batches").json()["batches"]
+    assert not {first["id"], second["id"]} & {b["id"] for b in listed}
+    time.sleep(0.5)  # long enough for a second deleted event to come
+    for batch in (first, second):
+        assert [e for e in watcher.of(batch["id"]) if e.get("deleted") is True] == [
+            {"id": batch["id"], "deleted": True}
+        ]
+
+
+def test_a_cancelled_batch_reads_the_work_done_not_100(user):
+    """Four simulate files of 20 to 30 steps, cancelled while the first run: the bar says the
+    work done (the steps of the jobs that ran, nothing of those that never started), as each
+    cancelled job's own bar stays where it stopped."""
+    watcher = BatchWatcher(user)
+    files = [(f"s{i}.bin", b"x" * 5) for i in range(4)]
+    batch = send_batch(user, files, "simulate", {"steps": 25, "interval_ms": 100}).json()
+    wait_for(lambda: any(user.job(j)["progress"]["current"] >= 2 for j in batch["jobs"]), 15)
+    cancelled = user.http.post(f"{user.url}/api/batches/{batch['id']}/cancel", timeout=10)
+    assert cancelled.status_code == 202, cancelled.text
+    ended = watcher.wait_state(batch["id"], {"REVOKED"}, timeout=15)
+    time.sleep(0.5)  # the jobs' last reports, kept in their records
+    read = user.http.get(f"{user.url}/api/batches/{batch['id']}").json()
+    jobs = [user.job(j) for j in batch["jobs"]]
+    done = sum(5 * j["progress"]["current"] / 25 for j in jobs)
+    assert 0 < read["progress"]["percent"] < 100, read
+    assert read["progress"]["current"] == round(done), (read, [j["progress"] for j in jobs])
+    assert ended["progress"]["percent"] < 100, ended

@@ -95,7 +95,8 @@ def test_batch_with_a_refused_and_a_failing_file_exits_1(stack, token, tmp_path)
 
 
 def test_ctrl_c_while_following_a_batch_offers_to_cancel_it(stack, user, token, tmp_path):
-    """Ctrl-C while a batch's bar runs asks; yes cancels every job of the batch, exit 130."""
+    """Ctrl-C while a batch's bar runs asks; yes cancels every job of the batch, exit 130;
+    ``taskboard batches`` then lists it REVOKED at the work done, not 100 %."""
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text("x\n")
     child = terminal(
@@ -112,6 +113,9 @@ def test_ctrl_c_while_following_a_batch_offers_to_cancel_it(stack, user, token, 
     wait_for(
         lambda: user.http.get(f"{stack.url}/api/batches/{batch['id']}").json()["state"] == "REVOKED"
     )
+    listed = run(stack, token, "batches").stdout
+    line = next(line for line in listed.splitlines() if line.startswith(batch["id"]))
+    assert re.search(r"REVOKED\s+simulate\s+\d%", line), line
 
 
 def test_batch_of_refused_files_says_each_reason(stack, token, tmp_path):

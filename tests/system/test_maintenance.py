@@ -14,6 +14,8 @@ from tasks import settings
 from tasks.maintenance import heartbeat
 from tests.parts import User
 from tests.parts import wait_for
+from tests.system.test_batches_live import BatchWatcher
+from tests.system.test_batches_live import send_batch
 
 PURGE = "tasks.retention.purge_expired"
 EIGHT_DAYS = 8 * 24 * 3600
@@ -77,6 +79,27 @@ def test_retention_removes_old_finished_jobs_and_tells_their_tabs(stack, user, s
     assert user.http.get(f"{user.url}/api/jobs/{old}").status_code == 404
     assert not (stack.upload_dir / old).exists()
     assert user.job(fresh)["state"] == "SUCCESS" and (stack.upload_dir / fresh).exists()
+
+
+def test_retention_of_a_batchs_jobs_takes_the_batch_with_the_last(stack, user, sender):
+    """A batch of two finished jobs: retention of one leaves the batch counting one job and
+    one deleted; retention of the other deletes the batch too, and its tabs are told."""
+    watcher = BatchWatcher(user)
+    batch = send_batch(user, [("a.txt", b"aa\n"), ("b.txt", b"bb\n")], "checksum").json()
+    watcher.wait_state(batch["id"], {"SUCCESS"})
+    r = redis.Redis.from_url(stack.redis.url, decode_responses=True)
+    url = f"{user.url}/api/batches/{batch['id']}"
+    for job_id in batch["jobs"]:
+        backdate(r, user, job_id)
+        sender.send_task(PURGE, queue="default").get(timeout=20)
+        wait_for(lambda j=job_id: {"id": j, "deleted": True} in user.updates(j))
+        if job_id == batch["jobs"][0]:
+            left = user.http.get(url).json()
+            assert left["jobs"] == batch["jobs"][1:] and left["deleted_jobs"] == 1
+    wait_for(lambda: {"id": batch["id"], "deleted": True} in watcher.of(batch["id"]))
+    assert user.http.get(url).status_code == 404
+    listed = user.http.get(f"{user.url}/api/batches").json()["batches"]
+    assert batch["id"] not in {b["id"] for b in listed}
 
 
 def test_retention_removes_orphan_folders_and_stale_partial_uploads(stack, sender):

@@ -69,3 +69,24 @@ def test_cancel_stops_every_part(user, redis_server):
     assert sum(1 for field in parts if field.startswith("done:")) < 15
     assert user.job(job_id)["state"] == "REVOKED"
     assert not [e for e in user.updates(job_id) if e["state"] == "SUCCESS"]
+
+
+def test_a_split_jobs_message_is_the_whole_jobs_and_never_goes_back(user):
+    """Four parts reporting at once: every pushed message of the job is the whole job's
+    ("4 parts: 1 done, 3 running"), its parts done never fewer than before, never one part's
+    rows (which went 884,736 -> 294,912 as the parts took turns)."""
+    content = quoted_csv(24000)[: 1024 * 1024 - 4096]
+    content = content[: content.rindex(b"\n") + 1]
+    job_id = user.submit("csv-profile", content=content, filename="m.csv", options={"parallel": 4})
+    ended = user.wait_pushed(job_id, {"SUCCESS", "FAILURE"}, timeout=60)
+    assert ended["state"] == "SUCCESS", ended["error"]
+    running = [e for e in user.updates(job_id) if e["state"] == "PROGRESS" and "parts" in e]
+    assert running
+    done = 0
+    for event in running:
+        parts = event["parts"]
+        expected = f"4 parts: {parts['done']} done, {parts['running']} running"
+        assert event["progress"]["message"] == expected, [e["progress"]["message"] for e in running]
+        assert parts["done"] >= done
+        done = parts["done"]
+    assert ended["progress"]["message"] == "done"

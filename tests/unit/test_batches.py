@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import uuid
 import zipfile
 
 import pytest
+import redis
 
 from tasks import batches
+from tasks import jobstore
 from tasks.formats import zipstream
 
 
@@ -122,7 +126,126 @@ def test_batch_state_follows_its_jobs(states, refused, cancelled, expected):
     assert snap["state"] == expected
     ended = expected not in ("PENDING", "PROGRESS")
     assert (snap["finished_at"] is not None) == ended
-    assert (snap["progress"]["percent"] == 100.0) == ended
+    # Cancelled jobs that never started did no work: their bytes are not done.
+    assert (snap["progress"]["percent"] == 100.0) == (ended and "REVOKED" not in states)
+
+
+@pytest.mark.parametrize(
+    ("jobs", "percent"),
+    [
+        ([job("a", "REVOKED"), job("b", "REVOKED")], 0.0),
+        ([job("a", "REVOKED", 5, 20), job("b", "REVOKED")], 12.5),
+        ([job("a", "SUCCESS", 20, 20), job("b", "REVOKED", 10, 20)], 75.0),
+        ([job("a", "FAILURE", 3, 20), job("b", "REVOKED", 10, 20)], 75.0),
+    ],
+    ids=["none-started", "one-a-quarter", "done-and-half", "failed-and-half"],
+)
+def test_a_cancelled_job_counts_the_work_it_did(jobs, percent):
+    """SUCCESS and FAILURE count whole; a cancelled job counts what it had done when it
+    stopped (0 if it never started): a batch cancelled early does not read 100 %."""
+    snap = batches.aggregate(record({"a": 100, "b": 100}, cancelled="1"), jobs)
+    assert snap["state"] == "REVOKED"
+    assert snap["progress"]["percent"] == percent
+    assert snap["progress"]["current"] == 2 * percent
+
+
+def test_time_left_leaves_out_what_cancelled_jobs_will_never_do():
+    """Four 1,000-byte jobs: one done, one cancelled a quarter in, one half done, one queued,
+    10 s after the first started. Done: 1,000 + 250 + 500 bytes; left: 500 + 1,000 (not the
+    cancelled job's 750): 1,500 bytes at 175 bytes a second."""
+    sizes = {n: 1_000 for n in "abcd"}
+    jobs = [
+        job("a", "SUCCESS", 10, 10, started=START, finished=START),
+        job("b", "REVOKED", 5, 20, started=START, finished=START),
+        job("c", "PROGRESS", 1, 2, started=START),
+        job("d", "PENDING"),
+    ]
+    snap = batches.aggregate(record(sizes), jobs, now=START_TS + 10)
+    assert snap["progress"]["current"] == 1_750
+    assert snap["progress"]["eta_s"] == pytest.approx(1_500 / 175, abs=0.1)
+
+
+def test_a_batch_with_jobs_deleted_counts_only_the_jobs_left():
+    """Of three jobs, two were deleted (their snapshots are gone): the batch lists and counts
+    the one left, its bar is over that job alone, and it says two were deleted."""
+    sizes = {"a": 100, "b": 200, "c": 300}
+    snap = batches.aggregate(record(sizes), [job("b", "REVOKED", 1, 4, finished=START)])
+    assert snap["jobs"] == ["b"]
+    assert snap["counts"] == {"REVOKED": 1}
+    assert snap["deleted_jobs"] == 2
+    assert snap["progress"]["total"] == 200 and snap["progress"]["current"] == 50
+    assert snap["progress"]["percent"] == 25.0
+
+
+def made_batch(r: redis.Redis, count: int) -> tuple[dict, list[dict]]:
+    """Record a batch of ``count`` queued jobs of user "u" in Redis; return its record and
+    its jobs' records."""
+    batch_id = str(uuid.uuid4())
+    jobs = []
+    for i in range(count):
+        job_id = str(uuid.uuid4())
+        jobs.append(jobstore.create(r, job_id, "u", f"f{i}", 10, "checksum", {}, batch=batch_id))
+    made = batches.create(r, batch_id, "u", "checksum", {}, [(j["id"], 10) for j in jobs], [])
+    return made, jobs
+
+
+def batch_events(r: redis.Redis) -> redis.client.PubSub:
+    """Return a subscription to the worker side's events, subscribed."""
+    pubsub = r.pubsub()
+    pubsub.subscribe(jobstore.EVENTS_CHANNEL)
+    pubsub.get_message(timeout=1)
+    return pubsub
+
+
+def received(pubsub: redis.client.PubSub) -> list[dict]:
+    """Return the batch payloads published so far."""
+    found = []
+    while message := pubsub.get_message(timeout=0.2):
+        event = json.loads(message["data"])
+        if "batch" in event:
+            found.append(event["batch"])
+    return found
+
+
+def test_deleting_a_job_of_a_batch_changes_it_and_the_last_one_removes_it(r, tmp_path):
+    """Every job delete passes jobstore.remove: a job of a batch leaves it (the others stay,
+    the web told it changed), and the last one takes the batch and its place in the list."""
+    made, jobs = made_batch(r, 2)
+    pubsub = batch_events(r)
+    jobstore.remove(r, jobs[0], tmp_path)
+    assert batches.get(r, made["id"]) is not None
+    assert batches.snapshot(r, made)["deleted_jobs"] == 1
+    assert received(pubsub) == [{"id": made["id"]}]
+    jobstore.remove(r, jobs[1], tmp_path)
+    assert batches.get(r, made["id"]) is None
+    assert batches.page(r, "u", 10) == []
+    assert not r.exists(batches.OPEN_KEY.format(made["id"]))
+    assert received(pubsub) == [{"id": made["id"], "deleted": True}]
+
+
+def delete(r: redis.Redis, record: dict, start: threading.Barrier, root) -> None:
+    """Delete a job once every thread of ``start`` is there."""
+    start.wait()
+    jobstore.remove(r, record, root)
+
+
+def test_deletes_at_once_remove_the_batch_exactly_once(r, tmp_path):
+    """Eight threads delete the eight jobs of a batch at the same moment, twenty times over:
+    every time the batch is gone, and it is told gone once."""
+    for _ in range(20):
+        made, jobs = made_batch(r, 8)
+        pubsub = batch_events(r)
+        start = threading.Barrier(len(jobs))
+
+        threads = [threading.Thread(target=delete, args=(r, j, start, tmp_path)) for j in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert batches.get(r, made["id"]) is None
+        told = received(pubsub)
+        assert told.count({"id": made["id"], "deleted": True}) == 1, told
+        assert len(told) == 8
 
 
 def test_zip_stream_is_a_valid_archive(tmp_path):
@@ -293,3 +416,16 @@ def test_zip_entry_names_extract_everywhere(name, portable):
     """A result's entry name holds nothing Windows refuses (its reserved characters, control
     characters, device names, a trailing dot or space); other text is kept as it is."""
     assert zipstream.unique_name(name, set()) == portable
+
+
+def test_a_batch_left_without_jobs_by_an_older_version_goes_when_read(app, client):
+    """A batch whose jobs were all deleted before a batch went with its last job: reading it,
+    or the list, removes it (404, not listed) instead of showing a ghost at 100 %."""
+    user = client.get("/api/session").get_json()["user"]
+    r = app.extensions["redis"]
+    ghost = batches.create(r, str(uuid.uuid4()), user, "checksum", {}, [("gone", 10)], [])
+    other = batches.create(r, str(uuid.uuid4()), user, "checksum", {}, [("gone-too", 10)], [])
+    assert client.get(f"/api/batches/{ghost['id']}").status_code == 404
+    assert batches.get(r, ghost["id"]) is None
+    assert client.get("/api/batches").get_json()["batches"] == []
+    assert batches.get(r, other["id"]) is None and batches.page(r, user, 10) == []

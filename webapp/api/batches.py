@@ -54,9 +54,17 @@ def owned(batch_id: str) -> dict:
     """Return the user's batch, or answer 404 alike for unknown and foreign."""
     canonical = canonical_id(batch_id)
     record = batches.owned(store(), canonical, current_user()) if canonical else None
-    if record is None:
+    if record is None or gone_with_its_jobs(record):
         raise ApiError(404, "not_found", "No such batch.")
     return record
+
+
+def gone_with_its_jobs(record: dict) -> bool:
+    """Remove a batch none of whose jobs is left, telling its owner's tabs; True if removed."""
+    if not batches.drop_if_empty(store(), record):
+        return False
+    live_batches.push(record["owner"], {"id": record["id"], "deleted": True})
+    return True
 
 
 def too_many(limit: int) -> ApiError:
@@ -195,8 +203,15 @@ def list_batches():
             400, "bad_limit", f"limit must be 1 to {current_app.config['JOBS_PAGE_MAX']}."
         )
     r = store()
-    found = [batches.get(r, batch_id) for batch_id in batches.page(r, current_user(), limit)]
-    return {"batches": [live_batches.snapshot(r, record) for record in found if record]}
+    shown = []
+    for batch_id in batches.page(r, current_user(), limit):
+        record = batches.get(r, batch_id)
+        if record is None:
+            continue
+        snapshot = live_batches.snapshot(r, record)
+        if snapshot["jobs"] or not gone_with_its_jobs(record):
+            shown.append(snapshot)
+    return {"batches": shown}
 
 
 @bp.get("/api/batches/<batch_id>")
@@ -245,9 +260,10 @@ def remove_batch(record: dict) -> None:
     """Delete a batch, its jobs and their files, and tell its owner's tabs."""
     r = store()
     for job, _ in jobs.jobstore.get_with_meta(r, batches.job_ids(record)):
-        jobs.remove_job(job)
-    batches.remove(r, record)
-    live_batches.push(record["owner"], {"id": record["id"], "deleted": True})
+        jobs.remove_job(job)  # the last one removes the batch, and tells its owner's tabs
+    if batches.get(r, record["id"]) is not None:  # no job of it was left to delete
+        batches.remove(r, record)
+        live_batches.push(record["owner"], {"id": record["id"], "deleted": True})
 
 
 @bp.get("/api/batches/<batch_id>/result")

@@ -28,6 +28,7 @@ BATCH_REQUIRED = [
     "state",
     "jobs",
     "counts",
+    "deleted_jobs",
     "progress",
     "refused",
     "created_at",
@@ -52,18 +53,33 @@ def batch_schemas() -> dict:
                 "id": {"type": "string", "format": "uuid"},
                 "processor": STRING,
                 "state": {"type": "string", "enum": list(batches.BATCH_STATES)},
-                "jobs": {"type": "array", "items": STRING, "description": "Job ids, in order."},
+                "jobs": {
+                    "type": "array",
+                    "items": STRING,
+                    "description": "The ids of the jobs left (not deleted), in order.",
+                },
                 "counts": {
                     "type": "object",
                     "properties": {state: COUNT for state in STATES},
-                    "description": "Jobs per state (states with none left out).",
+                    "description": "Jobs left per state (states with none left out).",
+                },
+                "deleted_jobs": {
+                    **COUNT,
+                    "description": "How many of the batch's jobs were deleted; the batch goes "
+                    "with its last job.",
                 },
                 "progress": object_of(
                     {
                         "current": number,
                         "total": number,
                         "unit": {"type": "string", "enum": ["bytes"]},
-                        "percent": {"type": "number", "minimum": 0, "maximum": 100},
+                        "percent": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 100,
+                            "description": "The work done, by bytes: SUCCESS and FAILURE jobs "
+                            "whole, a cancelled job the share it had done when it stopped.",
+                        },
                         "rate": nullable(number),
                         "eta_s": nullable(number),
                     }

@@ -7,7 +7,10 @@ each changed batch at most once per ``PUSH_INTERVAL_S``: 40 jobs reporting ten t
 give four batch pushes a second, not 400. Like the relay's own emits, these go to the owner's
 connections on this process only (every web process with a connection of the owner follows the
 owner's jobs and does the same); events a web process makes itself (a batch created,
-cancelled or deleted) go through the message queue with :func:`push`.
+cancelled or deleted) go through the message queue with :func:`push`. A job of a batch deleted
+(anywhere: tasks.jobstore.remove) comes as a batch event of the worker side: the batch changed
+(recomputed here as above) or went with its last job (``{"id", "deleted": true}``, to the
+owner's connections here).
 """
 
 from __future__ import annotations
@@ -49,8 +52,22 @@ def push(owner: str, payload: dict) -> None:
 def job_changed(job: dict) -> None:
     """Mark a job's batch changed (called by the relay for every job snapshot it builds)."""
     batch_id = job.get("batch")
-    if not batch_id:
-        return
+    if batch_id:
+        mark_changed(batch_id)
+
+
+def job_left(owner: str, payload: dict) -> None:
+    """Relay a batch event of a deleted job (called by the relay): a deleted batch to the
+    owner's connections here, a changed one marked for the next push."""
+    if payload.get("deleted"):
+        changed.discard(payload["id"])
+        relay.emit(owner, payload, EVENT)
+    else:
+        mark_changed(payload["id"])
+
+
+def mark_changed(batch_id: str) -> None:
+    """Mark a batch changed, starting this process's pusher of batches the first time."""
     changed.add(batch_id)
     if not _started and relay._app is not None:
         _started.append(relay._app)
@@ -85,9 +102,13 @@ def subscribe(r: redis.Redis, value: object, user: str | None) -> dict:
     """Answer ``subscribe {"batch_id"}``: the batch's snapshot, or an error."""
     batch_id = canonical_id(value)
     record = batches.owned(r, batch_id, user or "") if batch_id else None
+    if record is not None and batches.drop_if_empty(r, record):
+        push(record["owner"], {"id": record["id"], "deleted": True})
+        record = None
     if record is None:
         return {"error": {"code": "not_found", "message": "No such batch."}}
     return snapshot(r, record)
 
 
 relay.listeners.append(job_changed)
+relay.batch_listeners.append(job_left)

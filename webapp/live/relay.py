@@ -79,6 +79,8 @@ class Relay:
         self.connected = False
         # Called with each snapshot built from the backend (metrics watch them here).
         self.listeners: list[Callable[[dict], None]] = []
+        # Called with the owner and the payload of each batch event of the worker side.
+        self.batch_listeners: list[Callable[[str, dict], None]] = []
         # This process's connections per user, the users whose jobs the relay follows (each
         # with the jobs subscribed for them), subscriptions to make or leave, last sent states.
         self.connections: Counter[str] = Counter()
@@ -197,6 +199,10 @@ class Relay:
             event = json.loads(data)
             if "log" in event:
                 self.emit(event["owner"], event["log"], "log")
+                return
+            if "batch" in event:  # a job of a batch deleted (tasks.batches.tell_left)
+                for batch_listener in self.batch_listeners:
+                    batch_listener(event["owner"], event["batch"])
                 return
             job = event["job"]
             if job.get("deleted"):
