@@ -54,7 +54,7 @@ def send_batch(api: Api, args: argparse.Namespace) -> int:
 
     def ended(final: dict) -> int:
         """Say how the batch ended; 0 when it ended SUCCESS."""
-        print(f"{final['id']}  {final['state']}  {counts_text(final.get('counts') or {})}")
+        print(f"{final['id']}  {final['state']}  {counts_text(final)}")
         return 0 if final["state"] == "SUCCESS" else 1
 
     return followed(follower, send, ended, lambda: offer_batch_cancel(api, follower.batch["id"]))
@@ -75,6 +75,6 @@ def list_batches(api: Api, args: argparse.Namespace) -> int:
     found = api.call("GET", "/api/batches", params={"limit": limit}).json()["batches"]
     for batch in found:
         shown = percent_text(batch)
-        counts = counts_text(batch.get("counts") or {})
+        counts = counts_text(batch)
         print(f"{batch['id']}  {batch['state']:<8}  {batch['processor']:<16}  {shown:>4}  {counts}")
     return 0

@@ -76,9 +76,13 @@ def ending_text(snapshot: dict) -> str:
     return f"ended {snapshot['state']}"
 
 
-def counts_text(counts: dict) -> str:
-    """Return a batch's counts per state for a person: ``3 done, 1 running, 2 queued``."""
+def counts_text(batch: dict) -> str:
+    """Return a batch snapshot's counts per state for a person, with its jobs deleted since it
+    ran: ``3 done, 1 running, 2 queued, 1 deleted``."""
+    counts = batch.get("counts") or {}
     said = [f"{counts[state]} {word}" for state, word in COUNT_WORDS if counts.get(state)]
+    if batch.get("deleted_jobs"):
+        said.append(f"{batch['deleted_jobs']} deleted")
     return ", ".join(said)
 
 
@@ -275,7 +279,7 @@ class BatchFollower(Live):
         progress = snapshot.get("progress") or {}
         percent = progress.get("percent")
         done = snapshot["state"] in BATCH_TERMINAL
-        counts = counts_text(snapshot.get("counts") or {})
+        counts = counts_text(snapshot)
         state = STATE_LABELS.get(snapshot["state"], snapshot["state"])
         self.bars.update(
             self.task,
