@@ -19,6 +19,7 @@ import {
   fillBar,
   fillFigures,
   noWorkerFor,
+  setAttr,
   setHidden,
   setText,
   statusText,
@@ -124,6 +125,7 @@ function renderActions(job) {
   // The page names the file as it downloads: the name the result gives, where it gives one.
   const name = output && job.result && typeof job.result.download_name === "string" ? job.result.download_name : "";
   download.textContent = name ? `Download ${name}` : "Download result";
+  setAttr(download, "title", name || null); // a long name is cut short on the button
   if (name) download.setAttribute("download", name);
 }
 

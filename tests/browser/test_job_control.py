@@ -171,9 +171,7 @@ def test_a_failed_row_says_why(page):
     upload(page, "image-thumbnails", [("broken.png", truncated_png())])
     row = newest_row(page)
     expect(row).to_have_attribute("data-state", "FAILURE")
-    reason = (
-        "The file is not a usable image: the image could not be decoded (image file is truncated)."
-    )
+    reason = "The file is not a usable image: the image is cut short and could not be decoded."
 
     note = row.locator(".message")
     expect(note).to_have_text(reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -95,7 +96,7 @@ def test_job_page_shows_why_a_job_failed(page):
     expect(alert).to_be_visible()
     expect(alert).to_have_attribute("role", "alert")
     expect(alert).to_have_text(
-        "The file is not a usable image: the image could not be decoded (image file is truncated)."
+        "The file is not a usable image: the image is cut short and could not be decoded."
     )
     expect(job.locator("#job-result")).to_be_hidden()
 
@@ -159,3 +160,14 @@ def test_profile_bounds_read_as_values_and_a_split_result_says_its_parts(page):
     )
     assert shown["cells"] == ["0", "3", "2012", "2024", "12,018.5", "6"]
     assert shown == shown | {"parts": "4 parts", "json": False}
+
+
+def test_a_long_file_name_keeps_the_job_page_within_its_width(page):
+    """A 200-character name: the download button names it cut short (all of it in its title)
+    and the page does not scroll sideways."""
+    name = "quarterly-report-" + "x" * 180 + ".csv"
+    upload(page, "csv-to-xlsx", [(name, b"a,b\n1,2\n")])
+    job = open_newest_job(page, "SUCCESS")
+    download = job.locator("#job-download")
+    expect(download).to_have_attribute("title", re.compile(r"^quarterly-report-x{100,}\.xlsx$"))
+    assert job.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
