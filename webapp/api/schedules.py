@@ -15,6 +15,9 @@ from tasks import imports as task_imports
 from tasks import jobstore
 from tasks import registry
 from tasks import schedules
+from tasks.timing import ScheduleError
+from tasks.timing import check_cron
+from tasks.timing import check_every
 from webapp.api import bp
 from webapp.api.imports import display_name
 from webapp.api.imports import parse_source
@@ -69,10 +72,10 @@ def timing(body: dict) -> dict:
         raise ApiError(400, "bad_schedule", "Give every_s or cron, not both.")
     try:
         if "every_s" in body:
-            return {"every_s": schedules.check_every(body["every_s"])}
+            return {"every_s": check_every(body["every_s"])}
         if "cron" in body:
-            return {"cron": schedules.check_cron(body["cron"])}
-    except schedules.ScheduleError as exc:
+            return {"cron": check_cron(body["cron"])}
+    except ScheduleError as exc:
         code = "bad_cron" if "cron" in body else "bad_interval"
         raise ApiError(400, code, str(exc)) from None
     return {}
