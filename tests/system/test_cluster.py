@@ -74,7 +74,12 @@ def test_job_submitted_on_one_web_is_watched_live_from_another_once(cluster):
         # number; from the start on, each tab gets the same updates.
         started = [u for u in seen_a if u[0] != "PENDING"]
         assert [u for u in seen_b if u[0] != "PENDING"] == started, (seen_a, seen_b)
-        assert seen_a[0][0] == seen_b[0][0] == "PENDING", (seen_a, seen_b)
+        # The created event (PENDING) reaches each web through the Socket.IO message queue, the
+        # states through its own relay: no order holds between the two, and a job that starts
+        # at once can be seen STARTED first (a tab keeps the later state: joblist.isStale).
+        # Each tab gets it all the same.
+        for seen in (seen_a, seen_b):
+            assert "PENDING" in {state for state, _, _ in seen}, (seen_a, seen_b)
         assert sum(1 for s, _, _ in seen_b if s == "PROGRESS") >= 5
     finally:
         on_a.close()
