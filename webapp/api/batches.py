@@ -83,7 +83,9 @@ def read_files() -> tuple[dict, list]:
     request.max_form_parts = limit + OTHER_PARTS
     request.max_content_length = current_app.config["MAX_CONTENT_LENGTH"] + limit * PART_ENVELOPE
     try:
-        form, _ = jobs.read_upload()
+        form, _ = jobs.read_upload(
+            "Send the batch as multipart/form-data, its files in fields named 'file'."
+        )
         uploaded = request.files.getlist("file")
     except RequestEntityTooLarge:
         # One file passed MAX_UPLOAD_BYTES while streaming, the whole body is over its limit,

@@ -205,18 +205,11 @@ def queue_job(
     return snapshot
 
 
-# What each view that reads a multipart body says when the body is not one.
-NOT_MULTIPART = {
-    "api.create_job": "Send the job as multipart/form-data.",
-    "api.create_batch": "Send the batch as multipart/form-data, its files in fields named 'file'.",
-}
-
-
-def read_upload():
-    """Parse the multipart body, streaming its file to disk; answer what is wrong with it."""
+def read_upload(not_multipart: str = "Send the job as multipart/form-data."):
+    """Parse the multipart body, streaming its file to disk; answer what is wrong with it
+    (``not_multipart``: the sentence for a body that is not multipart, naming what is sent)."""
     if request.mimetype != "multipart/form-data":
-        said = NOT_MULTIPART.get(request.endpoint or "", "Send the upload as multipart/form-data.")
-        raise ApiError(400, "not_multipart", said)
+        raise ApiError(400, "not_multipart", not_multipart)
     if request.content_length is None:
         raise ApiError(411, "length_required", "Send the upload with a Content-Length header.")
     try:
