@@ -267,8 +267,7 @@ export function fillRow(row, job, view) {
   setAttr(parts.bar, "aria-label", `Progress of ${job.filename || "job"}`);
   setText(parts.percent, formatPercent(barPercent(job)));
   fillNote(row, job, view);
-  fillFigures(parts.rate, parts.eta, job, offline);
-  tickRow(row, job);
+  tickRow(row, job, Date.now(), offline); // elapsed time, speed and time left
   fillActions(row, job, processor);
   if (parts.select) setAttr(parts.select, "aria-label", `Select ${job.filename}`);
   if (parts.times) {
@@ -281,8 +280,8 @@ export function fillRow(row, job, view) {
 }
 
 /**
- * Update a row's elapsed time, and a retrying job's countdown: called on each snapshot and once
- * a second while it runs.
+ * Update a row's elapsed time, speed and time left (a silent job's "no update for 20 s"), and a
+ * retrying job's countdown: called on each snapshot and once a second while it runs.
  */
 export function tickRow(row, job, nowMs = Date.now(), offline = false) {
   if (job.state === "RETRY") fillNote(row, job, {}, nowMs);
